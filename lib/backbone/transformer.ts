@@ -1,0 +1,254 @@
+/**
+ * Decoder-only, pre-LayerNorm transformer (GPT-2 layout) on tfjs ops.
+ *
+ *   ids [B, T] --embed--> [B, T, D] --(+ soft prompts, spliced by the caller)--> forwardEmbeddings(x, mask)
+ *   --> hidden [B, T, D] --logits--> [N, V] (output matrix tied to the token embedding)
+ *
+ * Weight names and layouts follow GPT-2's checkpoints (weights stored [in, out]), so a GPT-2-style safetensors
+ * file maps onto this class by name. All matmuls in forward and backward go through `linear` (fast 2D path);
+ * the token-embedding gradient goes through `embeddingLookup` (wasm has no UnsortedSegmentSum kernel).
+ *
+ * freeze() marks every variable non-trainable AND switches every op to its no-weight-gradient form, so under
+ * prompt tuning no backbone weight gradient is ever computed, and an optimizer handed these variables refuses
+ * (see assertTrainable in the tuning layer).
+ */
+import { tf } from "../backend/backend";
+import { Rng, normalArray } from "../backend/random";
+import { embeddingLookup } from "../backend/embedding";
+import { linear } from "../backend/linear";
+import { activate } from "./activation";
+import { causalBias, selfAttention } from "./attention";
+import { TransformerConfig, resolveConfig } from "./config";
+import { layerNorm } from "./layer-norm";
+
+export interface ParamSpec {
+  readonly shape: readonly number[];
+}
+
+/** Names and shapes of every parameter, in a fixed order. */
+export function parameterSpec(c: TransformerConfig): Map<string, ParamSpec> {
+  const d = c.dModel;
+  const spec = new Map<string, ParamSpec>();
+  spec.set("wte.weight", { shape: [c.vocabSize, d] });
+  spec.set("wpe.weight", { shape: [c.maxLen, d] });
+  for (let i = 0; i < c.nLayers; i++) {
+    const p = `h.${i}.`;
+    spec.set(p + "ln_1.weight", { shape: [d] });
+    spec.set(p + "ln_1.bias", { shape: [d] });
+    spec.set(p + "attn.c_attn.weight", { shape: [d, 3 * d] });
+    spec.set(p + "attn.c_attn.bias", { shape: [3 * d] });
+    spec.set(p + "attn.c_proj.weight", { shape: [d, d] });
+    spec.set(p + "attn.c_proj.bias", { shape: [d] });
+    spec.set(p + "ln_2.weight", { shape: [d] });
+    spec.set(p + "ln_2.bias", { shape: [d] });
+    spec.set(p + "mlp.c_fc.weight", { shape: [d, c.dFF] });
+    spec.set(p + "mlp.c_fc.bias", { shape: [c.dFF] });
+    spec.set(p + "mlp.c_proj.weight", { shape: [c.dFF, d] });
+    spec.set(p + "mlp.c_proj.bias", { shape: [d] });
+  }
+  spec.set("ln_f.weight", { shape: [d] });
+  spec.set("ln_f.bias", { shape: [d] });
+  return spec;
+}
+
+/** GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 L), LayerNorm 1/0, biases 0. */
+function initialValue(name: string, shape: readonly number[], c: TransformerConfig, rng: Rng): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (/ln_\w+\.weight$/.test(name)) return new Float32Array(size).fill(1);
+  if (name.endsWith(".bias")) return new Float32Array(size);
+  const std = name.endsWith("c_proj.weight") ? 0.02 / Math.sqrt(2 * c.nLayers) : 0.02;
+  return normalArray(rng, size, std);
+}
+
+export interface ForwardOptions {
+  /** Position id of every input row, [B*T]; default: count of real (mask = 1) tokens before it. */
+  readonly positions?: Int32Array;
+  /** Apply dropout (only if config.dropout > 0). */
+  readonly training?: boolean;
+}
+
+export class Transformer {
+  readonly config: TransformerConfig;
+  private readonly params: Map<string, tf.Variable>;
+  private isFrozen = false;
+  private frozenOutputT: tf.Tensor2D | null = null;
+
+  private constructor(config: TransformerConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.params = params;
+  }
+
+  /** A freshly initialised model; the same seed gives the same weights on every backend. */
+  static create(config: Partial<TransformerConfig>, seed: number): Transformer {
+    const c = resolveConfig(config);
+    const rng = new Rng(seed);
+    const params = new Map<string, tf.Variable>();
+    for (const [name, { shape }] of parameterSpec(c)) {
+      const value = tf.tensor(initialValue(name, shape, c, rng), shape as number[], "float32");
+      params.set(name, tf.variable(value, true, `kit/${name}/${seed}/${uniqueTag()}`));
+      value.dispose();
+    }
+    return new Transformer(c, params);
+  }
+
+  /**
+   * Builds a model from named arrays (e.g. a loaded checkpoint). Every name in parameterSpec must be present with
+   * its exact shape; the caller (checkpoint loader) is responsible for file-level messages.
+   */
+  static fromArrays(config: TransformerConfig, arrays: ReadonlyMap<string, Float32Array>): Transformer {
+    const c = resolveConfig(config);
+    const params = new Map<string, tf.Variable>();
+    for (const [name, { shape }] of parameterSpec(c)) {
+      const data = arrays.get(name);
+      if (!data) throw new Error(`missing parameter '${name}'`);
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== size) throw new Error(`parameter '${name}' has ${data.length} values, expected ${size}`);
+      const value = tf.tensor(data, shape as number[], "float32");
+      params.set(name, tf.variable(value, true, `kit/${name}/${uniqueTag()}`));
+      value.dispose();
+    }
+    return new Transformer(c, params);
+  }
+
+  /** Parameter names in canonical order. */
+  names(): string[] {
+    return [...this.params.keys()];
+  }
+
+  /** The variable for one parameter. */
+  param(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`no parameter named '${name}'`);
+    return v;
+  }
+
+  /** All variables, in canonical order. */
+  variables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  /** Total number of scalar parameters. */
+  paramCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  get frozen(): boolean {
+    return this.isFrozen;
+  }
+
+  /** Marks every weight non-trainable; ops stop computing weight gradients. */
+  freeze(): void {
+    for (const v of this.params.values()) v.trainable = false;
+    this.isFrozen = true;
+  }
+
+  /** Makes every weight trainable again. */
+  unfreeze(): void {
+    for (const v of this.params.values()) v.trainable = true;
+    this.isFrozen = false;
+    this.frozenOutputT?.dispose();
+    this.frozenOutputT = null;
+  }
+
+  /** Token embeddings: ids (B*T, row-major) -> [B, T, D]. */
+  embed(ids: Int32Array, batch: number, length: number): tf.Tensor3D {
+    if (ids.length !== batch * length) {
+      throw new Error(`embed: ${ids.length} ids do not form a [${batch}, ${length}] batch`);
+    }
+    const rows = embeddingLookup(ids, this.param("wte.weight") as tf.Tensor2D, { tableGrad: !this.isFrozen });
+    return tf.reshape(rows, [batch, length, this.config.dModel]);
+  }
+
+  /**
+   * Runs the blocks from input embeddings. x: [B, T, D]; mask: B*T flags (1 = real token or prompt vector,
+   * 0 = padding). Returns the final-LayerNorm hidden states [B, T, D].
+   */
+  forwardEmbeddings(x: tf.Tensor3D, mask: ArrayLike<number>, opts: ForwardOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    const [b, t, d] = x.shape;
+    if (d !== c.dModel) throw new Error(`forwardEmbeddings: width ${d} != model width ${c.dModel}`);
+    if (t > c.maxLen) throw new Error(`forwardEmbeddings: length ${t} exceeds maxLen ${c.maxLen}`);
+    if (mask.length !== b * t) throw new Error(`forwardEmbeddings: mask has ${mask.length} entries, expected ${b * t}`);
+    const positions = opts.positions ?? positionsFromMask(mask, b, t);
+    if (positions.length !== b * t) {
+      throw new Error(`forwardEmbeddings: positions have ${positions.length} entries, expected ${b * t}`);
+    }
+    const weightGrad = !this.isFrozen;
+    const drop = (m: tf.Tensor2D) => (opts.training && c.dropout > 0 ? (tf.dropout(m, c.dropout) as tf.Tensor2D) : m);
+    const pos = embeddingLookup(positions, this.param("wpe.weight") as tf.Tensor2D, { tableGrad: weightGrad });
+    let h = drop(tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D); // [B*T, D]
+    const bias = causalBias(mask, b, t);
+    const p = (name: string) => this.param(name) as tf.Tensor;
+    for (let i = 0; i < c.nLayers; i++) {
+      const pre = `h.${i}.`;
+      const a = layerNorm(h, p(pre + "ln_1.weight") as tf.Tensor1D, p(pre + "ln_1.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+      const attn = selfAttention(
+        a,
+        {
+          qkvW: p(pre + "attn.c_attn.weight") as tf.Tensor2D,
+          qkvB: p(pre + "attn.c_attn.bias") as tf.Tensor1D,
+          projW: p(pre + "attn.c_proj.weight") as tf.Tensor2D,
+          projB: p(pre + "attn.c_proj.bias") as tf.Tensor1D,
+        },
+        bias,
+        { batch: b, length: t, heads: c.nHeads },
+        weightGrad,
+      );
+      h = tf.add(h, drop(attn));
+      const m = layerNorm(h, p(pre + "ln_2.weight") as tf.Tensor1D, p(pre + "ln_2.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+      const up = linear(m, p(pre + "mlp.c_fc.weight") as tf.Tensor2D, p(pre + "mlp.c_fc.bias") as tf.Tensor1D, {
+        weightGrad,
+      });
+      const down = linear(
+        activate(up, c.activation),
+        p(pre + "mlp.c_proj.weight") as tf.Tensor2D,
+        p(pre + "mlp.c_proj.bias") as tf.Tensor1D,
+        { weightGrad },
+      );
+      h = tf.add(h, drop(down));
+    }
+    const out = layerNorm(h, p("ln_f.weight") as tf.Tensor1D, p("ln_f.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+    return tf.reshape(out, [b, t, d]);
+  }
+
+  /** LM logits for hidden rows: [N, D] -> [N, V], using the tied token-embedding matrix. */
+  logits(hidden: tf.Tensor2D): tf.Tensor2D {
+    return linear(hidden, this.outputMatrix(), null, { weightGrad: !this.isFrozen });
+  }
+
+  /** E^T [D, V]; cached while frozen (the transpose is then a constant). */
+  private outputMatrix(): tf.Tensor2D {
+    const e = this.param("wte.weight") as tf.Tensor2D;
+    if (!this.isFrozen) return tf.transpose(e);
+    if (!this.frozenOutputT) this.frozenOutputT = tf.keep(tf.tidy(() => tf.transpose(e)));
+    return this.frozenOutputT;
+  }
+
+  /** Releases every variable. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+    this.frozenOutputT?.dispose();
+    this.frozenOutputT = null;
+  }
+}
+
+/** Position of each row = number of real tokens before it in its sequence (padding does not advance it). */
+export function positionsFromMask(mask: ArrayLike<number>, batch: number, length: number): Int32Array {
+  const out = new Int32Array(batch * length);
+  for (let b = 0; b < batch; b++) {
+    let n = 0;
+    for (let t = 0; t < length; t++) {
+      if (mask[b * length + t]) out[b * length + t] = n++;
+      else out[b * length + t] = Math.max(0, n - 1);
+    }
+  }
+  return out;
+}
+
+let tagCounter = 0;
+function uniqueTag(): number {
+  return tagCounter++;
+}

@@ -1,0 +1,79 @@
+/**
+ * Dense layer `y = x @ W (+ b)` whose backward pass stays on the fast 2D matmul path.
+ *
+ * tfjs's built-in matMul gradient multiplies with `transposeA`/`transposeB` set, which the wasm backend runs at
+ * 1-2 GFLOP/s instead of ~20-35 (shared/NOTES.md). Here the backward pass transposes explicitly and then calls a
+ * plain 2D matmul: dx = dy @ W^T, dW = x^T @ dy, db = 1^T @ dy (a [1,N] x [N,out] matmul; a column sum with
+ * tf.sum(axis 0) is ~20x slower on wasm).
+ *
+ * With `weightGrad: false` the weight and bias are closed over rather than passed as inputs, so the tape records
+ * no edge to them and their gradients are never computed: under prompt tuning only dx is computed.
+ */
+import { tf } from "./backend";
+import { customOp } from "./custom-op";
+
+export interface LinearOptions {
+  /** Whether gradients w.r.t. the weight and bias are needed (false for a frozen layer). */
+  readonly weightGrad: boolean;
+}
+
+/** x: [N, in], w: [in, out], b: [out] -> [N, out]. */
+export function linear(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D | null,
+  opts: LinearOptions,
+): tf.Tensor2D {
+  if (x.shape[1] !== w.shape[0]) {
+    throw new Error(`linear: x is [${x.shape}] but w is [${w.shape}]: inner sizes differ`);
+  }
+  if (!opts.weightGrad) return frozenLinear(x, w, b);
+  return b ? linearWithBias(x, w, b) : linearNoBias(x, w);
+}
+
+function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
+  return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
+}
+
+/** dx = dy @ W^T: [N, out] @ [out, in]. */
+function inputGrad(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(dy, tf.transpose(w));
+}
+
+/** dW = x^T @ dy: [in, N] @ [N, out]. */
+function weightGradOf(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(tf.transpose(x), dy);
+}
+
+/** db = 1^T @ dy: [1, N] @ [N, out] -> [out]. */
+export function columnSum(dy: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(tf.matMul(tf.ones([1, dy.shape[0]]), dy), [dy.shape[1]]);
+}
+
+const linearWithBias = customOp<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D], tf.Tensor2D>(([x, w, b], save) => {
+  save([x, w]);
+  return {
+    value: forward(x, w, b),
+    grad: (dy, [xs, ws]) => [
+      inputGrad(dy, ws as tf.Tensor2D),
+      weightGradOf(xs as tf.Tensor2D, dy),
+      columnSum(dy),
+    ],
+  };
+});
+
+const linearNoBias = customOp<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>(([x, w], save) => {
+  save([x, w]);
+  return {
+    value: forward(x, w, null),
+    grad: (dy, [xs, ws]) => [inputGrad(dy, ws as tf.Tensor2D), weightGradOf(xs as tf.Tensor2D, dy)],
+  };
+});
+
+function frozenLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
+  const op = customOp<[tf.Tensor2D], tf.Tensor2D>(([xi]) => ({
+    value: forward(xi, w, b),
+    grad: (dy) => [inputGrad(dy, w)],
+  }));
+  return op(x);
+}
