@@ -1,0 +1,253 @@
+/**
+ * Causal-LM pre-training of a backbone on a token stream, resumable.
+ *
+ * State lives in `runDir`: `ckpt/` holds weights.safetensors, optimizer.safetensors and state.json (step, tokens
+ * seen, wall time, history, options), each written atomically, state.json last, so a run killed at any moment
+ * resumes from the last complete checkpoint. The options that define the run (config, seed, batch, schedule) are
+ * recorded; resuming with different ones is refused rather than silently mixing two runs.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { tf, backendInfo } from "../backend/backend";
+import { writeJsonAtomic } from "../io/atomic-write";
+import { SafeTensor, readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors";
+import { lmLoss } from "../backbone/lm-loss";
+import { Transformer } from "../backbone/transformer";
+import type { TransformerConfig } from "../backbone/config";
+import { AdamW } from "../train/adamw";
+import { learningRateAt, Schedule } from "../train/schedule";
+import { TokenBatch, evaluationBatches, trainingBatch } from "./batches";
+
+export interface PretrainOptions {
+  readonly config: TransformerConfig;
+  readonly seed: number;
+  readonly steps: number;
+  readonly batch: number;
+  readonly length: number;
+  readonly lr: number;
+  readonly warmupSteps: number;
+  readonly minLrRatio: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  /** evaluate validation loss every N steps. */
+  readonly evalEvery: number;
+  /** validation tokens per evaluation. */
+  readonly evalTokens: number;
+  /** checkpoint at least every N seconds. */
+  readonly ckptSeconds: number;
+  /** print a progress line every N steps. */
+  readonly logEvery: number;
+}
+
+export interface HistoryPoint {
+  readonly step: number;
+  readonly tokens: number;
+  readonly trainLoss: number;
+  readonly valLoss: number;
+  readonly seconds: number;
+}
+
+export interface PretrainState {
+  readonly step: number;
+  readonly tokensSeen: number;
+  readonly wallSeconds: number;
+  readonly history: HistoryPoint[];
+  readonly options: PretrainOptions;
+  readonly backends: string[];
+}
+
+/** A hook that can replace the loss (e.g. knowledge inheritance adds a distillation term). */
+export type LossFn = (model: Transformer, batch: TokenBatch, step: number) => tf.Scalar;
+
+export interface PretrainHooks {
+  readonly loss?: LossFn;
+  readonly log?: (line: string) => void;
+  /** called after every evaluation. */
+  readonly onEval?: (p: HistoryPoint) => void;
+  /** stop (with a checkpoint) when this returns true, checked every step. */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface PretrainResult {
+  readonly model: Transformer;
+  readonly state: PretrainState;
+  readonly finished: boolean;
+}
+
+const DEFINING_KEYS = ["config", "seed", "steps", "batch", "length", "lr", "warmupSteps", "minLrRatio", "weightDecay", "clipNorm"] as const;
+
+function schedule(o: PretrainOptions): Schedule {
+  return { kind: "warmup-cosine", lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: o.minLrRatio };
+}
+
+/** Mean next-token loss over fixed validation windows (nats/token). */
+export function validationLoss(model: Transformer, batches: readonly TokenBatch[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const b of batches) {
+    const l = tf.tidy(() => lmLoss(model, b.ids, b.mask, b.batch, b.length, false).dataSync()[0]!);
+    const count = b.batch * (b.length - 1);
+    sum += l * count;
+    n += count;
+  }
+  return sum / n;
+}
+
+function decayable(name: string): boolean {
+  return /\.(c_attn|c_proj|c_fc)\.weight/.test(name);
+}
+
+export function pretrain(
+  runDir: string,
+  train: Int32Array,
+  val: Int32Array,
+  options: PretrainOptions,
+  hooks: PretrainHooks = {},
+): PretrainResult {
+  const log = hooks.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const ckptDir = path.join(runDir, "ckpt");
+  const resumed = loadRunState(ckptDir, options);
+  const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
+  const names = model.names();
+  const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, (n) =>
+    decayable(n.split("/")[1] ?? n),
+  );
+  if (resumed) opt.restore(resumed.optimizer);
+  let state: PretrainState = resumed?.state ?? {
+    step: 0,
+    tokensSeen: 0,
+    wallSeconds: 0,
+    history: [],
+    options,
+    backends: [],
+  };
+  const backend = `${backendInfo().name} ${backendInfo().version}`;
+  if (!state.backends.includes(backend)) state = { ...state, backends: [...state.backends, backend] };
+  if (resumed) log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
+  const evalSet = evaluationBatches(val, options.batch, options.length, options.evalTokens);
+  const lossFn: LossFn = hooks.loss ?? ((m, b) => lmLoss(m, b.ids, b.mask, b.batch, b.length, true));
+
+  const save = () => {
+    saveRunState(ckptDir, model, names, opt, state);
+  };
+  let lastSave = Date.now();
+  let sessionStart = Date.now();
+  let windowStart = Date.now();
+  let windowTokens = 0;
+  let trainLossEma = NaN;
+  let stopped = false;
+
+  while (state.step < options.steps) {
+    if (hooks.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    const step = state.step;
+    const batch = trainingBatch(train, options.seed, step, options.batch, options.length);
+    const lr = learningRateAt(schedule(options), step);
+    const { loss } = opt.step(() => lossFn(model, batch, step), lr);
+    trainLossEma = Number.isNaN(trainLossEma) ? loss : 0.95 * trainLossEma + 0.05 * loss;
+    const now = Date.now();
+    const tokens = batch.batch * batch.length;
+    windowTokens += tokens;
+    state = {
+      ...state,
+      step: step + 1,
+      tokensSeen: state.tokensSeen + tokens,
+      wallSeconds: state.wallSeconds + (now - sessionStart) / 1000,
+    };
+    sessionStart = now;
+    if ((step + 1) % options.logEvery === 0) {
+      const secs = (now - windowStart) / 1000;
+      const tps = windowTokens / secs;
+      const eta = ((options.steps - state.step) * options.batch * options.length) / tps;
+      log(
+        `step ${state.step}/${options.steps}  loss ${loss.toFixed(3)} (ema ${trainLossEma.toFixed(3)})  lr ${lr.toExponential(2)}  ` +
+          `${tps.toFixed(0)} tok/s  ETA ${formatSeconds(eta)}`,
+      );
+      windowStart = now;
+      windowTokens = 0;
+    }
+    const last = state.step === options.steps;
+    if (state.step % options.evalEvery === 0 || last) {
+      const valLoss = validationLoss(model, evalSet);
+      const point = { step: state.step, tokens: state.tokensSeen, trainLoss: trainLossEma, valLoss, seconds: state.wallSeconds };
+      state = { ...state, history: [...state.history, point] };
+      log(`eval step ${state.step}: val loss ${valLoss.toFixed(4)}  ppl ${Math.exp(valLoss).toFixed(2)}`);
+      hooks.onEval?.(point);
+      sessionStart = Date.now(); // evaluation time is not training wall time
+      windowStart = sessionStart;
+      windowTokens = 0;
+    }
+    if (last || Date.now() - lastSave > options.ckptSeconds * 1000) {
+      save();
+      lastSave = Date.now();
+    }
+  }
+  if (stopped) save();
+  opt.dispose();
+  return { model, state, finished: state.step >= options.steps };
+}
+
+function definingPart(o: PretrainOptions): string {
+  const picked: Record<string, unknown> = {};
+  for (const k of DEFINING_KEYS) picked[k] = o[k];
+  return JSON.stringify(picked);
+}
+
+function saveRunState(dir: string, model: Transformer, names: string[], opt: AdamW, state: PretrainState): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const weights: Record<string, SafeTensor> = {};
+  const moments: Record<string, SafeTensor> = {};
+  const os = opt.state();
+  names.forEach((name, i) => {
+    const v = model.param(name);
+    weights[name] = { dtype: "F32", shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
+    moments[`m.${name}`] = { dtype: "F32", shape: [...v.shape], data: os.m[i]! };
+    moments[`v.${name}`] = { dtype: "F32", shape: [...v.shape], data: os.v[i]! };
+  });
+  // Step-stamped files, then state.json pointing at them: a kill between writes leaves the previous set usable.
+  const tag = String(state.step).padStart(8, "0");
+  writeSafetensorsFile(path.join(dir, `weights-${tag}.safetensors`), weights);
+  writeSafetensorsFile(path.join(dir, `optimizer-${tag}.safetensors`), moments, { step: String(os.step) });
+  writeJsonAtomic(path.join(dir, "state.json"), { ...state, files: { weights: `weights-${tag}.safetensors`, optimizer: `optimizer-${tag}.safetensors` } });
+  for (const f of fs.readdirSync(dir)) {
+    if (/^(weights|optimizer)-\d{8}\.safetensors$/.test(f) && !f.includes(tag)) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+function loadRunState(
+  dir: string,
+  options: PretrainOptions,
+): { model: Transformer; optimizer: { step: number; m: Float32Array[]; v: Float32Array[] }; state: PretrainState } | null {
+  const statePath = path.join(dir, "state.json");
+  if (!fs.existsSync(statePath)) return null;
+  const raw = JSON.parse(fs.readFileSync(statePath, "utf8")) as PretrainState & { files: { weights: string; optimizer: string } };
+  if (definingPart(raw.options) !== definingPart(options)) {
+    throw new Error(
+      `${statePath}: this run was started with different settings:\n  recorded ${definingPart(raw.options)}\n  requested ${definingPart(options)}\n` +
+        `use another --run-dir, or delete ${dir} to start over`,
+    );
+  }
+  const weights = readSafetensorsFile(path.join(dir, raw.files.weights)).tensors;
+  const arrays = new Map<string, Float32Array>();
+  for (const [k, t] of Object.entries(weights)) arrays.set(k, t.data as Float32Array);
+  const model = Transformer.fromArrays(options.config, arrays);
+  const opt = readSafetensorsFile(path.join(dir, raw.files.optimizer));
+  const names = model.names();
+  const optimizer = {
+    step: Number(opt.metadata["step"]),
+    m: names.map((n) => opt.tensors[`m.${n}`]!.data as Float32Array),
+    v: names.map((n) => opt.tensors[`v.${n}`]!.data as Float32Array),
+  };
+  const { files: _files, ...state } = raw;
+  return { model, optimizer, state: { ...state, options } };
+}
+
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
+}

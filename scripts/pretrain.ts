@@ -1,0 +1,136 @@
+/**
+ * npm run pretrain -- --size kit-small [--steps N] [--batch B] [--length T] [--lr X] [--seed S]
+ *                     [--minutes M] [--run-dir DIR] [--out DIR] [--tokenizer FILE]
+ *
+ * Builds (or reuses) the corpus, trains (or reuses) the shared tokenizer, pre-trains a causal LM with a progress
+ * line, checkpoints every --ckpt-seconds and resumes after a kill (same command), evaluates validation
+ * perplexity on held-out documents, and writes the checkpoint folder with its model card.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { initBackend } from "../lib/backend/backend";
+import { saveCheckpoint } from "../lib/backbone/checkpoint";
+import { fingerprint } from "../lib/backbone/fingerprint";
+import { sizeConfig } from "../lib/backbone/sizes";
+import { buildCorpus } from "../lib/data/corpus";
+import { trainBpe } from "../lib/tokenizer/bpe-trainer";
+import { Tokenizer } from "../lib/tokenizer/tokenizer";
+import { modelCard } from "../lib/pretrain/model-card";
+import { PretrainOptions, formatSeconds, pretrain, validationLoss } from "../lib/pretrain/pretrainer";
+import { encodeCorpusFile } from "../lib/pretrain/token-stream";
+import { evaluationBatches } from "../lib/pretrain/batches";
+import { parseArgs } from "./args";
+
+const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]]";
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), {
+    size: { type: "string", required: true },
+    steps: { type: "int", default: 3000 },
+    batch: { type: "int", default: 8 },
+    length: { type: "int", default: 128 },
+    lr: { type: "float", default: 2e-3 },
+    seed: { type: "int", default: 0 },
+    warmup: { type: "int", default: 100 },
+    "weight-decay": { type: "float", default: 0.01 },
+    "eval-every": { type: "int", default: 250 },
+    "eval-tokens": { type: "int", default: 65536 },
+    "ckpt-seconds": { type: "float", default: 120 },
+    "log-every": { type: "int", default: 10 },
+    minutes: { type: "float", default: 0 },
+    "finish-on-deadline": { type: "bool", default: false },
+    "run-dir": { type: "string", default: "" },
+    out: { type: "string", default: "" },
+    tokenizer: { type: "string", default: ".cache/tokenizer-2048.json" },
+    "vocab-size": { type: "int", default: 2048 },
+    corpus: { type: "string", default: ".cache/corpus" },
+  }, USAGE);
+  const size = args.size as string;
+  const config = sizeConfig(size);
+  const runDir = (args["run-dir"] as string) || path.join("runs", "pretrain", size);
+  const outDir = (args.out as string) || path.join("models", size);
+  const info = await initBackend();
+  console.error(`backend: ${info.name} ${info.version}`);
+
+  const manifest = await buildCorpus({ outDir: args.corpus as string });
+  const trainFile = path.join(args.corpus as string, "train.txt");
+  const valFile = path.join(args.corpus as string, "val.txt");
+  const tokPath = args.tokenizer as string;
+  if (!fs.existsSync(tokPath)) {
+    console.error(`training a ${args["vocab-size"]}-token BPE tokenizer on ${trainFile} ...`);
+    const lines = fs.readFileSync(trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
+    fs.mkdirSync(path.dirname(tokPath), { recursive: true });
+    Tokenizer.fromJSON(trainBpe(lines, { vocabSize: args["vocab-size"] as number })).save(tokPath);
+  }
+  const tokenizer = Tokenizer.fromFile(tokPath);
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new Error(`${tokPath}: tokenizer has ${tokenizer.vocabSize} tokens, ${size} expects ${config.vocabSize}`);
+  }
+  const cacheDir = path.join(args.corpus as string, "tokens");
+  const train = encodeCorpusFile(trainFile, tokenizer, cacheDir);
+  const val = encodeCorpusFile(valFile, tokenizer, cacheDir);
+  console.error(`corpus: ${train.length} training tokens, ${val.length} validation tokens`);
+
+  const options: PretrainOptions = {
+    config,
+    seed: args.seed as number,
+    steps: args.steps as number,
+    batch: args.batch as number,
+    length: args.length as number,
+    lr: args.lr as number,
+    warmupSteps: args.warmup as number,
+    minLrRatio: 0.1,
+    weightDecay: args["weight-decay"] as number,
+    clipNorm: 1,
+    evalEvery: args["eval-every"] as number,
+    evalTokens: args["eval-tokens"] as number,
+    ckptSeconds: args["ckpt-seconds"] as number,
+    logEvery: args["log-every"] as number,
+  };
+  const deadline = (args.minutes as number) > 0 ? Date.now() + (args.minutes as number) * 60_000 : Infinity;
+  let interrupted = false;
+  const onSignal = () => {
+    console.error("signal received: checkpointing and stopping ...");
+    interrupted = true;
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const result = pretrain(runDir, train, val, options, { shouldStop: () => interrupted || Date.now() > deadline });
+  const cutShort = !result.finished && !interrupted && args["finish-on-deadline"] === true;
+  if (!result.finished && !cutShort) {
+    console.error(`stopped at step ${result.state.step}/${options.steps}; run the same command to resume`);
+    process.exitCode = interrupted ? 130 : 0;
+    return;
+  }
+  const finalVal = validationLoss(result.model, evaluationBatches(val, options.batch, options.length, val.length));
+  const fp = fingerprint(result.model);
+  const sources = manifest.sources.map((s) => `${s.name} (${s.package}@${s.version}, ${s.licence})`).join("; ");
+  const card = modelCard({
+    name: size,
+    config,
+    state: result.state,
+    finalValLoss: finalVal,
+    command: `npm run pretrain -- ${process.argv.slice(2).join(" ")}`,
+    corpus: { description: sources, trainTokens: train.length, valTokens: val.length },
+    fingerprint: fp,
+    notes: cutShort
+      ? [
+          `Stopped by its time budget (--minutes ${args.minutes}) at step ${result.state.step} of ${options.steps} planned: ` +
+            `the learning rate had not finished its cosine decay. Resuming with the same command and a larger budget continues the run.`,
+        ]
+      : [],
+  });
+  saveCheckpoint(outDir, result.model, tokenizer, {
+    name: size,
+    card,
+    metadata: { val_loss: finalVal.toFixed(6), tokens_seen: String(result.state.tokensSeen) },
+  });
+  console.error(
+    `saved ${outDir}: val ppl ${Math.exp(finalVal).toFixed(2)} after ${result.state.tokensSeen} tokens in ${formatSeconds(result.state.wallSeconds)}`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
