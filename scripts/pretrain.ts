@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const result = pretrain(runDir, train, val, options, { shouldStop: () => interrupted || Date.now() > deadline });
+  const result = await pretrain(runDir, train, val, options, { shouldStop: () => interrupted || Date.now() > deadline });
   const cutShort = !result.finished && !interrupted && args["finish-on-deadline"] === true;
   if (!result.finished && !cutShort) {
     console.error(`stopped at step ${result.state.step}/${options.steps}; run the same command to resume`);

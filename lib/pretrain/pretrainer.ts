@@ -97,13 +97,13 @@ function decayable(name: string): boolean {
   return /\.(c_attn|c_proj|c_fc)\.weight/.test(name);
 }
 
-export function pretrain(
+export async function pretrain(
   runDir: string,
   train: Int32Array,
   val: Int32Array,
   options: PretrainOptions,
   hooks: PretrainHooks = {},
-): PretrainResult {
+): Promise<PretrainResult> {
   const log = hooks.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const ckptDir = path.join(runDir, "ckpt");
   const resumed = loadRunState(ckptDir, options);
@@ -138,6 +138,8 @@ export function pretrain(
   let stopped = false;
 
   while (state.step < options.steps) {
+    // Yield to the event loop once per step so signal handlers (SIGINT/SIGTERM -> checkpoint and stop) can run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (hooks.shouldStop?.()) {
       stopped = true;
       break;
