@@ -1,11 +1,12 @@
 /**
  * Causal multi-head self-attention with a fused QKV projection.
  *
- * Batched matmuls run on tfjs's batched path (~3 GFLOP/s on wasm, regardless of transpose flags); at the kit's
- * sequence lengths they are a minor share of a step. The projections go through `linear` (fast 2D path).
+ * The batched score/context products (and their gradients) run on the kit's WebAssembly SIMD kernel: tfjs-wasm's
+ * own batched matMul is a naive loop at ~3 GFLOP/s and took 40-60% of a step. Projections go through `linear`.
  */
 import { tf } from "../backend/backend";
 import { linear } from "../backend/linear";
+import { batchMatMul } from "../backend/kernels/batch-matmul";
 
 export interface AttentionWeights {
   readonly qkvW: tf.Tensor2D; // [D, 3D]
@@ -35,9 +36,9 @@ export function selfAttention(
   const qh = heads(tf.mul(q, 1 / Math.sqrt(dh)) as tf.Tensor2D); // [B*H, T, dh], pre-scaled
   const kh = heads(k);
   const vh = heads(v);
-  const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, h, t, t]); // [B, H, T, T]
+  const scores = tf.reshape(batchMatMul(qh, kh, false, true), [b, h, t, t]); // [B, H, T, T]
   const probs = tf.reshape(tf.softmax(tf.add(scores, bias)), [b * h, t, t]); // [B*H, T, T]
-  const ctx = tf.matMul(probs, vh); // [B*H, T, dh]
+  const ctx = batchMatMul(probs as tf.Tensor3D, vh, false, false); // [B*H, T, dh]
   const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D;
   return linear(merged, w.projW, w.projB, { weightGrad });
 }

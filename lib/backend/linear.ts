@@ -2,15 +2,17 @@
  * Dense layer `y = x @ W (+ b)` whose backward pass stays on the fast 2D matmul path.
  *
  * tfjs's built-in matMul gradient multiplies with `transposeA`/`transposeB` set, which the wasm backend runs at
- * 1-2 GFLOP/s instead of ~20-35 (shared/NOTES.md). Here the backward pass transposes explicitly and then calls a
- * plain 2D matmul: dx = dy @ W^T, dW = x^T @ dy, db = 1^T @ dy (a [1,N] x [N,out] matmul; a column sum with
- * tf.sum(axis 0) is ~20x slower on wasm).
+ * 1-2 GFLOP/s instead of ~20-35 (shared/NOTES.md). The forward pass is XNNPACK's fused 2D matmul; the backward
+ * products dx = dy @ W^T and dW = x^T @ dy run on the kit's SIMD kernel (kernels/batch-matmul.ts), which reads
+ * the transposed operand in place (~50 GFLOP/s here; on other backends it is tf.matMul with the flags).
+ * db = 1^T @ dy is a [1,N] x [N,out] matmul: a column sum with tf.sum(axis 0) is ~20x slower on wasm.
  *
  * With `weightGrad: false` the weight and bias are closed over rather than passed as inputs, so the tape records
  * no edge to them and their gradients are never computed: under prompt tuning only dx is computed.
  */
 import { tf } from "./backend";
 import { customOp } from "./custom-op";
+import { product } from "./kernels/batch-matmul";
 
 export interface LinearOptions {
   /** Whether gradients w.r.t. the weight and bias are needed (false for a frozen layer). */
@@ -35,14 +37,16 @@ function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tens
   return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
 }
 
-/** dx = dy @ W^T: [N, out] @ [out, in]. */
+const as3 = (m: tf.Tensor2D) => tf.reshape(m, [1, m.shape[0], m.shape[1]]) as tf.Tensor3D;
+
+/** dx = dy @ W^T: [N, out] @ [out, in], the transpose handled inside the kernel (no transposed copy of W). */
 function inputGrad(dy: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(dy, tf.transpose(w));
+  return tf.reshape(product(as3(dy), as3(w), false, true), [dy.shape[0], w.shape[0]]);
 }
 
-/** dW = x^T @ dy: [in, N] @ [N, out]. */
+/** dW = x^T @ dy: [in, N] @ [N, out], the transpose handled inside the kernel. */
 function weightGradOf(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(tf.transpose(x), dy);
+  return tf.reshape(product(as3(x), as3(dy), true, false), [x.shape[1], dy.shape[1]]);
 }
 
 /** db = 1^T @ dy: [1, N] @ [N, out] -> [out]. */
