@@ -111,9 +111,13 @@ export class AdamW {
       if (s.m[i]!.length !== p.size || s.v[i]!.length !== p.size) {
         throw new Error(`AdamW.restore: slot ${i} ('${p.name}') has ${s.m[i]!.length} values, expected ${p.size}`);
       }
-      this.m[i]!.assign(tf.tensor(s.m[i]!, p.shape));
-      this.v[i]!.assign(tf.tensor(s.v[i]!, p.shape));
     });
+    tf.tidy(() =>
+      this.vars.forEach((p, i) => {
+        this.m[i]!.assign(tf.tensor(s.m[i]!, p.shape));
+        this.v[i]!.assign(tf.tensor(s.v[i]!, p.shape));
+      }),
+    );
     this.t = s.step;
   }
 

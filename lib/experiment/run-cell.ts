@@ -1,0 +1,272 @@
+/**
+ * Runs one grid cell: load the backbone and task, build the method, train (if it trains) with early stopping on
+ * the dev split, evaluate on the test split, and return a RunRecord. Everything a cell needs is in its config,
+ * so a cell runs the same in this process or in a worker process.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { tf } from "../backend/backend";
+import { Rng } from "../backend/random";
+import { loadCheckpoint, LoadedBackbone } from "../backbone/checkpoint";
+import { classificationMetrics, ClassificationMetrics } from "../eval/metrics";
+import type { PromptInitKind } from "../prompt/initializers";
+import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
+import { PreparedTask, TaskItem } from "../tasks/prepared-task";
+import type { TaskData } from "../tasks/data/example";
+import { loadTask, TASK_NAMES, TaskName } from "../tasks/data/registry";
+import { train } from "../train/trainer";
+import { getMethod } from "../tuning/methods";
+import { classLoss } from "../tuning/rank-scorer";
+import type { Tuned } from "../tuning/method";
+import { runEnvironment } from "./environment";
+import type { Cell } from "./grid";
+import { cellFields, RunRecord } from "./record";
+
+/** Options of a cell (grid `fixed` / `options` values override these). */
+export interface CellOptions {
+  readonly steps: number;
+  readonly batchSize: number;
+  /** null: the method's default learning rate. */
+  readonly lr: number | null;
+  readonly warmupSteps: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly evalEvery: number;
+  readonly patience: number;
+  readonly promptLength: number;
+  readonly promptInit: PromptInitKind;
+  readonly promptPosition: string;
+  readonly initRange: number;
+  /** keep this many training examples per class (few-shot); null = all. */
+  readonly trainPerClass: number | null;
+  /** cap on dev examples used for early stopping; null = all. */
+  readonly maxDev: number | null;
+  /** cap on test examples; null = all. */
+  readonly maxTest: number | null;
+  /** seed of the data split (fixed across training seeds so every seed sees the same test set). */
+  readonly dataSeed: number;
+  readonly evalBatchSize: number;
+}
+
+export const CELL_DEFAULTS: CellOptions = Object.freeze({
+  steps: 200,
+  batchSize: 16,
+  lr: null,
+  warmupSteps: 10,
+  weightDecay: 0,
+  clipNorm: 1,
+  evalEvery: 50,
+  patience: 0,
+  promptLength: 20,
+  promptInit: "sampled-vocab",
+  promptPosition: "front",
+  initRange: 0.5,
+  trainPerClass: null,
+  maxDev: 200,
+  maxTest: null,
+  dataSeed: 0,
+  evalBatchSize: 32,
+});
+
+/** Default learning rates per method (Adam): prompts need a much larger rate than full weights. */
+export const DEFAULT_LR: Readonly<Record<string, number>> = Object.freeze({
+  "prompt-tuning": 3e-2,
+  "head-only": 1e-2,
+  "full-finetune": 3e-4,
+  "zero-shot": 0,
+});
+
+export function resolveCellOptions(options: Readonly<Record<string, unknown>>, where: string): CellOptions {
+  const known = new Set(Object.keys(CELL_DEFAULTS));
+  for (const k of Object.keys(options)) {
+    if (!known.has(k)) throw new Error(`${where}: unknown option '${k}' (known: ${[...known].join(", ")})`);
+  }
+  const o = { ...CELL_DEFAULTS, ...options } as CellOptions;
+  for (const k of ["steps", "batchSize", "evalEvery", "promptLength", "evalBatchSize"] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`${where}: option ${k} must be a positive integer, got ${JSON.stringify(o[k])}`);
+  }
+  if (o.lr !== null && !(typeof o.lr === "number" && o.lr > 0)) throw new Error(`${where}: option lr must be > 0 or null, got ${JSON.stringify(o.lr)}`);
+  if (o.trainPerClass !== null && !(Number.isInteger(o.trainPerClass) && o.trainPerClass > 0)) {
+    throw new Error(`${where}: option trainPerClass must be a positive integer or null, got ${JSON.stringify(o.trainPerClass)}`);
+  }
+  return o;
+}
+
+/** models/NAME for a bare name, else the path as given (relative to the project root). */
+export function backboneDir(name: string, root = projectRoot()): string {
+  return name.includes("/") ? path.resolve(root, name) : path.join(root, "models", name);
+}
+
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+/** Keeps `perClass` examples of each label, sampled with `seed`. */
+export function fewShot(data: TaskData, perClass: number, seed: number): TaskData {
+  const rng = new Rng(seed);
+  const byLabel = new Map<string, number[]>();
+  data.train.forEach((e, i) => byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), i]));
+  const keep = new Set<number>();
+  for (const idx of byLabel.values()) rng.shuffle(idx).slice(0, perClass).forEach((i) => keep.add(i));
+  return { ...data, train: data.train.filter((_, i) => keep.has(i)) };
+}
+
+function loadTaskData(name: string, dataSeed: number): TaskData {
+  if (!(TASK_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`unknown task '${name}': expected one of ${TASK_NAMES.join(", ")}`);
+  }
+  return loadTask(name as TaskName, { seed: dataSeed });
+}
+
+/** Frequent task tokens (most frequent first), skipping special tokens and rare ones. */
+export function frequentTokenIds(ids: readonly number[], skip: ReadonlySet<number>, max = 500): number[] {
+  const counts = new Map<number, number>();
+  for (const id of ids) if (!skip.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, max).map(([id]) => id);
+}
+
+/** Predicted label indices for items, in eval batches, plus tokens processed. */
+export function predict(tuned: Tuned, items: readonly TaskItem[], batchSize: number): number[] {
+  const preds: number[] = [];
+  for (let i = 0; i < items.length; i += batchSize) {
+    const chunk = items.slice(i, i + batchSize);
+    const arg = tf.tidy(() => tf.argMax(tuned.scores(chunk.map((x) => x.seq), false), 1).dataSync() as Int32Array);
+    preds.push(...arg);
+  }
+  return preds;
+}
+
+export function evaluateItems(tuned: Tuned, items: readonly TaskItem[], numClasses: number, batchSize: number): ClassificationMetrics {
+  const pred = predict(tuned, items, batchSize);
+  return classificationMetrics(items.map((x) => x.gold), pred, numClasses);
+}
+
+function tokenCount(items: readonly TaskItem[], promptLength: number): number {
+  let n = 0;
+  for (const it of items) for (const p of it.seq.pieces) n += p.kind === "tokens" ? p.ids.length : 0;
+  return n + items.length * promptLength;
+}
+
+export interface CellProgress {
+  onStep?(step: number, total: number, loss: number): void;
+  onEval?(step: number, devAccuracy: number): void;
+}
+
+/** Runs a cell end to end and returns its record. The backbone is loaded fresh (fine-tuning changes it). */
+export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded?: LoadedBackbone): Promise<RunRecord> {
+  const startedAt = new Date();
+  const o = resolveCellOptions(cell.options, `cell ${cell.cellId}`);
+  const method = getMethod(cell.method);
+  const backbone = preloaded ?? loadCheckpoint(backboneDir(cell.backbone));
+  const tok = backbone.tokenizer;
+  let data = loadTaskData(cell.task, o.dataSeed);
+  if (o.trainPerClass !== null) data = fewShot(data, o.trainPerClass, cell.seed);
+  const task = new PreparedTask(data, tok);
+  const trainItems = task.items("train");
+  const devItems = task.items("dev").slice(0, o.maxDev ?? undefined);
+  const testItems = task.items("test").slice(0, o.maxTest ?? undefined);
+  if (method.name === "prompt-tuning") {
+    const lengths = parsePosition(o.promptPosition, o.promptLength);
+    const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !task.template.slots().includes(slot));
+    if (missing.length > 0) {
+      throw new Error(
+        `cell ${cell.cellId}: prompt position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${cell.task}' template ` +
+          `${JSON.stringify(task.template.spec.pattern)} offers only ${task.template.slots().join(", ")}`,
+      );
+    }
+  }
+  const special = new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]);
+  const tuned = method.build({
+    model: backbone.model,
+    padId: tok.padId,
+    candidates: task.verbalizer.tokenIds,
+    seed: cell.seed,
+    prompt: { length: o.promptLength, init: o.promptInit, position: o.promptPosition, initRange: o.initRange },
+    frequentIds: frequentTokenIds(task.trainingTokenIds(tok), special),
+    labelTokenIds: task.verbalizer.firstWordIds(),
+  });
+  const numClasses = task.labels.length;
+  const lossFor = (batch: number[]) => {
+    const items = batch.map((i) => trainItems[i]!);
+    return classLoss(tuned.scores(items.map((x) => x.seq), true), items.map((x) => x.gold));
+  };
+  try {
+    // Peak tensor memory of one training step (gradients included), or of one evaluation batch.
+    const probeBatch = Array.from({ length: Math.min(o.batchSize, trainItems.length) }, (_, i) => i);
+    const profile = await tf.profile(() => {
+      if (method.trains) {
+        const { value, grads } = tf.variableGrads(() => lossFor(probeBatch), tuned.trainable);
+        value.dispose();
+        Object.values(grads).forEach((g) => g.dispose());
+      } else {
+        tf.tidy(() => tuned.scores(probeBatch.map((i) => trainItems[i]!.seq), false));
+      }
+    });
+    // Optimizer state (AdamW: two moments per trainable scalar) is resident during training too.
+    const peakTensorBytes = profile.peakBytes + (method.trains ? 2 * 4 * tuned.trainableParams : 0);
+    let steps = 0;
+    let curve: RunRecord["curve"] = [];
+    let devMetrics: ClassificationMetrics | null = null;
+    let msPerStep = 0;
+    let tokensPerSecond = 0;
+    if (method.trains) {
+      const lr = o.lr ?? DEFAULT_LR[cell.method] ?? 1e-3;
+      const result = await train(
+        tuned.trainable,
+        lossFor,
+        trainItems.length,
+        () => evaluateItems(tuned, devItems, numClasses, o.evalBatchSize).accuracy,
+        {
+          steps: o.steps,
+          batchSize: o.batchSize,
+          schedule: { kind: "warmup-linear", lr, warmupSteps: o.warmupSteps, totalSteps: o.steps },
+          weightDecay: o.weightDecay,
+          clipNorm: o.clipNorm,
+          evalEvery: o.evalEvery,
+          patience: o.patience,
+          seed: cell.seed,
+        },
+        {
+          onStep: (s) => progress.onStep?.(s.step, o.steps, s.loss),
+          onEval: (e) => progress.onEval?.(e.step, e.score),
+        },
+      );
+      steps = result.steps;
+      msPerStep = result.msPerStep;
+      curve = result.curve.map((c) => ({ step: c.step, trainLoss: c.trainLoss, devAccuracy: c.devScore }));
+      const avgTokens = tokenCount(trainItems, tuned.prompt?.length ?? 0) / trainItems.length;
+      tokensPerSecond = msPerStep > 0 ? (avgTokens * Math.min(o.batchSize, trainItems.length)) / (msPerStep / 1000) : 0;
+      devMetrics = evaluateItems(tuned, devItems, numClasses, o.evalBatchSize);
+    }
+    const metrics = evaluateItems(tuned, testItems, numClasses, o.evalBatchSize);
+    const finishedAt = new Date();
+    return {
+      ...cellFields(cell),
+      backbone: { name: cell.backbone, fingerprint: backbone.fingerprint },
+      prompt: tuned.prompt,
+      steps,
+      metrics,
+      devMetrics,
+      curve,
+      trainableParams: tuned.trainableParams,
+      taskBytes: tuned.taskBytes,
+      peakTensorBytes,
+      wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      msPerStep,
+      tokensPerSecond,
+      ...runEnvironment(),
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+    };
+  } finally {
+    tuned.dispose();
+    if (!preloaded) backbone.model.dispose();
+  }
+}
+

@@ -1,0 +1,69 @@
+/**
+ * A tuning method is "which variables train" plus a scoring forward. Prompt tuning and full fine-tuning share
+ * the scorer (rank classification over the verbalizer) and differ in the variable list handed to the optimizer.
+ */
+import type { tf } from "../backend/backend";
+import type { Transformer } from "../backbone/transformer";
+import type { PromptInitKind } from "../prompt/initializers";
+import type { InputSequence } from "../prompt/sequence";
+import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
+import type { Candidates } from "./rank-scorer";
+
+export interface PromptOptions {
+  /** total soft-prompt length over all slots. */
+  readonly length: number;
+  readonly init: PromptInitKind;
+  /** "front", "back", "middle" or a '+' combination. */
+  readonly position: string;
+  /** half-width of the random-uniform initializer. */
+  readonly initRange: number;
+  /** text for the "text" initializer. */
+  readonly initText?: string;
+}
+
+export interface MethodContext {
+  readonly model: Transformer;
+  readonly padId: number;
+  readonly candidates: Candidates;
+  readonly seed: number;
+  readonly prompt: PromptOptions;
+  /** frequent token ids (most frequent first) for sampled-vocabulary initialisation. */
+  readonly frequentIds: readonly number[];
+  /** token ids of each label's first word, for class-label initialisation. */
+  readonly labelTokenIds: readonly (readonly number[])[];
+  /** token ids of prompt.initText, when given. */
+  readonly initTextIds?: readonly number[];
+}
+
+export interface Tuned {
+  /** the variables the optimizer updates (empty for zero-shot). */
+  readonly trainable: tf.Variable[];
+  /** class scores [B, C] for a batch of inputs. */
+  scores(seqs: readonly InputSequence[], training: boolean): tf.Tensor2D;
+  readonly trainableParams: number;
+  /** bytes a trained task adds on top of the shared backbone (float32). */
+  readonly taskBytes: number;
+  /** prompt settings, or null for methods without prompts. */
+  readonly prompt: PromptSettings | null;
+  /** the trained prompts, for saving to the prompt library. */
+  readonly prompts: PromptSet | null;
+  dispose(): void;
+}
+
+export interface Method {
+  readonly name: string;
+  readonly description: string;
+  /** false for methods evaluated without training. */
+  readonly trains: boolean;
+  build(ctx: MethodContext): Tuned;
+}
+
+/** Refuses any trainable set that contains a backbone variable (the frozen-backbone guarantee). */
+export function assertBackboneExcluded(model: Transformer, trainable: readonly tf.Variable[], method: string): void {
+  const backbone = new Set(model.variables().map((v) => v.id));
+  const leaked = trainable.filter((v) => backbone.has(v.id));
+  if (leaked.length > 0) {
+    throw new Error(`${method}: backbone variables must not train, but the trainable set contains ${leaked.map((v) => v.name).join(", ")}`);
+  }
+  if (!model.frozen) throw new Error(`${method}: the backbone must be frozen`);
+}

@@ -1,0 +1,21 @@
+/** The method registry: adding a method is one file and one line here. */
+import type { Method } from "../method";
+import { fullFinetune } from "./full-finetune";
+import { headOnly } from "./head-only";
+import { promptTuning } from "./prompt-tuning";
+import { zeroShot } from "./zero-shot";
+
+export const METHODS = Object.freeze({
+  "zero-shot": zeroShot,
+  "head-only": headOnly,
+  "prompt-tuning": promptTuning,
+  "full-finetune": fullFinetune,
+} as const satisfies Record<string, Method>);
+
+export type MethodName = keyof typeof METHODS;
+
+export function getMethod(name: string): Method {
+  const m = (METHODS as Record<string, Method>)[name];
+  if (!m) throw new Error(`unknown method '${name}': expected one of ${Object.keys(METHODS).join(", ")}`);
+  return m;
+}

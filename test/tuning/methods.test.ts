@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { tf } from "../../lib/backend/backend";
+import { makeCell } from "../../lib/experiment/grid";
+import { runCell } from "../../lib/experiment/run-cell";
+import { validateRecord } from "../../lib/experiment/record";
+import { getMethod, METHODS } from "../../lib/tuning/methods";
+import { assertBackboneExcluded } from "../../lib/tuning/method";
+import { bitwiseEqual, setupBackend, snapshot } from "../helpers";
+import { loadTiny, tinyCheckpointDir } from "./fixture";
+
+const OPTIONS = { steps: 4, batchSize: 4, evalEvery: 2, maxDev: 8, maxTest: 12, promptLength: 4, warmupSteps: 1 };
+
+function cell(method: string, extra: Record<string, unknown> = {}, task = "yelp") {
+  return makeCell({ backbone: tinyCheckpointDir(), task, method, seed: 0, options: { ...OPTIONS, ...extra } });
+}
+
+describe("tuning methods", function () {
+  this.timeout(120000);
+  before(setupBackend);
+
+  it("prompt tuning trains only the prompt: backbone bitwise unchanged, a valid record", async () => {
+    const b = loadTiny();
+    const before = snapshot(b.model.variables());
+    const rec = await runCell(cell("prompt-tuning"), {}, b);
+    validateRecord(rec, "prompt-tuning record");
+    const after = snapshot(b.model.variables());
+    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assert.equal(rec.trainableParams, 4 * 16);
+    assert.equal(rec.taskBytes, 4 * 16 * 4);
+    assert.deepEqual(rec.prompt, { length: 4, init: "sampled-vocab", position: "front" });
+    assert.ok(rec.trainableParams <= 0.01 * b.model.paramCount());
+    assert.equal(rec.steps, 4);
+    assert.ok(rec.peakTensorBytes > 0);
+    b.model.dispose();
+  });
+
+  it("full fine-tuning changes the backbone weights", async () => {
+    const b = loadTiny();
+    const before = snapshot(b.model.variables());
+    const rec = await runCell(cell("full-finetune"), {}, b);
+    const after = snapshot(b.model.variables());
+    const changed = before.filter((w, i) => !bitwiseEqual(w, after[i]!)).length;
+    assert.ok(changed > before.length / 2, `only ${changed} of ${before.length} weights changed`);
+    assert.equal(rec.trainableParams, b.model.paramCount());
+    assert.equal(rec.prompt, null);
+    b.model.dispose();
+  });
+
+  it("head-only and zero-shot leave the backbone unchanged", async () => {
+    for (const m of ["head-only", "zero-shot"]) {
+      const b = loadTiny();
+      const before = snapshot(b.model.variables());
+      const rec = await runCell(cell(m), {}, b);
+      const after = snapshot(b.model.variables());
+      before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `${m}: weight ${b.model.names()[i]} changed`));
+      assert.equal(rec.trainableParams, m === "zero-shot" ? 0 : 16 * 2 + 2);
+      assert.equal(rec.steps, m === "zero-shot" ? 0 : 4);
+      b.model.dispose();
+    }
+  });
+
+  it("only prompt variables receive gradients under prompt tuning", () => {
+    const b = loadTiny();
+    const t = b.tokenizer;
+    const tuned = getMethod("prompt-tuning").build({
+      model: b.model,
+      padId: t.padId,
+      candidates: [[[5]], [[6]]],
+      seed: 1,
+      prompt: { length: 3, init: "random-uniform", position: "front", initRange: 0.5 },
+      frequentIds: [10, 11, 12],
+      labelTokenIds: [[5], [6]],
+    });
+    const seq = { pieces: [{ kind: "slot" as const, slot: "front" as const }, { kind: "tokens" as const, ids: [t.eosId, 20, 21] }] };
+    const { grads } = tf.variableGrads(() => tf.sum(tuned.scores([seq], true)) as tf.Scalar, tuned.trainable);
+    assert.deepEqual(Object.keys(grads).sort(), tuned.trainable.map((v) => v.name).sort());
+    const g = grads[tuned.trainable[0]!.name]!.dataSync();
+    assert.ok(g.some((v) => v !== 0), "the prompt got no gradient");
+    Object.values(grads).forEach((x) => x.dispose());
+    assert.throws(() => assertBackboneExcluded(b.model, [...tuned.trainable, b.model.variables()[0]!], "test"), /must not train/);
+    tuned.dispose();
+    b.model.dispose();
+  });
+
+  it("refuses a prompt position the task's template does not offer", async () => {
+    const b = loadTiny();
+    await assert.rejects(runCell(cell("prompt-tuning", { promptPosition: "middle" }), {}, b), /needs slot\(s\) middle/);
+    b.model.dispose();
+  });
+
+  it("every registered method has a name matching its key", () => {
+    for (const [k, m] of Object.entries(METHODS)) assert.equal(m.name, k);
+    assert.throws(() => getMethod("lora"), /unknown method 'lora'/);
+  });
+});
