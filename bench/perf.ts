@@ -1,0 +1,179 @@
+/**
+ * npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,...] [--profile]
+ *
+ * Times a prompt-tuning step, a full fine-tuning step and an evaluation forward pass for the reference shape
+ * (batch 16 x 64 tokens, width 128, 2 layers, 4 heads, vocabulary 2000) and for each shipped backbone's shape,
+ * printing ms/step, tokens/s and peak tensor bytes. With --reference it runs bench/reference_torch.py (eager
+ * PyTorch, same architecture and steps) in the same run and prints kit/PyTorch throughput ratios. With
+ * --profile it prints where each step's kernel time goes (tf.profile). Writes reports/perf/latest.json.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { tf, initBackend } from "../lib/backend/backend";
+import { resolveConfig } from "../lib/backbone/config";
+import { BACKBONE_SIZES } from "../lib/backbone/sizes";
+import { configFromJson } from "../lib/backbone/checkpoint";
+import { projectRoot } from "../lib/experiment/run-cell";
+import { writeJsonAtomic } from "../lib/io/atomic-write";
+import { parseArgs } from "../scripts/args";
+import { PerfShape, StepKind, prepareStep } from "./perf-steps";
+
+const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile]";
+const STEPS: StepKind[] = ["prompt", "full", "eval"];
+
+interface Row {
+  shape: string;
+  step: StepKind;
+  msPerStep: number;
+  tokensPerSecond: number;
+  peakTensorBytes: number;
+  trainableParams: number;
+  backend: string;
+  referenceMsPerStep?: number;
+  referenceThreads?: number;
+  ratio?: number;
+}
+
+function shapes(names: string[], root: string): PerfShape[] {
+  return names.map((name) => {
+    if (name === "ref") {
+      return { name, config: resolveConfig({ vocabSize: 2000, maxLen: 128, dModel: 128, nLayers: 2, nHeads: 4, dFF: 512 }), batch: 16, seqLen: 64, promptLen: 16 };
+    }
+    const cfgPath = path.join(root, "models", name, "config.json");
+    const config = fs.existsSync(cfgPath)
+      ? configFromJson(JSON.parse(fs.readFileSync(cfgPath, "utf8")), cfgPath)
+      : resolveConfig((BACKBONE_SIZES as Record<string, object>)[name] ?? (() => { throw new Error(`unknown shape '${name}'`); })());
+    return { name, config, batch: 16, seqLen: 64, promptLen: 16 };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function measure(shape: PerfShape, kind: StepKind, warmup: number, iters: number, profile: boolean): Promise<Omit<Row, "backend">> {
+  const step = prepareStep(kind, shape);
+  try {
+    for (let i = 0; i < warmup; i++) step.run();
+    const times: number[] = [];
+    for (let i = 0; i < iters; i++) {
+      const t0 = performance.now();
+      step.run();
+      times.push(performance.now() - t0);
+    }
+    const info = await tf.profile(() => step.run());
+    if (profile) {
+      const byKernel = new Map<string, number>();
+      // tf.profile also lists op scopes (customGrad "forward"/"backward", "xyz__op", "unnamed scope") whose time
+      // includes the kernels inside them; count backend kernels only.
+      const isScope = (n: string) => n === "forward" || n === "backward" || n === "unnamed scope" || n.endsWith("__op");
+      for (const k of info.kernels) if (!isScope(k.name)) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+      const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+      const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+      console.error(`profile ${shape.name}/${kind}: kernel time ${total.toFixed(1)} ms (profiled step, kernels synchronised)`);
+      for (const [k, ms] of top) console.error(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
+    }
+    const ms = median(times);
+    return {
+      shape: shape.name,
+      step: kind,
+      msPerStep: ms,
+      tokensPerSecond: (shape.batch * shape.seqLen) / (ms / 1000),
+      peakTensorBytes: info.peakBytes,
+      trainableParams: step.trainableParams,
+    };
+  } finally {
+    step.dispose();
+  }
+}
+
+interface ReferenceOutput {
+  torchVersion: string;
+  sgemmGflops: { threads: number; gflops: number }[];
+  best: { shape: string; step: string; threads: number; msPerStep: number; tokensPerSecond: number }[];
+  blas?: { warning?: string };
+}
+
+function runReference(ps: PerfShape[], warmup: number, iters: number, root: string): ReferenceOutput {
+  const config = {
+    shapes: ps.map((s) => ({
+      name: s.name, vocab: s.config.vocabSize, dModel: s.config.dModel, nLayers: s.config.nLayers, nHeads: s.config.nHeads,
+      dFF: s.config.dFF, maxLen: s.config.maxLen, batch: s.batch, seqLen: s.seqLen, promptLen: s.promptLen,
+    })),
+    steps: STEPS, warmup, iters, threads: [1, 2], seed: 0,
+  };
+  const script = path.join(root, "bench", "reference_torch.py");
+  const res = spawnSync("/usr/bin/python3", [script, "--json", JSON.stringify(config)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
+  if (res.error) throw new Error(`could not run /usr/bin/python3 ${script}: ${res.error.message} (see bench/README.md for the Debian install)`);
+  if (res.status !== 0) throw new Error(`${script} exited with ${res.status} (see its message above; bench/README.md lists the install steps)`);
+  return JSON.parse(res.stdout) as ReferenceOutput;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), {
+    reference: { type: "bool", default: false },
+    profile: { type: "bool", default: false },
+    iters: { type: "int", default: 10 },
+    warmup: { type: "int", default: 3 },
+    shapes: { type: "string", default: "" },
+  }, USAGE);
+  const root = projectRoot();
+  const shipped = fs.existsSync(path.join(root, "models")) ? fs.readdirSync(path.join(root, "models")).filter((n) => fs.existsSync(path.join(root, "models", n, "config.json"))).sort() : [];
+  const names = (args.shapes as string) ? (args.shapes as string).split(",") : ["ref", ...shipped];
+  const ps = shapes(names, root);
+  const info = await initBackend();
+  const backend = `${info.name} ${info.version}`;
+  console.error(`perf: backend ${backend}; shapes ${names.join(", ")}; batch 16 x 64 tokens, prompt 16; ${args.warmup} warmup + ${args.iters} timed steps (median)`);
+  const rows: Row[] = [];
+  for (const s of ps) {
+    for (const k of STEPS) {
+      const r = await measure(s, k, args.warmup as number, args.iters as number, args.profile as boolean);
+      rows.push({ ...r, backend });
+      console.error(`  ${s.name}/${k}: ${r.msPerStep.toFixed(1)} ms/step`);
+    }
+  }
+  let reference: ReferenceOutput | null = null;
+  if (args.reference) {
+    console.error("running the PyTorch reference (bench/reference_torch.py) ...");
+    reference = runReference(ps, args.warmup as number, args.iters as number, root);
+    for (const r of rows) {
+      const best = reference.best.find((b) => b.shape === r.shape && b.step === r.step);
+      if (best) {
+        r.referenceMsPerStep = best.msPerStep;
+        r.referenceThreads = best.threads;
+        r.ratio = r.tokensPerSecond / best.tokensPerSecond;
+      }
+    }
+  }
+  console.log(formatTable(rows, reference !== null));
+  for (const s of ps) {
+    const get = (k: StepKind) => rows.find((r) => r.shape === s.name && r.step === k)!;
+    console.log(
+      `${s.name}: prompt/full time ${(get("prompt").msPerStep / get("full").msPerStep).toFixed(2)}x, ` +
+        `prompt/full peak tensor memory ${(get("prompt").peakTensorBytes / get("full").peakTensorBytes).toFixed(2)}x`,
+    );
+  }
+  const out = path.join(root, "reports", "perf");
+  fs.mkdirSync(out, { recursive: true });
+  const doc = { createdAt: new Date().toISOString(), backend, command: `npm run perf -- ${process.argv.slice(2).join(" ")}`.trim(), rows, reference: reference ? { torchVersion: reference.torchVersion, sgemmGflops: reference.sgemmGflops, blasWarning: reference.blas?.warning ?? null } : null };
+  writeJsonAtomic(path.join(out, "latest.json"), doc);
+  console.log(`\nwrote ${path.join(out, "latest.json")}`);
+}
+
+function formatTable(rows: Row[], withRef: boolean): string {
+  const head = ["shape", "step", "ms/step", "tokens/s", "peak MB", "trainable", ...(withRef ? ["torch ms", "thr", "kit/torch"] : [])];
+  const body = rows.map((r) => [
+    r.shape, r.step, r.msPerStep.toFixed(1), r.tokensPerSecond.toFixed(0), (r.peakTensorBytes / 2 ** 20).toFixed(1), String(r.trainableParams),
+    ...(withRef ? [r.referenceMsPerStep?.toFixed(1) ?? "-", String(r.referenceThreads ?? "-"), r.ratio !== undefined ? r.ratio.toFixed(2) + "x" : "-"] : []),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

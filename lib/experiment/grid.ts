@@ -1,0 +1,203 @@
+/**
+ * An experiment grid written as data, expanded into cells (one training run each).
+ *
+ *   const cells = expandGrid({
+ *     name: "pt-vs-ft",
+ *     backbones: ["tiny-6L"], tasks: ["sst2", "spam"], methods: ["prompt", "finetune"],
+ *     seeds: [0, 1, 2],
+ *     methodOptions: { prompt: { promptLength: [1, 5, 20] } },
+ *     fixed: { steps: 500 },
+ *   });
+ *
+ * Cells are the cartesian product, in a deterministic order: backbone, task, method, option axes
+ * (sorted by key name; each axis in the order its values are listed), seed innermost. A cell's
+ * `config` is the flat object { backbone, task, method, seed, ...fixed, ...axis values }; its
+ * `cellId` hashes that config (see cell-id.ts), so ids do not depend on key order, on the grid's
+ * name, or on the cell's position, and a results file stays valid when axes are extended.
+ *
+ * `options` axes apply to every method; `methodOptions[m]` axes only to method m (e.g. prompt
+ * length means nothing for full fine-tuning, which would otherwise run once per prompt length).
+ */
+import { canonicalJson, cellIdOf } from "./cell-id";
+
+export interface GridSpec {
+  /** Label for logs and output files; not part of any cell id. */
+  name: string;
+  methods: string[];
+  tasks: string[];
+  backbones: string[];
+  /** Integer seeds (0 is a real seed). */
+  seeds: number[];
+  /** Extra axes applied to every method, e.g. { lr: [1e-3, 3e-3] }. Values: any JSON. */
+  options?: Record<string, unknown[]>;
+  /** Extra axes applied to one method only, keyed by method name. */
+  methodOptions?: Record<string, Record<string, unknown[]>>;
+  /** Values shared by every cell, e.g. { steps: 500, batchSize: 16 }. */
+  fixed?: Record<string, unknown>;
+}
+
+/** One run of the grid. */
+export interface Cell {
+  /** sha256(canonicalJson(config)), 16 hex chars. */
+  readonly cellId: string;
+  readonly backbone: string;
+  readonly task: string;
+  readonly method: string;
+  readonly seed: number;
+  /** fixed values and this cell's option-axis values. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** { backbone, task, method, seed, ...options }: everything that defines the run; hashed into cellId. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** Keys of a cell config that option/fixed keys may not reuse. */
+export const RESERVED_CONFIG_KEYS: readonly string[] = Object.freeze(["backbone", "task", "method", "seed", "cellId"]);
+
+/** Validates the grid and lists its cells in the documented order. Throws naming the bad field. */
+export function expandGrid(spec: GridSpec): Cell[] {
+  const where = `grid ${typeof spec?.name === "string" ? JSON.stringify(spec.name) : "(unnamed)"}`;
+  validateGrid(spec, where);
+  const fixed = spec.fixed ?? {};
+  const cells: Cell[] = [];
+  for (const backbone of spec.backbones) {
+    for (const task of spec.tasks) {
+      for (const method of spec.methods) {
+        const axes = axesFor(spec, method);
+        for (const combo of product(axes)) {
+          for (const seed of spec.seeds) {
+            cells.push(makeCell({ backbone, task, method, seed, options: { ...fixed, ...combo } }));
+          }
+        }
+      }
+    }
+  }
+  const seen = new Map<string, number>();
+  cells.forEach((c, i) => {
+    const prev = seen.get(c.cellId);
+    if (prev !== undefined) {
+      throw new Error(`${where}: cells ${prev} and ${i} have the same config ${canonicalJson(c.config)} (cellId ${c.cellId})`);
+    }
+    seen.set(c.cellId, i);
+  });
+  return cells;
+}
+
+/** Builds one cell (also useful for ad-hoc single runs outside a grid). */
+export function makeCell(parts: { backbone: string; task: string; method: string; seed: number; options?: Record<string, unknown> }): Cell {
+  const options = parts.options ?? {};
+  for (const k of Object.keys(options)) {
+    if (RESERVED_CONFIG_KEYS.includes(k)) throw new Error(`cell options: key "${k}" is reserved (it is a cell field), rename it`);
+  }
+  if (!Number.isInteger(parts.seed)) throw new Error(`cell: seed must be an integer, got ${parts.seed}`);
+  const config = { backbone: parts.backbone, task: parts.task, method: parts.method, seed: parts.seed, ...options };
+  canonicalJson(config, "cell config"); // rejects values JSON cannot hold, naming the path
+  return Object.freeze({
+    cellId: cellIdOf(config),
+    backbone: parts.backbone,
+    task: parts.task,
+    method: parts.method,
+    seed: parts.seed,
+    options: Object.freeze({ ...options }),
+    config: Object.freeze(config),
+  });
+}
+
+/** Throws an Error naming the grid and the bad field on the first problem found. */
+export function validateGrid(spec: GridSpec, where = "grid"): void {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) throw new Error(`${where}: expected a grid object, got ${describe(spec)}`);
+  const known = new Set(["name", "methods", "tasks", "backbones", "seeds", "options", "methodOptions", "fixed"]);
+  for (const k of Object.keys(spec)) {
+    if (!known.has(k)) throw new Error(`${where}: unknown field "${k}" (expected one of ${[...known].join(", ")})`);
+  }
+  if (typeof spec.name !== "string" || spec.name.trim() === "") throw new Error(`${where}: name must be a non-empty string, got ${describe(spec.name)}`);
+  for (const axis of ["backbones", "tasks", "methods"] as const) {
+    checkAxis(where, axis, spec[axis]);
+    spec[axis].forEach((v, i) => {
+      if (typeof v !== "string" || v.trim() === "") throw new Error(`${where}: ${axis}[${i}] must be a non-empty string, got ${describe(v)}`);
+    });
+  }
+  checkAxis(where, "seeds", spec.seeds);
+  spec.seeds.forEach((s, i) => {
+    if (typeof s !== "number" || !Number.isSafeInteger(s)) throw new Error(`${where}: seeds[${i}] must be an integer, got ${describe(s)}`);
+  });
+  const fixedKeys = checkRecord(where, "fixed", spec.fixed);
+  for (const k of fixedKeys) {
+    checkKey(where, `fixed.${k}`, k);
+    canonicalJson(spec.fixed![k], `${where}: fixed.${k}`);
+  }
+  const optionKeys = checkRecord(where, "options", spec.options);
+  for (const k of optionKeys) {
+    checkKey(where, `options.${k}`, k);
+    if (fixedKeys.includes(k)) throw new Error(`${where}: "${k}" is both a fixed value and an options axis; keep one`);
+    checkAxis(where, `options.${k}`, spec.options![k]);
+  }
+  const methodKeys = checkRecord(where, "methodOptions", spec.methodOptions);
+  for (const m of methodKeys) {
+    if (!spec.methods.includes(m)) {
+      throw new Error(`${where}: methodOptions.${m}: "${m}" is not one of methods [${spec.methods.join(", ")}]`);
+    }
+    const axes = checkRecord(where, `methodOptions.${m}`, spec.methodOptions![m]);
+    for (const k of axes) {
+      checkKey(where, `methodOptions.${m}.${k}`, k);
+      if (fixedKeys.includes(k)) throw new Error(`${where}: "${k}" is both a fixed value and methodOptions.${m} axis; keep one`);
+      if (optionKeys.includes(k)) throw new Error(`${where}: "${k}" is both an options axis and a methodOptions.${m} axis; keep one`);
+      checkAxis(where, `methodOptions.${m}.${k}`, spec.methodOptions![m]![k]);
+    }
+  }
+}
+
+/** The option axes that apply to `method`, sorted by key. */
+function axesFor(spec: GridSpec, method: string): [string, unknown[]][] {
+  const axes: Record<string, unknown[]> = { ...(spec.options ?? {}), ...(spec.methodOptions?.[method] ?? {}) };
+  return Object.keys(axes)
+    .sort()
+    .map((k) => [k, axes[k]!]);
+}
+
+/** Cartesian product of axes, first axis outermost; one empty combination when there are no axes. */
+function product(axes: [string, unknown[]][]): Record<string, unknown>[] {
+  let out: Record<string, unknown>[] = [{}];
+  for (const [key, values] of axes) {
+    const next: Record<string, unknown>[] = [];
+    for (const partial of out) for (const v of values) next.push({ ...partial, [key]: v });
+    out = next;
+  }
+  return out;
+}
+
+function checkAxis(where: string, field: string, values: unknown): asserts values is unknown[] {
+  if (!Array.isArray(values)) throw new Error(`${where}: ${field} must be an array, got ${describe(values)}`);
+  if (values.length === 0) throw new Error(`${where}: ${field} is empty; every axis needs at least one value`);
+  const seen = new Map<string, number>();
+  values.forEach((v, i) => {
+    const key = canonicalJson(v, `${where}: ${field}[${i}]`);
+    const prev = seen.get(key);
+    if (prev !== undefined) throw new Error(`${where}: ${field} has a duplicate value ${key} at indices ${prev} and ${i}`);
+    seen.set(key, i);
+  });
+}
+
+function checkRecord(where: string, field: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error(`${where}: ${field} must be an object, got ${describe(value)}`);
+  }
+  return Object.keys(value);
+}
+
+function checkKey(where: string, field: string, key: string): void {
+  if (RESERVED_CONFIG_KEYS.includes(key)) {
+    throw new Error(`${where}: ${field}: key "${key}" is reserved (cells already have ${RESERVED_CONFIG_KEYS.join(", ")}); use the grid's own axis or rename it`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "undefined";
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 80)}...` : s;
+  } catch {
+    return String(v);
+  }
+}
