@@ -5,7 +5,8 @@
  * (batch 16 x 64 tokens, width 128, 2 layers, 4 heads, vocabulary 2000) and for each shipped backbone's shape,
  * printing ms/step, tokens/s and peak tensor bytes. With --reference it runs bench/reference_torch.py (eager
  * PyTorch, same architecture and steps) in the same run and prints kit/PyTorch throughput ratios. With
- * --profile it prints where each step's kernel time goes (tf.profile). Writes reports/perf/latest.json.
+ * --profile it prints where each step's kernel time goes (tf.profile). With --workers N it also times the "full"
+ * step data-parallel over N worker threads (row "full-dp<N>"). Writes reports/perf/latest.json.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -17,14 +18,17 @@ import { configFromJson } from "../lib/backbone/checkpoint";
 import { projectRoot } from "../lib/experiment/run-cell";
 import { writeJsonAtomic } from "../lib/io/atomic-write";
 import { parseArgs } from "../scripts/args";
+import { Rng } from "../lib/backend/random";
+import { DataParallelTrainer } from "../lib/train/data-parallel";
+import type { TokenBatch } from "../lib/pretrain/batches";
 import { PerfShape, StepKind, prepareStep } from "./perf-steps";
 
-const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile]";
+const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile] [--workers N]";
 const STEPS: StepKind[] = ["prompt", "full", "eval"];
 
 interface Row {
   shape: string;
-  step: StepKind;
+  step: StepKind | `full-dp${number}`;
   msPerStep: number;
   tokensPerSecond: number;
   peakTensorBytes: number;
@@ -89,6 +93,37 @@ async function measure(shape: PerfShape, kind: StepKind, warmup: number, iters: 
   }
 }
 
+/**
+ * --workers N: the "full" step (same global batch, every weight trains, AdamW without clipping) data-parallel over
+ * N worker threads (lib/train/data-parallel.ts), each computing a 1/N row shard. The causal LM loss predicts T-1
+ * of the T positions but computes the same logits, so the work matches "full". Also prints process CPU time per
+ * step (all threads), which shows the overhead apart from contention with other processes.
+ */
+async function measureDataParallel(shape: PerfShape, workers: number, warmup: number, iters: number): Promise<Omit<Row, "backend">> {
+  const rng = new Rng(1);
+  const { batch, seqLen } = shape;
+  const ids = Int32Array.from({ length: batch * seqLen }, () => rng.int(shape.config.vocabSize));
+  const tokens: TokenBatch = { ids, mask: new Uint8Array(batch * seqLen).fill(1), batch, length: seqLen };
+  const dp = await DataParallelTrainer.start<TokenBatch>({ config: shape.config, seed: 0, workers, adamw: { clipNorm: 0 } });
+  try {
+    for (let i = 0; i < warmup; i++) await dp.step(tokens, 1e-3);
+    const times: number[] = [];
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < iters; i++) {
+      const t0 = performance.now();
+      await dp.step(tokens, 1e-3);
+      times.push(performance.now() - t0);
+    }
+    const cpu = process.cpuUsage(cpu0);
+    console.error(`  ${shape.name}/full-dp${workers}: ${((cpu.user + cpu.system) / 1000 / iters).toFixed(1)} ms CPU/step (all threads)`);
+    const ms = median(times);
+    const params = [...(await dp.weights()).values()].reduce((n, a) => n + a.length, 0);
+    return { shape: shape.name, step: `full-dp${workers}`, msPerStep: ms, tokensPerSecond: (batch * seqLen) / (ms / 1000), peakTensorBytes: NaN, trainableParams: params };
+  } finally {
+    await dp.terminate();
+  }
+}
+
 interface ReferenceOutput {
   torchVersion: string;
   sgemmGflops: { threads: number; gflops: number }[];
@@ -118,6 +153,7 @@ async function main(): Promise<void> {
     iters: { type: "int", default: 10 },
     warmup: { type: "int", default: 3 },
     shapes: { type: "string", default: "" },
+    workers: { type: "int", default: 0 },
   }, USAGE);
   const root = projectRoot();
   const shipped = fs.existsSync(path.join(root, "models")) ? fs.readdirSync(path.join(root, "models")).filter((n) => fs.existsSync(path.join(root, "models", n, "config.json"))).sort() : [];
@@ -132,6 +168,11 @@ async function main(): Promise<void> {
       const r = await measure(s, k, args.warmup as number, args.iters as number, args.profile as boolean);
       rows.push({ ...r, backend });
       console.error(`  ${s.name}/${k}: ${r.msPerStep.toFixed(1)} ms/step`);
+    }
+    if ((args.workers as number) > 0) {
+      const r = await measureDataParallel(s, args.workers as number, args.warmup as number, args.iters as number);
+      rows.push({ ...r, backend });
+      console.error(`  ${s.name}/${r.step}: ${r.msPerStep.toFixed(1)} ms/step`);
     }
   }
   let reference: ReferenceOutput | null = null;

@@ -65,6 +65,11 @@ export interface ForwardOptions {
   readonly positions?: Int32Array;
   /** Apply dropout (only if config.dropout > 0). */
   readonly training?: boolean;
+  /**
+   * Called with the residual stream [B*T, D] entering block `layer` (1 .. nLayers-1) and returns the stream to
+   * use instead: deep prompts (P-tuning v2) overwrite their positions with per-layer trainable vectors here.
+   */
+  readonly layerHook?: (layer: number, h: tf.Tensor2D) => tf.Tensor2D;
 }
 
 export class Transformer {
@@ -182,6 +187,7 @@ export class Transformer {
     const bias = causalBias(mask, b, t);
     const p = (name: string) => this.param(name) as tf.Tensor;
     for (let i = 0; i < c.nLayers; i++) {
+      if (i > 0 && opts.layerHook) h = opts.layerHook(i, h);
       const pre = `h.${i}.`;
       const a = layerNorm(h, p(pre + "ln_1.weight") as tf.Tensor1D, p(pre + "ln_1.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
       const attn = selfAttention(

@@ -71,6 +71,7 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
 /** Default learning rates per method (Adam): prompts need a much larger rate than full weights. */
 export const DEFAULT_LR: Readonly<Record<string, number>> = Object.freeze({
   "prompt-tuning": 3e-2,
+  "deep-prompt-tuning": 1e-2,
   "head-only": 1e-2,
   "full-finetune": 3e-4,
   "zero-shot": 0,
@@ -171,7 +172,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
   const trainItems = task.items("train");
   const devItems = task.items("dev").slice(0, o.maxDev ?? undefined);
   const testItems = task.items("test").slice(0, o.maxTest ?? undefined);
-  if (method.name === "prompt-tuning") {
+  if (method.name === "prompt-tuning" || method.name === "deep-prompt-tuning") {
     const lengths = parsePosition(o.promptPosition, o.promptLength);
     const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !task.template.slots().includes(slot));
     if (missing.length > 0) {

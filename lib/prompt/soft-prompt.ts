@@ -17,6 +17,14 @@ export interface PromptSettings {
 
 let counter = 0;
 
+/** A trainable variable holding `data`; the temporary tensor it is built from is released. */
+function variableFrom(data: Float32Array, shape: [number, number], name: string): tf.Variable {
+  const t = tf.tensor2d(data, shape);
+  const v = tf.variable(t, true, name);
+  t.dispose();
+  return v;
+}
+
 export class PromptSet {
   readonly lengths: SlotLengths;
   readonly width: number;
@@ -37,7 +45,7 @@ export class PromptSet {
       const p = lengths[s];
       if (p === 0) return;
       const data = initializer(p, width, (seed * 3 + i) >>> 0);
-      vars.set(s, tf.variable(tf.tensor2d(data, [p, width]), true, `prompt/${s}/${counter++}`));
+      vars.set(s, variableFrom(data, [p, width], `prompt/${s}/${counter++}`));
     });
     if (vars.size === 0) throw new Error("a prompt set needs at least one slot with length > 0");
     return new PromptSet(lengths, width, initName, vars);
@@ -50,7 +58,7 @@ export class PromptSet {
     for (const [s, data] of arrays) {
       if (data.length % width !== 0) throw new Error(`prompt slot '${s}' has ${data.length} values, not a multiple of width ${width}`);
       lengths[s] = data.length / width;
-      vars.set(s, tf.variable(tf.tensor2d(data, [lengths[s], width]), true, `prompt/${s}/${counter++}`));
+      vars.set(s, variableFrom(data, [lengths[s], width], `prompt/${s}/${counter++}`));
     }
     return new PromptSet(lengths, width, init, vars);
   }

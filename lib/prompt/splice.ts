@@ -28,6 +28,13 @@ export interface SplicedBatch {
   readonly lastIndex: Int32Array;
   /** B*L token ids (pad for prompt and padding rows), e.g. for targets. */
   readonly ids: Int32Array;
+  /**
+   * Row selection used for splicing: index[i] = i for token/padding rows, B*L + k for the k-th prompt vector
+   * (slots in front, middle, back order). Deep prompts reuse it to splice per-layer vectors.
+   */
+  readonly index: Int32Array;
+  /** whether any prompt vector was spliced in. */
+  readonly hasPrompt: boolean;
 }
 
 /** Layout of one sequence: for each position, a token id or a prompt row. */
@@ -96,5 +103,15 @@ export function spliceBatch(model: Transformer, seqs: readonly InputSequence[], 
     const promptRows = tf.concat(PROMPT_SLOTS.map((s) => prompts.slot(s)).filter((v): v is tf.Variable => v !== null), 0) as tf.Tensor2D;
     x = embeddingLookup(index, tf.concat([tokenRows, promptRows], 0) as tf.Tensor2D, { tableGrad: true });
   }
-  return { x: tf.reshape(x, [b, l, d]) as tf.Tensor3D, mask, batch: b, length: l, lastIndex, ids };
+  return { x: tf.reshape(x, [b, l, d]) as tf.Tensor3D, mask, batch: b, length: l, lastIndex, ids, index, hasPrompt: anyPrompt };
+}
+
+/**
+ * Overwrites the prompt positions of rows [B*L, D] with a prompt set's vectors (same slot lengths as the set
+ * used for splicing): the per-layer step of deep prompt tuning.
+ */
+export function spliceRows(rows: tf.Tensor2D, sp: SplicedBatch, prompts: PromptSet): tf.Tensor2D {
+  if (!sp.hasPrompt) return rows;
+  const vars = PROMPT_SLOTS.map((s) => prompts.slot(s)).filter((v): v is tf.Variable => v !== null);
+  return embeddingLookup(sp.index, tf.concat([rows, ...vars], 0) as tf.Tensor2D, { tableGrad: true });
 }

@@ -12,7 +12,7 @@ import { tf } from "../backend/backend";
 import { embeddingLookup } from "../backend/embedding";
 import type { Transformer } from "../backbone/transformer";
 import type { InputSequence } from "../prompt/sequence";
-import { spliceBatch } from "../prompt/splice";
+import { SplicedBatch, spliceBatch, spliceRows } from "../prompt/splice";
 import type { PromptSet } from "../prompt/soft-prompt";
 
 /** Label words as token ids: [label][word][token]. */
@@ -21,6 +21,20 @@ export type Candidates = readonly (readonly (readonly number[])[])[];
 export interface ScoreOptions {
   readonly padId: number;
   readonly training: boolean;
+  /** deep prompts (P-tuning v2): one prompt set per block 1..L-1, same slot lengths as `prompts`. */
+  readonly deepPrompts?: readonly PromptSet[];
+}
+
+/** Forward pass from a spliced batch, splicing deep prompts into the input of every later block. */
+function hiddenStates(model: Transformer, sp: SplicedBatch, opts: ScoreOptions): tf.Tensor3D {
+  const deep = opts.deepPrompts;
+  if (deep && deep.length !== model.config.nLayers - 1) {
+    throw new Error(`deep prompts: got ${deep.length} layer prompt sets for a ${model.config.nLayers}-layer backbone (need ${model.config.nLayers - 1})`);
+  }
+  return model.forwardEmbeddings(sp.x, sp.mask, {
+    training: opts.training,
+    layerHook: deep ? (layer, h) => spliceRows(h, sp, deep[layer - 1]!) : undefined,
+  });
 }
 
 /** Hidden state rows at given flat positions ([B*L, D] -> [K, D]) with a gradient on every backend. */
@@ -72,7 +86,7 @@ export function classScores(
   if (cands.length < 2) throw new Error(`classScores: need at least 2 labels, got ${cands.length}`);
   if (allSingleToken(cands)) {
     const sp = spliceBatch(model, seqs, prompts, opts.padId);
-    const hidden = model.forwardEmbeddings(sp.x, sp.mask, { training: opts.training });
+    const hidden = hiddenStates(model, sp, opts);
     const rows = pickRows(hidden, Int32Array.from(sp.lastIndex, (t, r) => r * sp.length + t)); // [B, D]
     const logp = tf.logSoftmax(model.logits(rows)) as tf.Tensor2D; // [B, V]
     const words = cands.flatMap((ws) => ws.map((w) => w[0]!));
@@ -103,7 +117,7 @@ export function classScores(
     }
   }
   const sp = spliceBatch(model, expanded, prompts, opts.padId);
-  const hidden = model.forwardEmbeddings(sp.x, sp.mask, { training: opts.training });
+  const hidden = hiddenStates(model, sp, opts);
   const flat: number[] = [];
   const targets: number[] = [];
   const groupOf: number[] = [];

@@ -34,6 +34,34 @@ describe("tuning methods", function () {
     b.model.dispose();
   });
 
+  it("deep prompt tuning trains per-layer prompts only, and they change the output", async () => {
+    const b = loadTiny();
+    const before = snapshot(b.model.variables());
+    const rec = await runCell(cell("deep-prompt-tuning"), {}, b);
+    const after = snapshot(b.model.variables());
+    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assert.equal(rec.trainableParams, 2 * 4 * 16); // nLayers x P x D
+    // The deeper layer's prompt must matter: zeroing it changes the scores.
+    const tuned = getMethod("deep-prompt-tuning").build({
+      model: b.model, padId: 0, candidates: [[[5]], [[6]]], seed: 2,
+      prompt: { length: 3, init: "random-uniform", position: "front", initRange: 0.5 }, frequentIds: [10], labelTokenIds: [[5], [6]],
+    });
+    const seq = { pieces: [{ kind: "slot" as const, slot: "front" as const }, { kind: "tokens" as const, ids: [2, 20, 21] }] };
+    const s1 = tf.tidy(() => tuned.scores([seq], false).arraySync());
+    const deepVar = tuned.trainable[tuned.trainable.length - 1]!;
+    const saved = tf.keep(deepVar.clone());
+    deepVar.assign(tf.zerosLike(deepVar));
+    const s2 = tf.tidy(() => tuned.scores([seq], false).arraySync());
+    deepVar.assign(saved);
+    saved.dispose();
+    assert.notDeepEqual(s1, s2);
+    const { grads } = tf.variableGrads(() => tf.sum(tuned.scores([seq], true)) as tf.Scalar, tuned.trainable);
+    assert.ok(Object.values(grads).every((g) => g.dataSync().some((v) => v !== 0)), "every layer's prompt should get a gradient");
+    Object.values(grads).forEach((g) => g.dispose());
+    tuned.dispose();
+    b.model.dispose();
+  });
+
   it("full fine-tuning changes the backbone weights", async () => {
     const b = loadTiny();
     const before = snapshot(b.model.variables());

@@ -1,5 +1,6 @@
 /** The method registry: adding a method is one file and one line here. */
 import type { Method } from "../method";
+import { deepPromptTuning } from "./deep-prompt-tuning";
 import { fullFinetune } from "./full-finetune";
 import { headOnly } from "./head-only";
 import { promptTuning } from "./prompt-tuning";
@@ -9,6 +10,7 @@ export const METHODS = Object.freeze({
   "zero-shot": zeroShot,
   "head-only": headOnly,
   "prompt-tuning": promptTuning,
+  "deep-prompt-tuning": deepPromptTuning,
   "full-finetune": fullFinetune,
 } as const satisfies Record<string, Method>);
 

@@ -1,0 +1,12 @@
+/**
+ * lib/notebook: what the research notebooks share, so their cells stay short: which backbones are shipped,
+ * running a list of cells resumably with live progress, results-file locations, summary and gap tables, and
+ * the notebooks' figures. Notebooks import the compiled build: `import * as nb from "../build/lib/notebook";`.
+ */
+export * from "./backbones";
+export * from "./figures";
+export * from "./paths";
+export * from "./prompt-session";
+export * from "./run-cells";
+export * from "./sequence-text";
+export * from "./tables";

@@ -1,0 +1,24 @@
+/**
+ * Where notebooks write: full runs append to reports/notebooks/<name>-results.jsonl (resumed by later runs);
+ * quick runs use reports/notebooks/quick/<name>-results.jsonl, so their tiny settings never mix with real
+ * results. Absolute paths from the project root, whatever the kernel's working directory.
+ */
+import * as path from "node:path";
+import { projectRoot } from "../experiment/run-cell";
+
+function checkName(name: string): void {
+  if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new Error(`notebook name must be letters, digits, '.', '_' or '-' (e.g. "02-prompt-vs-finetune"), got ${JSON.stringify(name)}`);
+  }
+}
+
+/** reports/notebooks/[quick/]<name>-results.jsonl under the project root. */
+export function resultsPathFor(name: string, quick: boolean, root: string = projectRoot()): string {
+  checkName(name);
+  return path.join(root, "reports", "notebooks", ...(quick ? ["quick"] : []), `${name}-results.jsonl`);
+}
+
+/** The prompt library folder: reports/prompts (quick runs: reports/prompts/quick). */
+export function promptLibraryDir(quick: boolean, root: string = projectRoot()): string {
+  return path.join(root, "reports", "prompts", ...(quick ? ["quick"] : []));
+}
