@@ -206,7 +206,7 @@ async function main(): Promise<void> {
 function formatTable(rows: Row[], withRef: boolean): string {
   const head = ["shape", "step", "ms/step", "tokens/s", "peak MB", "trainable", ...(withRef ? ["torch ms", "thr", "kit/torch"] : [])];
   const body = rows.map((r) => [
-    r.shape, r.step, r.msPerStep.toFixed(1), r.tokensPerSecond.toFixed(0), (r.peakTensorBytes / 2 ** 20).toFixed(1), String(r.trainableParams),
+    r.shape, r.step, r.msPerStep.toFixed(1), r.tokensPerSecond.toFixed(0), Number.isFinite(r.peakTensorBytes) ? (r.peakTensorBytes / 2 ** 20).toFixed(1) : "-", String(r.trainableParams),
     ...(withRef ? [r.referenceMsPerStep?.toFixed(1) ?? "-", String(r.referenceThreads ?? "-"), r.ratio !== undefined ? r.ratio.toFixed(2) + "x" : "-"] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

@@ -85,5 +85,11 @@ export function registerWasmKernels(): void {
 
 /** Whether ops should take the custom-kernel path: the active backend is tfjs's wasm backend. */
 export function onWasm(): boolean {
-  return tf.getBackend() === "wasm";
+  return tf.getBackend() === "wasm" && !tfjsMatMulForced;
 }
+
+/**
+ * KIT_KERNELS=tfjs turns the kit's SIMD kernels off (tf.matMul everywhere, as on other backends), so
+ * `KIT_KERNELS=tfjs npm run perf -- --profile` shows the "before" profile next to the default "after".
+ */
+const tfjsMatMulForced = (process.env["KIT_KERNELS"] ?? "").trim().toLowerCase() === "tfjs";
