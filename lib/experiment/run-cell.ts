@@ -15,6 +15,7 @@ import { PreparedTask, TaskItem } from "../tasks/prepared-task";
 import type { TaskData } from "../tasks/data/example";
 import { loadTask, TASK_NAMES, TaskName } from "../tasks/data/registry";
 import { train } from "../train/trainer";
+import type { Schedule } from "../train/schedule";
 import { getMethod } from "../tuning/methods";
 import { classLoss } from "../tuning/rank-scorer";
 import type { Tuned } from "../tuning/method";
@@ -29,6 +30,8 @@ export interface CellOptions {
   /** null: the method's default learning rate. */
   readonly lr: number | null;
   readonly warmupSteps: number;
+  /** "warmup-linear" (warmup then linear decay to 0), "warmup-cosine" (to 10%) or "constant". */
+  readonly schedule: "warmup-linear" | "warmup-cosine" | "constant";
   readonly weightDecay: number;
   readonly clipNorm: number;
   readonly evalEvery: number;
@@ -53,6 +56,7 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   batchSize: 16,
   lr: null,
   warmupSteps: 10,
+  schedule: "warmup-linear",
   weightDecay: 0,
   clipNorm: 1,
   evalEvery: 50,
@@ -87,10 +91,24 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`${where}: option ${k} must be a positive integer, got ${JSON.stringify(o[k])}`);
   }
   if (o.lr !== null && !(typeof o.lr === "number" && o.lr > 0)) throw new Error(`${where}: option lr must be > 0 or null, got ${JSON.stringify(o.lr)}`);
+  if (!["warmup-linear", "warmup-cosine", "constant"].includes(o.schedule)) {
+    throw new Error(`${where}: option schedule must be warmup-linear, warmup-cosine or constant, got ${JSON.stringify(o.schedule)}`);
+  }
   if (o.trainPerClass !== null && !(Number.isInteger(o.trainPerClass) && o.trainPerClass > 0)) {
     throw new Error(`${where}: option trainPerClass must be a positive integer or null, got ${JSON.stringify(o.trainPerClass)}`);
   }
   return o;
+}
+
+function scheduleOf(o: CellOptions, lr: number): Schedule {
+  switch (o.schedule) {
+    case "constant":
+      return { kind: "constant", lr };
+    case "warmup-cosine":
+      return { kind: "warmup-cosine", lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: 0.1 };
+    case "warmup-linear":
+      return { kind: "warmup-linear", lr, warmupSteps: o.warmupSteps, totalSteps: o.steps };
+  }
 }
 
 /** models/NAME for a bare name, else the path as given (relative to the project root). */
@@ -226,7 +244,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
         {
           steps: o.steps,
           batchSize: o.batchSize,
-          schedule: { kind: "warmup-linear", lr, warmupSteps: o.warmupSteps, totalSteps: o.steps },
+          schedule: scheduleOf(o, lr),
           weightDecay: o.weightDecay,
           clipNorm: o.clipNorm,
           evalEvery: o.evalEvery,
