@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const resultsPath = path.join(outDir, "results.jsonl");
   const info = await initBackend();
-  const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
+  const command = process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(" ")}` : "npm run bench";
   console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version}, ${args.concurrency} worker(s)`);
   console.error(`results: ${resultsPath}`);
 

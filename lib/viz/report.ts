@@ -9,9 +9,12 @@ import { escapeHtml } from "./html";
 import { htmlPage, PagePart } from "./page";
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+/** Fixed colours for the registered methods, so every figure colours a method the same way. */
+const METHOD_ORDER = ["zero-shot", "head-only", "prompt-tuning", "deep-prompt-tuning", "full-finetune"];
 
-function colorOf(keys: readonly string[], key: string): string {
-  return PALETTE[Math.max(0, keys.indexOf(key)) % PALETTE.length]!;
+function colorOf(_keys: readonly string[], key: string): string {
+  const i = METHOD_ORDER.indexOf(key);
+  return PALETTE[(i >= 0 ? i : METHOD_ORDER.length + (key.length % 3)) % PALETTE.length]!;
 }
 
 /** Mean test accuracy (with CI as error bars) against trainable parameters, one trace per method. */
@@ -107,7 +110,6 @@ export function experimentReportHtml(input: ReportInput): string {
   const rows = summarizeRecords(input.records);
   const backends = [...new Set(input.records.map((r) => `${r.backend.name} ${r.backend.version}`))].join(", ");
   const parts: PagePart[] = [
-    { kind: "heading", text: input.title, level: 1 },
     { kind: "text", text: `${input.records.length} runs; backend ${backends}. Command: ${input.command}` },
     ...(input.notes ?? []).map((n) => ({ kind: "text" as const, text: n })),
     { kind: "heading", text: "Summary (test split; mean ± std over seeds, 95% bootstrap CI)" },
