@@ -12,16 +12,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
-import { ProcessPool } from "../lib/experiment/process-pool";
-import { readRecords, RunRecord } from "../lib/experiment/record";
-import { describeGridEvent, runGrid } from "../lib/experiment/runner";
-import { formatSummaryTable, summarizeRecords, toCsv } from "../lib/experiment/summary";
+import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
-import type { Cell } from "../lib/experiment/grid";
 import { backboneDir, projectRoot } from "../lib/experiment/run-cell";
-import { writeFileAtomic } from "../lib/io/atomic-write";
-import { experimentReportHtml } from "../lib/viz/report";
 import { parseArgs } from "./args";
+import { runGridReport } from "./run-grid-report";
 
 const USAGE =
   "usage: npm run bench [-- --quick] [--backbone NAME] [--tasks a,b] [--methods a,b] [--seeds 0,1,2] [--steps N] [--concurrency N] [--out DIR]";
@@ -65,33 +60,15 @@ async function main(): Promise<void> {
   console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version}, ${args.concurrency} worker(s)`);
   console.error(`results: ${resultsPath}`);
 
-  const pool = new ProcessPool<Cell, RunRecord>({
-    script: path.join(root, "build", "lib", "experiment", "cell-worker.js"),
-    size: args.concurrency as number,
-    env: { ...process.env, KIT_BACKEND: process.env["KIT_BACKEND"] ?? "" },
-  });
-  let result;
-  try {
-    result = await runGrid(cells, {
-      resultsPath,
-      runCell: (cell) => pool.run(cell),
-      concurrency: args.concurrency as number,
-      onProgress: (ev) => console.error(progressLine(describeGridEvent(ev), ev)),
-      onError: "record-and-continue",
-    });
-  } finally {
-    await pool.close();
-  }
-  const records = readRecords(resultsPath).filter((r) => cells.some((c) => c.cellId === r.cellId));
-  const rows = summarizeRecords(records);
-  writeFileAtomic(path.join(outDir, "summary.csv"), toCsv(rows));
-  const gaps = spec.methods.includes("prompt-tuning") && spec.methods.includes("full-finetune")
-    ? methodGaps(records, { a: "prompt-tuning", b: "full-finetune", metric: "accuracy" })
-    : [];
   const notes = [
     `Backbone ${backbone}; ${spec.seeds.length} seed(s); training steps ${String(spec.fixed?.["steps"])}; test metrics on held-out test splits fixed across seeds.`,
   ];
-  writeFileAtomic(path.join(outDir, "report.html"), experimentReportHtml({ title: `softprompt-kit bench: ${backbone}`, records, command, notes }));
+  const { result, records, rows } = await runGridReport({
+    cells, outDir, root, concurrency: args.concurrency as number, title: `softprompt-kit bench: ${backbone}`, command, notes, logPrefix: "[bench] ",
+  });
+  const gaps = spec.methods.includes("prompt-tuning") && spec.methods.includes("full-finetune")
+    ? methodGaps(records, { a: "prompt-tuning", b: "full-finetune", metric: "accuracy" })
+    : [];
   const latest = path.join(root, "reports", "latest");
   fs.rmSync(latest, { force: true, recursive: false });
   fs.symlinkSync(path.relative(path.dirname(latest), outDir), latest);
@@ -103,10 +80,6 @@ async function main(): Promise<void> {
   console.log(`\n${records.length}/${cells.length} cells recorded (${result.failed.length} failed) in ${outDir}`);
   console.log(`report: ${path.join(outDir, "report.html")}`);
   if (result.failed.length > 0) process.exitCode = 1;
-}
-
-function progressLine(text: string, _ev: { type: string }): string {
-  return `[bench] ${text}`;
 }
 
 function fmt(x: number): string {

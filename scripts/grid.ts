@@ -8,15 +8,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
-import { expandGrid, GridSpec, Cell } from "../lib/experiment/grid";
-import { ProcessPool } from "../lib/experiment/process-pool";
-import { readRecords, RunRecord } from "../lib/experiment/record";
-import { describeGridEvent, runGrid } from "../lib/experiment/runner";
-import { formatSummaryTable, summarizeRecords, toCsv } from "../lib/experiment/summary";
+import { expandGrid, GridSpec } from "../lib/experiment/grid";
+import { formatSummaryTable } from "../lib/experiment/summary";
 import { projectRoot } from "../lib/experiment/run-cell";
-import { writeFileAtomic } from "../lib/io/atomic-write";
-import { experimentReportHtml } from "../lib/viz/report";
 import { parseArgs } from "./args";
+import { runGridReport } from "./run-grid-report";
 
 async function main(): Promise<void> {
   const [file, ...rest] = process.argv.slice(2);
@@ -32,20 +28,11 @@ async function main(): Promise<void> {
   const cells = expandGrid(spec);
   const root = projectRoot();
   const outDir = path.resolve((args.out as string) || path.join(root, "reports", spec.name));
-  const resultsPath = path.join(outDir, "results.jsonl");
   await initBackend();
-  console.error(`grid ${spec.name}: ${cells.length} cells -> ${resultsPath}`);
-  const pool = new ProcessPool<Cell, RunRecord>({ script: path.join(root, "build", "lib", "experiment", "cell-worker.js"), size: args.concurrency as number });
-  try {
-    await runGrid(cells, { resultsPath, runCell: (c) => pool.run(c), concurrency: args.concurrency as number, onProgress: (ev) => console.error(describeGridEvent(ev)), onError: "record-and-continue" });
-  } finally {
-    await pool.close();
-  }
-  const ids = new Set(cells.map((c) => c.cellId));
-  const records = readRecords(resultsPath).filter((r) => ids.has(r.cellId));
-  const rows = summarizeRecords(records);
-  writeFileAtomic(path.join(outDir, "summary.csv"), toCsv(rows));
-  writeFileAtomic(path.join(outDir, "report.html"), experimentReportHtml({ title: `grid ${spec.name}`, records, command: `npm run grid -- ${process.argv.slice(2).join(" ")}` }));
+  console.error(`grid ${spec.name}: ${cells.length} cells -> ${path.join(outDir, "results.jsonl")}`);
+  const { records, rows } = await runGridReport({
+    cells, outDir, root, concurrency: args.concurrency as number, title: `grid ${spec.name}`, command: `npm run grid -- ${process.argv.slice(2).join(" ")}`,
+  });
   console.log(formatSummaryTable(rows));
   console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);
 }
