@@ -100,7 +100,8 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
   return o;
 }
 
-function scheduleOf(o: CellOptions, lr: number): Schedule {
+/** The learning-rate schedule a cell trains with. */
+export function scheduleOf(o: CellOptions, lr: number): Schedule {
   switch (o.schedule) {
     case "constant":
       return { kind: "constant", lr };

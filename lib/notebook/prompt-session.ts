@@ -8,7 +8,7 @@ import { tf } from "../backend/backend";
 import type { LoadedBackbone } from "../backbone/checkpoint";
 import type { ClassificationMetrics } from "../eval/metrics";
 import type { CurvePoint } from "../experiment/record";
-import { DEFAULT_LR, evaluateItems, fewShot, frequentTokenIds, resolveCellOptions, type CellOptions, type CellProgress } from "../experiment/run-cell";
+import { DEFAULT_LR, evaluateItems, fewShot, frequentTokenIds, resolveCellOptions, scheduleOf, type CellOptions, type CellProgress } from "../experiment/run-cell";
 import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
 import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
@@ -110,7 +110,7 @@ export async function tunePrompt(backbone: LoadedBackbone, taskName: string, opt
       {
         steps: o.steps,
         batchSize: o.batchSize,
-        schedule: { kind: "warmup-linear", lr: o.lr ?? DEFAULT_LR["prompt-tuning"]!, warmupSteps: o.warmupSteps, totalSteps: o.steps },
+        schedule: scheduleOf(o, o.lr ?? DEFAULT_LR["prompt-tuning"]!),
         weightDecay: o.weightDecay,
         clipNorm: o.clipNorm,
         evalEvery: o.evalEvery,
