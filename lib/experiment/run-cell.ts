@@ -101,7 +101,7 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
 }
 
 /** The learning-rate schedule a cell trains with. */
-export function scheduleOf(o: CellOptions, lr: number): Schedule {
+function scheduleOf(o: CellOptions, lr: number): Schedule {
   switch (o.schedule) {
     case "constant":
       return { kind: "constant", lr };
@@ -176,6 +176,8 @@ function tokenCount(items: readonly TaskItem[], promptLength: number): number {
 export interface CellProgress {
   onStep?(step: number, total: number, loss: number): void;
   onEval?(step: number, devAccuracy: number): void;
+  /** Called once training and evaluation are done, before the method is disposed (e.g. to keep a trained prompt). */
+  onTrained?(tuned: Tuned, task: PreparedTask): void;
 }
 
 /** Runs a cell end to end and returns its record. The backbone is loaded fresh (fine-tuning changes it). */
@@ -196,8 +198,8 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !task.template.slots().includes(slot));
     if (missing.length > 0) {
       throw new Error(
-        `cell ${cell.cellId}: prompt position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${cell.task}' template ` +
-          `${JSON.stringify(task.template.spec.pattern)} offers only ${task.template.slots().join(", ")}`,
+        `cell ${cell.cellId}: prompt position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${cell.task}' offers only ` +
+          `${task.template.slots().join(", ")} (template ${JSON.stringify(task.template.spec.pattern)})`,
       );
     }
   }
@@ -265,6 +267,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
       devMetrics = evaluateItems(tuned, devItems, numClasses, o.evalBatchSize);
     }
     const metrics = evaluateItems(tuned, testItems, numClasses, o.evalBatchSize);
+    progress.onTrained?.(tuned, task);
     const finishedAt = new Date();
     return {
       ...cellFields(cell),

@@ -4,19 +4,15 @@
  * is returned (for the prompt library) instead of disposed, and the backbone is the caller's (loaded once,
  * left frozen). Use runCell / runCells for experiments; use this to train a prompt you want to keep.
  */
-import { tf } from "../backend/backend";
 import type { LoadedBackbone } from "../backbone/checkpoint";
 import type { ClassificationMetrics } from "../eval/metrics";
+import { makeCell } from "../experiment/grid";
 import type { CurvePoint } from "../experiment/record";
-import { DEFAULT_LR, evaluateItems, fewShot, frequentTokenIds, resolveCellOptions, scheduleOf, type CellOptions, type CellProgress } from "../experiment/run-cell";
-import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
-import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
-import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
-import { PreparedTask, type TaskItem } from "../tasks/prepared-task";
-import { train } from "../train/trainer";
-import type { MethodContext, Tuned } from "../tuning/method";
-import { getMethod } from "../tuning/methods";
-import { classLoss, classScores } from "../tuning/rank-scorer";
+import { evaluateItems, resolveCellOptions, runCell, type CellOptions, type CellProgress } from "../experiment/run-cell";
+import { PromptSet, type PromptSettings } from "../prompt/soft-prompt";
+import type { PreparedTask } from "../tasks/prepared-task";
+import type { Tuned } from "../tuning/method";
+import { classScores } from "../tuning/rank-scorer";
 
 /** Cell options (see CELL_DEFAULTS) plus the training seed. */
 export type PromptRunOptions = Partial<CellOptions> & { readonly seed?: number };
@@ -36,29 +32,6 @@ export interface PromptRun {
   readonly steps: number;
   readonly msPerStep: number;
   readonly trainableParams: number;
-}
-
-/** Loads a built-in task by name with the cell's data seed (and few-shot sampling, if asked). */
-export function prepareTask(backbone: LoadedBackbone, taskName: string, options: CellOptions, seed: number): PreparedTask {
-  if (!(TASK_NAMES as readonly string[]).includes(taskName)) throw new Error(`unknown task '${taskName}': expected one of ${TASK_NAMES.join(", ")}`);
-  let data = loadTask(taskName as TaskName, { seed: options.dataSeed });
-  if (options.trainPerClass !== null) data = fewShot(data, options.trainPerClass, seed);
-  return new PreparedTask(data, backbone.tokenizer);
-}
-
-/** The MethodContext runCell builds for a task (frequent tokens for sampled-vocab init, label words). */
-export function methodContext(backbone: LoadedBackbone, task: PreparedTask, options: CellOptions, seed: number): MethodContext {
-  const tok = backbone.tokenizer;
-  const special = new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]);
-  return {
-    model: backbone.model,
-    padId: tok.padId,
-    candidates: task.verbalizer.tokenIds,
-    seed,
-    prompt: { length: options.promptLength, init: options.promptInit, position: options.promptPosition, initRange: options.initRange },
-    frequentIds: frequentTokenIds(task.trainingTokenIds(tok), special),
-    labelTokenIds: task.verbalizer.firstWordIds(),
-  };
 }
 
 /** Test (or dev) metrics of a prompt (null: no prompt, i.e. zero-shot) on a task, first `max` items. */
@@ -81,62 +54,36 @@ export function evaluatePrompt(
   return evaluateItems(scorer, items, task.labels.length, opts.batchSize ?? 32);
 }
 
-/** Trains a soft prompt on `taskName` with runCell's procedure and returns it with its metrics and curve. */
+/** Trains a soft prompt on `taskName` with runCell (same procedure, same record) and returns the prompt with it. */
 export async function tunePrompt(backbone: LoadedBackbone, taskName: string, options: PromptRunOptions = {}, progress: CellProgress = {}): Promise<PromptRun> {
   const { seed = 0, ...cellOptions } = options;
   if (!Number.isInteger(seed)) throw new Error(`tunePrompt: seed must be an integer, got ${JSON.stringify(seed)}`);
   const o = resolveCellOptions(cellOptions, "tunePrompt");
-  const task = prepareTask(backbone, taskName, o, seed);
-  const lengths = parsePosition(o.promptPosition, o.promptLength);
-  const missing = PROMPT_SLOTS.filter((s) => lengths[s] > 0 && !task.template.slots().includes(s));
-  if (missing.length > 0) {
-    throw new Error(`tunePrompt: position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${taskName}' offers only ${task.template.slots().join(", ")}`);
-  }
-  const tuned = getMethod("prompt-tuning").build(methodContext(backbone, task, o, seed));
-  const trainItems = task.items("train");
-  const devItems = task.items("dev").slice(0, o.maxDev ?? undefined);
-  const testItems = task.items("test").slice(0, o.maxTest ?? undefined);
-  const numClasses = task.labels.length;
-  const batchLoss = (batch: number[]): tf.Scalar => {
-    const items: TaskItem[] = batch.map((i) => trainItems[i]!);
-    return classLoss(tuned.scores(items.map((x) => x.seq), true), items.map((x) => x.gold));
+  const cell = makeCell({ backbone: backbone.dir, task: taskName, method: "prompt-tuning", seed, options: { ...cellOptions } });
+  let kept: { prompts: PromptSet; task: PreparedTask } | null = null;
+  const record = await runCell(
+    cell,
+    {
+      ...progress,
+      onTrained: (tuned, task) => {
+        kept = { prompts: PromptSet.fromArrays(tuned.prompts!.arrays(), backbone.config.dModel, tuned.prompts!.init), task };
+        progress.onTrained?.(tuned, task);
+      },
+    },
+    backbone,
+  );
+  const { prompts, task } = kept as unknown as { prompts: PromptSet; task: PreparedTask };
+  return {
+    task,
+    prompts,
+    settings: record.prompt!,
+    seed,
+    options: o,
+    metrics: record.metrics,
+    devMetrics: record.devMetrics!,
+    curve: record.curve,
+    steps: record.steps,
+    msPerStep: record.msPerStep,
+    trainableParams: record.trainableParams,
   };
-  try {
-    const result = await train(
-      tuned.trainable,
-      batchLoss,
-      trainItems.length,
-      () => evaluateItems(tuned, devItems, numClasses, o.evalBatchSize).accuracy,
-      {
-        steps: o.steps,
-        batchSize: o.batchSize,
-        schedule: scheduleOf(o, o.lr ?? DEFAULT_LR["prompt-tuning"]!),
-        weightDecay: o.weightDecay,
-        clipNorm: o.clipNorm,
-        evalEvery: o.evalEvery,
-        patience: o.patience,
-        seed,
-      },
-      {
-        onStep: (s) => progress.onStep?.(s.step, o.steps, s.loss),
-        onEval: (e) => progress.onEval?.(e.step, e.score),
-      },
-    );
-    return {
-      task,
-      prompts: tuned.prompts!,
-      settings: tuned.prompt!,
-      seed,
-      options: o,
-      metrics: evaluateItems(tuned, testItems, numClasses, o.evalBatchSize),
-      devMetrics: evaluateItems(tuned, devItems, numClasses, o.evalBatchSize),
-      curve: result.curve.map((c) => ({ step: c.step, trainLoss: c.trainLoss, devAccuracy: c.devScore })),
-      steps: result.steps,
-      msPerStep: result.msPerStep,
-      trainableParams: tuned.trainableParams,
-    };
-  } catch (err) {
-    tuned.dispose();
-    throw err;
-  }
 }
