@@ -71,6 +71,16 @@ export interface RunRecord {
   config: Record<string, unknown>;
   startedAt: string;
   finishedAt: string;
+  /** present when the record was copied from another results file instead of run again (see reuse.ts). */
+  reusedFrom?: ReusedFrom;
+}
+
+/** Where a reused record came from. */
+export interface ReusedFrom {
+  /** results file the record was copied from (absolute path). */
+  readonly file: string;
+  /** its cellId in that file. */
+  readonly cellId: string;
 }
 
 /** The fields of a record that come straight from its cell. */
@@ -147,6 +157,13 @@ export function recordProblems(obj: unknown): string[] {
     }
     if (c.backbone !== undefined && isPlainObject(r.backbone) && c.backbone !== (r.backbone as Record<string, unknown>).name) {
       p.push(`config.backbone: ${describe(c.backbone)} disagrees with backbone.name ${describe((r.backbone as Record<string, unknown>).name)}`);
+    }
+  }
+  if (r.reusedFrom !== undefined) {
+    need("reusedFrom", isPlainObject, "an object { file, cellId }");
+    if (isPlainObject(r.reusedFrom)) {
+      need("reusedFrom.file", isNonEmptyString, "a non-empty string");
+      need("reusedFrom.cellId", isCellId, "a 16-char lowercase hex cell id");
     }
   }
   need("startedAt", isIsoTime, "an ISO 8601 timestamp string");

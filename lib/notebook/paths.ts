@@ -3,6 +3,7 @@
  * quick runs use reports/notebooks/quick/<name>-results.jsonl, so their tiny settings never mix with real
  * results. Absolute paths from the project root, whatever the kernel's working directory.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../experiment/run-cell";
 
@@ -21,4 +22,26 @@ export function resultsPathFor(name: string, quick: boolean, root: string = proj
 /** The prompt library folder: reports/prompts (quick runs: reports/prompts/quick). */
 export function promptLibraryDir(quick: boolean, root: string = projectRoot()): string {
   return path.join(root, "reports", "prompts", ...(quick ? ["quick"] : []));
+}
+
+/**
+ * Full-mode results files already under reports/: every notebook's reports/notebooks/<name>-results.jsonl and
+ * every bench or grid run's reports/<run>/results.jsonl (quick runs excluded). Notebooks pass these to
+ * runCells' `reuseFrom`, so a run that another notebook or the bench already made is not trained twice.
+ */
+export function earlierResultsFiles(root: string = projectRoot()): string[] {
+  const reports = path.join(root, "reports");
+  const out: string[] = [];
+  const nbDir = path.join(reports, "notebooks");
+  if (fs.existsSync(nbDir)) {
+    for (const f of fs.readdirSync(nbDir).sort()) if (f.endsWith("-results.jsonl")) out.push(path.join(nbDir, f));
+  }
+  if (fs.existsSync(reports)) {
+    for (const d of fs.readdirSync(reports).sort()) {
+      if (d === "notebooks" || d.includes("quick")) continue;
+      const f = path.join(reports, d, "results.jsonl");
+      if (fs.existsSync(f)) out.push(f);
+    }
+  }
+  return out;
 }

@@ -10,6 +10,9 @@
  *   bar then advances per finished cell (workers report no steps).
  * Either way a small live table lists the cells finished last, with their test accuracy and time.
  *
+ * With `reuseFrom`, a pending cell that is the very same run as one already recorded elsewhere (same resolved
+ * options, same backbone weights; lib/experiment/reuse.ts) is copied from there, marked `reusedFrom`.
+ *
  * Before running, records already in the file for these cells are checked against the backbones now in
  * models/: a record made with another version of a backbone (a different weights fingerprint) stops the run
  * with an error naming the file, instead of silently mixing old and new results.
@@ -20,6 +23,7 @@ import { canonicalJson } from "../experiment/cell-id";
 import type { Cell } from "../experiment/grid";
 import { ProcessPool } from "../experiment/process-pool";
 import { readRecords, type RunRecord } from "../experiment/record";
+import { RecordReuse } from "../experiment/reuse";
 import { runCell, resolveCellOptions, projectRoot, type CellProgress } from "../experiment/run-cell";
 import { describeCell, describeGridEvent, runGrid, type CellFailure, type GridEvent, type OnError } from "../experiment/runner";
 import { getMethod } from "../tuning/methods";
@@ -55,6 +59,12 @@ export interface RunCellsOptions {
   readonly sink?: DisplaySink;
   /** Console progress stream (default process.stderr). */
   readonly stream?: ProgressStream;
+  /**
+   * Other results files whose finished runs may stand in for cells of this call (see lib/experiment/reuse.ts):
+   * a pending cell whose resolved configuration and backbone fingerprint equal a recorded run's is copied into
+   * `resultsPath` (with `reusedFrom` set) instead of trained again. Missing files are ignored. Default none.
+   */
+  readonly reuseFrom?: readonly string[];
   /** Replaces how a cell runs (tests); default runCell here, or the cell worker when workers >= 1. */
   readonly runner?: CellRunner;
 }
@@ -66,6 +76,8 @@ export interface RunCellsResult {
   readonly ran: number;
   /** Cells that already had a record. */
   readonly skipped: number;
+  /** Cells of `ran` whose record was copied from a `reuseFrom` file rather than computed. */
+  readonly reused: number;
   readonly failed: readonly CellFailure[];
   readonly elapsedSeconds: number;
 }
@@ -80,6 +92,7 @@ interface Resolved {
   checkFingerprints: boolean;
   tableRows: number;
   root: string;
+  reuseFrom: string[];
 }
 
 /** Validates options; errors name the option and the bad value. */
@@ -106,7 +119,16 @@ export function resolveRunCellsOptions(o: RunCellsOptions): Resolved {
     checkFingerprints: o.checkFingerprints ?? true,
     tableRows,
     root: o.root ?? projectRoot(),
+    reuseFrom: resolveReuseFrom(o.reuseFrom),
   };
+}
+
+function resolveReuseFrom(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((f) => typeof f !== "string" || f === "")) {
+    throw new Error(`runCells: reuseFrom must be an array of file paths, got ${JSON.stringify(v)}`);
+  }
+  return v.map((f: string) => path.resolve(f));
 }
 
 /**
@@ -145,21 +167,28 @@ export function cellUnits(cell: Cell): number {
  */
 export function staleRecords(records: readonly RunRecord[], cells: readonly Cell[], root: string): RunRecord[] {
   const wanted = new Set(cells.map((c) => c.cellId));
+  const fingerprintOf = shippedFingerprints(root);
+  return records.filter((r) => {
+    if (!wanted.has(r.cellId)) return false;
+    const fp = fingerprintOf(r.backbone.name);
+    return fp !== null && fp !== r.backbone.fingerprint;
+  });
+}
+
+/**
+ * Looks up the recorded weights fingerprint of a shipped backbone (models/<name>), cached; null for a backbone
+ * given as a path or no longer shipped (it cannot be compared).
+ */
+export function shippedFingerprints(root: string): (name: string) => string | null {
   const current = new Map<string, string | null>();
-  const fingerprintOf = (name: string): string | null => {
+  return (name) => {
     if (!current.has(name)) {
-      // A backbone given as a path, or one no longer shipped, cannot be compared.
       let fp: string | null = null;
       if (!name.includes("/") && fs.existsSync(path.join(root, "models", name))) fp = backboneInfo(name, root).recordedFingerprint;
       current.set(name, fp);
     }
     return current.get(name)!;
   };
-  return records.filter((r) => {
-    if (!wanted.has(r.cellId)) return false;
-    const fp = fingerprintOf(r.backbone.name);
-    return fp !== null && fp !== r.backbone.fingerprint;
-  });
 }
 
 /** Reads the file's records for `cells`, first record per cell, in cell order. */
@@ -197,19 +226,32 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
   }
   const done = new Set(existing.map((r) => r.cellId));
   const pending = cells.filter((c) => !done.has(c.cellId));
+  const reusable = new Map<string, RunRecord>();
+  let reuseFiles: readonly string[] = [];
+  if (o.reuseFrom.length > 0 && pending.length > 0) {
+    const reuse = new RecordReuse(o.reuseFrom, { fingerprintOf: shippedFingerprints(o.root), exclude: [o.resultsPath], onWarning: say });
+    reuseFiles = reuse.files;
+    for (const c of pending) {
+      const r = reuse.find(c);
+      if (r !== null) reusable.set(c.cellId, r);
+    }
+  }
   const labels = cellLabels(cells);
   const inProcess = o.workers === 0;
-  const units = new Map(cells.map((c) => [c.cellId, inProcess ? cellUnits(c) : 1]));
+  const units = new Map(cells.map((c) => [c.cellId, reusable.has(c.cellId) ? 0 : inProcess ? cellUnits(c) : 1]));
   const totalUnits = Math.max(1, pending.reduce((s, c) => s + units.get(c.cellId)!, 0));
 
   // In a notebook the plan goes to stdout (stderr shows as an alarming red block); on the console, to the stream.
   const plan = notebook && !options.stream ? (t: string) => process.stdout.write(t + "\n") : say;
-  plan(`${o.label}: ${cells.length} cells, ${existing.length} already in ${path.relative(o.root, o.resultsPath)}, running ${pending.length} ` +
+  const reusedNote = reusable.size > 0
+    ? `, copying ${reusable.size} identical finished run${reusable.size > 1 ? "s" : ""} from ${[...new Set([...reusable.values()].map((r) => path.relative(o.root, r.reusedFrom!.file)))].join(", ")}`
+    : reuseFiles.length > 0 ? `, none reusable from ${reuseFiles.length} earlier results file${reuseFiles.length > 1 ? "s" : ""}` : "";
+  plan(`${o.label}: ${cells.length} cells, ${existing.length} already in ${path.relative(o.root, o.resultsPath)}${reusedNote}, running ${pending.length - reusable.size} ` +
     (inProcess ? "in this process" : `in ${o.workers} worker process${o.workers > 1 ? "es" : ""}`));
   const curve = inProcess && o.curve && pending.some((c) => units.get(c.cellId)! > 1)
     ? new LiveCurve({ title: `${o.label}: training loss per cell`, yTitle: "training loss", sink })
     : null;
-  const bar = pending.length > 0 ? new ProgressBar(totalUnits, { label: o.label, sink, stream }) : null;
+  const bar = pending.length > reusable.size ? new ProgressBar(totalUnits, { label: o.label, sink, stream }) : null;
   const table = notebook ? new DisplayHandle(sink) : null;
   const finished: { cell: string; accuracy: string; seconds: string }[] = [];
   const renderTableNow = (): void => {
@@ -238,7 +280,7 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
       finished.push({
         cell: labels.get(ev.cell.cellId)!,
         accuracy: ev.type === "cell-finish" ? ev.record.metrics.accuracy.toFixed(4) : `FAILED: ${ev.error.message.slice(0, 80)}`,
-        seconds: formatDuration(ev.cellSeconds),
+        seconds: reusable.has(ev.cell.cellId) ? "reused" : formatDuration(ev.cellSeconds),
       });
       renderTableNow();
     }
@@ -263,7 +305,8 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
             if (Number.isFinite(loss)) curve?.push(name, step, loss);
           },
         };
-        return runner(cell, progress);
+        const copy = reusable.get(cell.cellId);
+        return copy !== undefined ? Promise.resolve(copy) : runner(cell, progress);
       },
     });
     bar?.finish();
@@ -272,6 +315,7 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
       records: recordsForCells(o.resultsPath, cells, say),
       ran: result.records.length,
       skipped: result.skipped,
+      reused: result.records.filter((r) => reusable.has(r.cellId)).length,
       failed: result.failed,
       elapsedSeconds: (Date.now() - t0) / 1000,
     };
