@@ -16,7 +16,7 @@
  */
 import { seedFromString } from "../backend/random";
 import { summarize, type BootstrapOptions, type Summary } from "../eval/stats";
-import { formatSI } from "../viz/format";
+import { formatSI } from "../io/format";
 import { canonicalJson } from "./cell-id";
 import { RESERVED_CONFIG_KEYS } from "./grid";
 import type { RunRecord } from "./record";

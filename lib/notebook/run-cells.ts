@@ -28,7 +28,7 @@ import { runCell, resolveCellOptions, projectRoot, type CellProgress } from "../
 import { describeCell, describeGridEvent, runGrid, type CellFailure, type GridEvent, type OnError } from "../experiment/runner";
 import { getMethod } from "../tuning/methods";
 import { currentSink, DisplayHandle, type DisplaySink } from "../viz/display";
-import { formatDuration } from "../viz/format";
+import { formatDuration } from "../io/format";
 import { LiveCurve, ProgressBar, type ProgressStream } from "../viz/live";
 import { renderTable } from "../viz/table";
 import { backboneInfo } from "./backbones";

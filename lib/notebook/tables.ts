@@ -5,7 +5,7 @@
 import type { MethodGapRow } from "../experiment/gaps";
 import { formatBytes, type MetricName, type SummaryRow } from "../experiment/summary";
 import type { Summary } from "../eval/stats";
-import { formatSI } from "../viz/format";
+import { formatSI } from "../io/format";
 import type { TableRecord } from "../viz/table";
 
 /** "0.7125 ± 0.0210" (digits decimals). */

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
-import { formatNumber } from "./format";
+import { formatNumber } from "../io/format";
 import { escapeHtml, jsonForScript, scriptSafe } from "./html";
 import { MimeBundle, PLOTLY_MIME } from "./mime";
 

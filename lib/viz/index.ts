@@ -2,7 +2,7 @@
  * lib/viz: notebook display helpers (figures, tables, live progress) and the pure formatting they
  * are built on. Notebooks import the compiled build: `import * as viz from "../build/lib/viz";`.
  */
-export * from "./format";
+export * from "../io/format";
 export * from "./html";
 export * from "./mime";
 export * from "./table";

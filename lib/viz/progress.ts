@@ -3,7 +3,7 @@
  * text line or an HTML bar. Time is passed in (milliseconds), so everything here is deterministic
  * and unit-tested; live.ts wires it to the clock and to a notebook output or stderr.
  */
-import { formatDuration, formatNumber, formatSI } from "./format";
+import { formatDuration, formatNumber, formatSI } from "../io/format";
 import { escapeHtml } from "./html";
 
 /** What a training loop reports at a step. */

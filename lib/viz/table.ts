@@ -3,7 +3,7 @@
  * 2-D `values`) -> a styled HTML table (numbers right-aligned and formatted) plus an aligned
  * text/plain version. Display in a notebook goes through show.ts (showTable).
  */
-import { formatValue } from "./format";
+import { formatValue } from "../io/format";
 import { escapeHtml } from "./html";
 
 /** One record; keys are column names. */

@@ -1,6 +1,7 @@
 /**
- * Pure number/duration formatting shared by tables, progress lines and figure summaries.
- * No I/O, no notebook dependencies: unit-tested in test/viz/format.test.ts.
+ * Pure number/duration formatting shared by tables, CSV summaries, progress lines and figures (lowest layer, so
+ * experiment summaries and viz can both use it).
+ * No I/O, no notebook dependencies: unit-tested in test/io/format.test.ts.
  */
 
 /** Largest |x| printed in fixed notation by formatNumber; larger values use exponent form. */

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { formatDuration, formatNumber, formatSI, formatValue } from "../../lib/viz/format";
+import { formatDuration, formatNumber, formatSI, formatValue } from "../../lib/io/format";
 
-describe("viz/format", () => {
+describe("io/format", () => {
   it("formatNumber prints integers exactly and other values with fixed decimals", () => {
     assert.equal(formatNumber(42), "42");
     assert.equal(formatNumber(-7), "-7");
