@@ -15,6 +15,7 @@ import { PreparedTask, TaskItem } from "../tasks/prepared-task";
 import type { TaskData } from "../tasks/data/example";
 import { loadTask, TASK_NAMES, TaskName } from "../tasks/data/registry";
 import { train } from "../train/trainer";
+import { OPTIMIZER_NAMES, optimizerStateSize, type OptimizerName } from "../train/optimizer";
 import type { Schedule } from "../train/schedule";
 import { getMethod } from "../tuning/methods";
 import { classLoss } from "../tuning/rank-scorer";
@@ -34,6 +35,8 @@ export interface CellOptions {
   readonly schedule: "warmup-linear" | "warmup-cosine" | "constant";
   readonly weightDecay: number;
   readonly clipNorm: number;
+  /** "adamw" or "adafactor" (factored second moments, as in T5 / Lester et al. / CPM-2). */
+  readonly optimizer: OptimizerName;
   readonly evalEvery: number;
   readonly patience: number;
   readonly promptLength: number;
@@ -59,6 +62,7 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   schedule: "warmup-linear",
   weightDecay: 0,
   clipNorm: 1,
+  optimizer: "adamw",
   evalEvery: 50,
   patience: 0,
   promptLength: 20,
@@ -93,6 +97,9 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
   if (o.lr !== null && !(typeof o.lr === "number" && o.lr > 0)) throw new Error(`${where}: option lr must be > 0 or null, got ${JSON.stringify(o.lr)}`);
   if (!["warmup-linear", "warmup-cosine", "constant"].includes(o.schedule)) {
     throw new Error(`${where}: option schedule must be warmup-linear, warmup-cosine or constant, got ${JSON.stringify(o.schedule)}`);
+  }
+  if (!(OPTIMIZER_NAMES as readonly string[]).includes(o.optimizer)) {
+    throw new Error(`${where}: option optimizer must be ${OPTIMIZER_NAMES.join(" or ")}, got ${JSON.stringify(o.optimizer)}`);
   }
   if (o.trainPerClass !== null && !(Number.isInteger(o.trainPerClass) && o.trainPerClass > 0)) {
     throw new Error(`${where}: option trainPerClass must be a positive integer or null, got ${JSON.stringify(o.trainPerClass)}`);
@@ -230,8 +237,9 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
         tf.tidy(() => tuned.scores(probeBatch.map((i) => trainItems[i]!.seq), false));
       }
     });
-    // Optimizer state (AdamW: two moments per trainable scalar) is resident during training too.
-    const peakTensorBytes = profile.peakBytes + (method.trains ? 2 * 4 * tuned.trainableParams : 0);
+    // Optimizer state (AdamW: two moments per trainable scalar; Adafactor: factored) is resident during training too.
+    const stateBytes = method.trains ? 4 * optimizerStateSize(o.optimizer, tuned.trainable.map((v) => v.shape)) : 0;
+    const peakTensorBytes = profile.peakBytes + stateBytes;
     let steps = 0;
     let curve: RunRecord["curve"] = [];
     let devMetrics: ClassificationMetrics | null = null;
@@ -250,6 +258,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
           schedule: scheduleOf(o, lr),
           weightDecay: o.weightDecay,
           clipNorm: o.clipNorm,
+          optimizer: o.optimizer,
           evalEvery: o.evalEvery,
           patience: o.patience,
           seed: cell.seed,

@@ -6,6 +6,7 @@
  * backbone cannot be handed to it by mistake.
  */
 import { tf } from "../backend/backend";
+import type { Optimizer } from "./optimizer";
 
 export interface AdamWOptions {
   readonly beta1: number;
@@ -25,7 +26,7 @@ export interface StepResult {
   readonly gradNorm: number;
 }
 
-export class AdamW {
+export class AdamW implements Optimizer {
   readonly vars: readonly tf.Variable[];
   readonly options: AdamWOptions;
   private readonly m: tf.Variable[];
@@ -49,6 +50,11 @@ export class AdamW {
   /** Number of steps taken. */
   get steps(): number {
     return this.t;
+  }
+
+  /** Optimizer-state scalars: two moments per trained scalar. */
+  get stateSize(): number {
+    return this.vars.reduce((n, v) => n + 2 * v.size, 0);
   }
 
   /**

@@ -1,20 +1,24 @@
 /**
  * A small supervised trainer that knows nothing about prompts or transformers: it takes the variables to
- * train, a loss for a batch of example indices, and a dev-set evaluator. AdamW with a schedule, gradient
+ * train, a loss for a batch of example indices, and a dev-set evaluator. AdamW or Adafactor with a schedule, gradient
  * clipping, evaluation every N steps, early stopping on the dev score (the best variables are restored at the
  * end), a clear stop on a NaN or infinite loss, per-step callbacks, explicit seeds.
  */
 import { tf } from "../backend/backend";
 import { Rng } from "../backend/random";
-import { AdamW, NonFiniteLossError } from "./adamw";
+import { NonFiniteLossError } from "./adamw";
+import { makeOptimizer, type OptimizerName } from "./optimizer";
 import { Schedule, learningRateAt } from "./schedule";
 
 export interface TrainerOptions {
   readonly steps: number;
   readonly batchSize: number;
   readonly schedule: Schedule;
+  /** decoupled weight decay, applied to matrices (rank >= 2: weights, embeddings, prompts), not to biases or LayerNorm. */
   readonly weightDecay: number;
   readonly clipNorm: number;
+  /** "adamw" (default) or "adafactor". */
+  readonly optimizer?: OptimizerName;
   /** evaluate on dev every N steps (and at the end). */
   readonly evalEvery: number;
   /** stop after this many evaluations without improvement (0 = never stop early). */
@@ -83,7 +87,8 @@ export async function train(
   opts: TrainerOptions,
   hooks: TrainerHooks = {},
 ): Promise<TrainResult> {
-  const opt = new AdamW(vars, { weightDecay: opts.weightDecay, clipNorm: opts.clipNorm });
+  const decayed = new Set(vars.filter((v) => v.rank >= 2).map((v) => v.name));
+  const opt = makeOptimizer(opts.optimizer ?? "adamw", vars, { weightDecay: opts.weightDecay, clipNorm: opts.clipNorm }, (name) => decayed.has(name));
   const sampler = new BatchSampler(nTrain, opts.batchSize, opts.seed);
   const curve: { step: number; trainLoss: number; devScore?: number }[] = [];
   let best = { score: -Infinity, step: 0, values: null as Float32Array[] | null };

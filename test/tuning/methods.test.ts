@@ -34,6 +34,20 @@ describe("tuning methods", function () {
     b.model.dispose();
   });
 
+  it("prompt tuning with Adafactor: the prompt changes, the backbone does not, a valid record", async () => {
+    const b = loadTiny();
+    const before = snapshot(b.model.variables());
+    const [adam, ada] = [await runCell(cell("prompt-tuning"), {}, b), await runCell(cell("prompt-tuning", { optimizer: "adafactor", lr: 0.3 }), {}, b)];
+    const after = snapshot(b.model.variables());
+    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assert.equal(ada.config["optimizer"], "adafactor");
+    assert.equal(ada.steps, 4);
+    assert.notDeepEqual(ada.curve, adam.curve, "a different optimizer gives a different run");
+    validateRecord(ada, "adafactor record");
+    await assert.rejects(runCell(cell("prompt-tuning", { optimizer: "sgd" }), {}, b), /option optimizer must be adamw or adafactor, got "sgd"/);
+    b.model.dispose();
+  });
+
   it("deep prompt tuning trains per-layer prompts only, and they change the output", async () => {
     const b = loadTiny();
     const before = snapshot(b.model.variables());
