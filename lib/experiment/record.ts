@@ -71,6 +71,8 @@ export interface RunRecord {
   config: Record<string, unknown>;
   startedAt: string;
   finishedAt: string;
+  /** two-stage prompt tuning: the first stage (the rest of the record describes stage 2 on the cell's task). */
+  stage1?: { task: string; steps: number; devAccuracy: number; msPerStep: number };
   /** present when the record was copied from another results file instead of run again (see reuse.ts). */
   reusedFrom?: ReusedFrom;
 }
@@ -157,6 +159,15 @@ export function recordProblems(obj: unknown): string[] {
     }
     if (c.backbone !== undefined && isPlainObject(r.backbone) && c.backbone !== (r.backbone as Record<string, unknown>).name) {
       p.push(`config.backbone: ${describe(c.backbone)} disagrees with backbone.name ${describe((r.backbone as Record<string, unknown>).name)}`);
+    }
+  }
+  if (r.stage1 !== undefined) {
+    need("stage1", isPlainObject, "an object { task, steps, devAccuracy, msPerStep }");
+    if (isPlainObject(r.stage1)) {
+      need("stage1.task", isNonEmptyString, "a non-empty string");
+      need("stage1.steps", isNonNegInt, "a non-negative integer");
+      need("stage1.devAccuracy", isUnit, "a number in [0, 1]");
+      need("stage1.msPerStep", isNonNegNumber, "a finite number >= 0");
     }
   }
   if (r.reusedFrom !== undefined) {

@@ -49,6 +49,13 @@ export interface CellOptions {
   readonly maxDev: number | null;
   /** cap on test examples; null = all. */
   readonly maxTest: number | null;
+  /**
+   * Two-stage prompt tuning (CPM-2): first tune the prompt on this task (a related task with the same label
+   * words, e.g. amazon before yelp), then on the cell's task starting from that prompt. null: one stage.
+   */
+  readonly stage1Task: string | null;
+  /** optimizer steps of stage 1; null: the same as `steps`. */
+  readonly stage1Steps: number | null;
   /** seed of the data split (fixed across training seeds so every seed sees the same test set). */
   readonly dataSeed: number;
   readonly evalBatchSize: number;
@@ -72,6 +79,8 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   trainPerClass: null,
   maxDev: 200,
   maxTest: null,
+  stage1Task: null,
+  stage1Steps: null,
   dataSeed: 0,
   evalBatchSize: 32,
 });
@@ -104,18 +113,32 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
   if (o.trainPerClass !== null && !(Number.isInteger(o.trainPerClass) && o.trainPerClass > 0)) {
     throw new Error(`${where}: option trainPerClass must be a positive integer or null, got ${JSON.stringify(o.trainPerClass)}`);
   }
+  if (o.stage1Task !== null && !(TASK_NAMES as readonly string[]).includes(o.stage1Task)) {
+    throw new Error(`${where}: option stage1Task must be null or one of ${TASK_NAMES.join(", ")}, got ${JSON.stringify(o.stage1Task)}`);
+  }
+  if (o.stage1Steps !== null && !(Number.isInteger(o.stage1Steps) && o.stage1Steps > 0)) {
+    throw new Error(`${where}: option stage1Steps must be a positive integer or null, got ${JSON.stringify(o.stage1Steps)}`);
+  }
   return o;
 }
 
-/** The learning-rate schedule a cell trains with. */
-function scheduleOf(o: CellOptions, lr: number): Schedule {
+/** Methods whose trained state is a soft prompt (the only ones two-stage tuning applies to). */
+const PROMPT_METHODS: readonly string[] = ["prompt-tuning", "deep-prompt-tuning"];
+
+/** Optimizer steps of stage 1 (0 without two-stage tuning). */
+export function stage1StepsOf(o: CellOptions): number {
+  return o.stage1Task === null ? 0 : (o.stage1Steps ?? o.steps);
+}
+
+/** The learning-rate schedule of a training stage of `steps` steps. */
+function scheduleOf(o: CellOptions, lr: number, steps: number = o.steps): Schedule {
   switch (o.schedule) {
     case "constant":
       return { kind: "constant", lr };
     case "warmup-cosine":
-      return { kind: "warmup-cosine", lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: 0.1 };
+      return { kind: "warmup-cosine", lr, warmupSteps: o.warmupSteps, totalSteps: steps, minRatio: 0.1 };
     case "warmup-linear":
-      return { kind: "warmup-linear", lr, warmupSteps: o.warmupSteps, totalSteps: o.steps };
+      return { kind: "warmup-linear", lr, warmupSteps: o.warmupSteps, totalSteps: steps };
   }
 }
 
@@ -210,6 +233,22 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
       );
     }
   }
+  let stage1Task: PreparedTask | null = null;
+  if (o.stage1Task !== null) {
+    if (!PROMPT_METHODS.includes(method.name)) {
+      throw new Error(`cell ${cell.cellId}: option stage1Task (two-stage prompt tuning) needs a prompt method (${PROMPT_METHODS.join(", ")}), got '${method.name}'`);
+    }
+    stage1Task = new PreparedTask(loadTaskData(o.stage1Task, o.dataSeed), tok);
+    const words = (t: PreparedTask) => JSON.stringify(t.verbalizer.tokenIds);
+    if (words(stage1Task) !== words(task) || stage1Task.labels.join() !== task.labels.join()) {
+      throw new Error(
+        `cell ${cell.cellId}: stage1Task '${o.stage1Task}' must have the same labels and label words as '${cell.task}' ` +
+          `(got ${JSON.stringify(stage1Task.verbalizer.words)} vs ${JSON.stringify(task.verbalizer.words)})`,
+      );
+    }
+    const missing = PROMPT_SLOTS.filter((slot) => parsePosition(o.promptPosition, o.promptLength)[slot] > 0 && !stage1Task!.template.slots().includes(slot));
+    if (missing.length > 0) throw new Error(`cell ${cell.cellId}: stage1Task '${o.stage1Task}' has no prompt slot ${missing.join(", ")}`);
+  }
   const special = new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]);
   const tuned = method.build({
     model: backbone.model,
@@ -221,10 +260,11 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     labelTokenIds: task.verbalizer.firstWordIds(),
   });
   const numClasses = task.labels.length;
-  const lossFor = (batch: number[]) => {
-    const items = batch.map((i) => trainItems[i]!);
-    return classLoss(tuned.scores(items.map((x) => x.seq), true), items.map((x) => x.gold));
+  const lossOn = (items: readonly TaskItem[]) => (batch: number[]) => {
+    const chosen = batch.map((i) => items[i]!);
+    return classLoss(tuned.scores(chosen.map((x) => x.seq), true), chosen.map((x) => x.gold));
   };
+  const lossFor = lossOn(trainItems);
   try {
     // Peak tensor memory of one training step (gradients included), or of one evaluation batch.
     const probeBatch = Array.from({ length: Math.min(o.batchSize, trainItems.length) }, (_, i) => i);
@@ -240,6 +280,33 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     // Optimizer state (AdamW: two moments per trainable scalar; Adafactor: factored) is resident during training too.
     const stateBytes = method.trains ? 4 * optimizerStateSize(o.optimizer, tuned.trainable.map((v) => v.shape)) : 0;
     const peakTensorBytes = profile.peakBytes + stateBytes;
+    let stage1: RunRecord["stage1"];
+    const s1Steps = stage1StepsOf(o);
+    if (stage1Task !== null) {
+      // Stage 1: tune the prompt on the related task (its own dev split picks the prompt that stage 2 starts from).
+      const lr = o.lr ?? DEFAULT_LR[cell.method] ?? 1e-3;
+      const s1Train = stage1Task.items("train");
+      const s1Dev = stage1Task.items("dev").slice(0, o.maxDev ?? undefined);
+      const r1 = await train(
+        tuned.trainable,
+        lossOn(s1Train),
+        s1Train.length,
+        () => evaluateItems(tuned, s1Dev, numClasses, o.evalBatchSize).accuracy,
+        {
+          steps: s1Steps,
+          batchSize: o.batchSize,
+          schedule: scheduleOf(o, lr, s1Steps),
+          weightDecay: o.weightDecay,
+          clipNorm: o.clipNorm,
+          optimizer: o.optimizer,
+          evalEvery: Math.min(o.evalEvery, s1Steps),
+          patience: 0,
+          seed: cell.seed,
+        },
+        { onStep: (s) => progress.onStep?.(s.step, s1Steps + o.steps, s.loss) },
+      );
+      stage1 = { task: o.stage1Task!, steps: r1.steps, devAccuracy: r1.bestScore, msPerStep: r1.msPerStep };
+    }
     let steps = 0;
     let curve: RunRecord["curve"] = [];
     let devMetrics: ClassificationMetrics | null = null;
@@ -264,7 +331,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
           seed: cell.seed,
         },
         {
-          onStep: (s) => progress.onStep?.(s.step, o.steps, s.loss),
+          onStep: (s) => progress.onStep?.(s1Steps + s.step, s1Steps + o.steps, s.loss),
           onEval: (e) => progress.onEval?.(e.step, e.score),
         },
       );
@@ -293,6 +360,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
       msPerStep,
       tokensPerSecond,
       ...runEnvironment(),
+      ...(stage1 ? { stage1 } : {}),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
     };

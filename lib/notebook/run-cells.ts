@@ -24,7 +24,7 @@ import type { Cell } from "../experiment/grid";
 import { ProcessPool } from "../experiment/process-pool";
 import { readRecords, type RunRecord } from "../experiment/record";
 import { RecordReuse } from "../experiment/reuse";
-import { runCell, resolveCellOptions, projectRoot, type CellProgress } from "../experiment/run-cell";
+import { runCell, resolveCellOptions, projectRoot, stage1StepsOf, type CellProgress } from "../experiment/run-cell";
 import { describeCell, describeGridEvent, runGrid, type CellFailure, type GridEvent, type OnError } from "../experiment/runner";
 import { getMethod } from "../tuning/methods";
 import { currentSink, DisplayHandle, type DisplaySink } from "../viz/display";
@@ -158,7 +158,8 @@ export function cellLabels(cells: readonly Cell[]): Map<string, string> {
 /** Progress units of a cell: its training steps, or 1 for a method that does not train. */
 export function cellUnits(cell: Cell): number {
   if (!getMethod(cell.method).trains) return 1;
-  return resolveCellOptions(cell.options, `cell ${cell.cellId}`).steps;
+  const o = resolveCellOptions(cell.options, `cell ${cell.cellId}`);
+  return stage1StepsOf(o) + o.steps;
 }
 
 /**

@@ -48,6 +48,29 @@ describe("tuning methods", function () {
     b.model.dispose();
   });
 
+  it("two-stage prompt tuning: stage 1 on a related task, then the cell's task from that prompt", async () => {
+    const b = loadTiny();
+    const before = snapshot(b.model.variables());
+    const seen: [number, number][] = [];
+    const one = await runCell(cell("prompt-tuning"), {}, b);
+    const two = await runCell(cell("prompt-tuning", { stage1Task: "amazon", stage1Steps: 3 }), { onStep: (s, total) => seen.push([s, total]) }, b);
+    validateRecord(two, "two-stage record");
+    const after = snapshot(b.model.variables());
+    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assert.equal(two.stage1?.task, "amazon");
+    assert.equal(two.stage1?.steps, 3);
+    assert.ok(two.stage1!.devAccuracy >= 0 && two.stage1!.devAccuracy <= 1);
+    assert.equal(two.steps, 4, "stage 2 takes the cell's steps");
+    assert.deepEqual(seen.map(([s]) => s), [1, 2, 3, 4, 5, 6, 7], "progress runs over both stages");
+    assert.ok(seen.every(([, t]) => t === 7));
+    assert.notDeepEqual(two.curve, one.curve, "stage 2 starts from the stage-1 prompt, not the initialisation");
+    assert.equal(one.stage1, undefined);
+    await assert.rejects(runCell(cell("full-finetune", { stage1Task: "amazon" }), {}, b), /stage1Task \(two-stage prompt tuning\) needs a prompt method/);
+    await assert.rejects(runCell(cell("prompt-tuning", { stage1Task: "spam" }), {}, b), /stage1Task 'spam' must have the same labels and label words as 'yelp'/);
+    await assert.rejects(runCell(cell("prompt-tuning", { stage1Task: "nope" }), {}, b), /option stage1Task must be null or one of .*got "nope"/);
+    b.model.dispose();
+  });
+
   it("deep prompt tuning trains per-layer prompts only, and they change the output", async () => {
     const b = loadTiny();
     const before = snapshot(b.model.variables());
