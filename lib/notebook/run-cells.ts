@@ -290,7 +290,9 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
   };
   const t0 = Date.now();
   try {
-    const result = await runGrid(cells, {
+    // Copies first (they take no time), then the runs, each group in the caller's order.
+    const order = [...cells.filter((c) => reusable.has(c.cellId)), ...cells.filter((c) => !reusable.has(c.cellId))];
+    const result = await runGrid(order, {
       resultsPath: o.resultsPath,
       concurrency: inProcess ? 1 : o.workers,
       onError: o.onError,
