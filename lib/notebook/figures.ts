@@ -10,7 +10,9 @@ import type { MetricName, SummaryRow } from "../experiment/summary";
 import type { Summary } from "../eval/stats";
 import type { Figure, PlotlyTrace } from "../viz/figure";
 
-export const PALETTE: readonly string[] = Object.freeze(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]);
+import { PALETTE, seriesColor } from "../viz/colors";
+
+export { PALETTE };
 
 export type AxisType = "linear" | "log" | "category";
 
@@ -123,8 +125,8 @@ export function metricFigure(rows: readonly SummaryRow[], o: MetricFigureOptions
       // hovertext, not text: bar traces would print text inside every bar.
       hovertext: rs.map((r) => `${r.task} (${r.backbone}), n=${r.n}`),
       error_y: errorBars(s),
-      marker: { color: PALETTE[i % PALETTE.length] },
-      ...(kind === "line" ? { line: { color: PALETTE[i % PALETTE.length] } } : {}),
+      marker: { color: seriesColor(name, i) },
+      ...(kind === "line" ? { line: { color: seriesColor(name, i) } } : {}),
     };
   });
   const refs = referenceShapes(o.references ?? []);
@@ -205,7 +207,7 @@ export function storageFigure(rows: readonly SummaryRow[], title = "Storage per 
         text: bytes.map(humanBytes),
         textposition: "outside",
         cliponaxis: false,
-        marker: { color: methods.map((_, i) => PALETTE[i % PALETTE.length]) },
+        marker: { color: methods.map((m, i) => seriesColor(m, i)) },
       },
     ],
     layout: {

@@ -6,6 +6,7 @@ export * from "../io/format";
 export * from "./html";
 export * from "./mime";
 export * from "./table";
+export * from "./colors";
 export * from "./figure";
 export * from "./page";
 export * from "./progress";

@@ -4,17 +4,14 @@
  */
 import type { RunRecord } from "../experiment/record";
 import { formatSummaryTable, summarizeRecords, SummaryRow } from "../experiment/summary";
+import { seriesColor } from "./colors";
 import type { Figure } from "./figure";
 import { escapeHtml } from "./html";
 import { htmlPage, PagePart } from "./page";
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
-/** Fixed colours for the registered methods, so every figure colours a method the same way. */
-const METHOD_ORDER = ["zero-shot", "head-only", "prompt-tuning", "deep-prompt-tuning", "full-finetune"];
-
-function colorOf(_keys: readonly string[], key: string): string {
-  const i = METHOD_ORDER.indexOf(key);
-  return PALETTE[(i >= 0 ? i : METHOD_ORDER.length + (key.length % 3)) % PALETTE.length]!;
+/** Method colours are fixed (colors.ts); any other series is coloured by its index among `keys`. */
+function colorOf(keys: readonly string[], key: string): string {
+  return seriesColor(key, keys.indexOf(key));
 }
 
 /** Mean test accuracy (with CI as error bars) against trainable parameters, one trace per method. */

@@ -63,3 +63,27 @@ describe("notebook figures", () => {
     assert.equal((c.layout as Trace)["shapes"][0]["yref"], "y2");
   });
 });
+
+describe("figure colours", () => {
+  it("a method has one colour in every figure, whatever the order of its series; other series take the palette", async () => {
+    const { accuracyVsParamsFigure } = await import("../../lib/viz/report");
+    const { METHOD_COLORS, PALETTE, seriesColor } = await import("../../lib/viz/colors");
+    const methods = ["full-finetune", "zero-shot", "prompt-tuning"];
+    const grid = expandGrid({ name: "c", backbones: ["tiny"], tasks: ["yelp", "spam"], methods, seeds: [0, 1] });
+    const rs = summarizeRecords(grid.map((c) => fakeRecord(c)), { onWarning: () => undefined });
+    const colorOf = (fig: { data: Trace[] }, name: string) => {
+      const t = fig.data.find((x) => x["name"] === name)!;
+      return t["marker"]["color"];
+    };
+    const bars = metricFigure(rs, { x: (r) => r.task, series: (r) => r.method, title: "b", xTitle: "task", kind: "bar" });
+    const scatter = accuracyVsParamsFigure([...rs].reverse());
+    for (const m of methods) {
+      assert.equal(colorOf(bars as { data: Trace[] }, m), METHOD_COLORS[m]);
+      assert.equal(colorOf(scatter as { data: Trace[] }, m), METHOD_COLORS[m]);
+    }
+    const storage = storageFigure(rs) as { data: Trace[] };
+    const order = storage.data[0]!["x"] as string[];
+    assert.deepEqual(storage.data[0]!["marker"]["color"], order.map((m) => METHOD_COLORS[m]));
+    assert.equal(seriesColor("yelp", 1), PALETTE[1]);
+  });
+});
