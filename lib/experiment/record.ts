@@ -79,7 +79,7 @@ export interface RunRecord {
 
 /** Where a reused record came from. */
 export interface ReusedFrom {
-  /** results file the record was copied from (absolute path). */
+  /** results file the record was copied from (relative to the project root when inside it, else absolute). */
   readonly file: string;
   /** its cellId in that file. */
   readonly cellId: string;

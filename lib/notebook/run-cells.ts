@@ -131,6 +131,23 @@ function resolveReuseFrom(v: unknown): string[] {
   return v.map((f: string) => path.resolve(f));
 }
 
+/** `file` relative to `root` when it lies inside it (symlinked roots resolved), else unchanged. */
+function projectRelative(root: string, file: string): string {
+  if (!path.isAbsolute(file)) return file;
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  for (const [r, f] of [[root, file], [real(root), real(file)]] as const) {
+    const rel = path.relative(r, f);
+    if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) return rel;
+  }
+  return file;
+}
+
 /**
  * Short names for cells in progress displays: the fields that differ among `cells` (backbone, task, method,
  * options; null shown as "all"), plus the seed, e.g. "prompt-tuning promptLength=5 s0".
@@ -234,7 +251,8 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
     reuseFiles = reuse.files;
     for (const c of pending) {
       const r = reuse.find(c);
-      if (r !== null) reusable.set(c.cellId, r);
+      // Files inside the project are named relative to its root, so records stay valid in a moved checkout.
+      if (r !== null) reusable.set(c.cellId, { ...r, reusedFrom: { ...r.reusedFrom, file: projectRelative(o.root, r.reusedFrom.file) } });
     }
   }
   const labels = cellLabels(cells);
@@ -245,7 +263,7 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
   // In a notebook the plan goes to stdout (stderr shows as an alarming red block); on the console, to the stream.
   const plan = notebook && !options.stream ? (t: string) => process.stdout.write(t + "\n") : say;
   const reusedNote = reusable.size > 0
-    ? `, copying ${reusable.size} identical finished run${reusable.size > 1 ? "s" : ""} from ${[...new Set([...reusable.values()].map((r) => path.relative(o.root, r.reusedFrom!.file)))].join(", ")}`
+    ? `, copying ${reusable.size} identical finished run${reusable.size > 1 ? "s" : ""} from ${[...new Set([...reusable.values()].map((r) => r.reusedFrom!.file))].join(", ")}`
     : reuseFiles.length > 0 ? `, none reusable from ${reuseFiles.length} earlier results file${reuseFiles.length > 1 ? "s" : ""}` : "";
   plan(`${o.label}: ${cells.length} cells, ${existing.length} already in ${path.relative(o.root, o.resultsPath)}${reusedNote}, running ${pending.length - reusable.size} ` +
     (inProcess ? "in this process" : `in ${o.workers} worker process${o.workers > 1 ? "es" : ""}`));
