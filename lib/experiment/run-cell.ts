@@ -125,6 +125,18 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
 /** Methods whose trained state is a soft prompt (the only ones two-stage tuning applies to). */
 const PROMPT_METHODS: readonly string[] = ["prompt-tuning", "deep-prompt-tuning"];
 
+/** Throws naming the cell, task and template when the prompt position needs a slot the task's template lacks. */
+function checkPromptSlots(cell: Cell, o: CellOptions, task: PreparedTask, taskName: string): void {
+  const lengths = parsePosition(o.promptPosition, o.promptLength);
+  const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !task.template.slots().includes(slot));
+  if (missing.length > 0) {
+    throw new Error(
+      `cell ${cell.cellId}: prompt position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${taskName}' offers only ` +
+        `${task.template.slots().join(", ")} (template ${JSON.stringify(task.template.spec.pattern)})`,
+    );
+  }
+}
+
 /** Optimizer steps of stage 1 (0 without two-stage tuning). */
 export function stage1StepsOf(o: CellOptions): number {
   return o.stage1Task === null ? 0 : (o.stage1Steps ?? o.steps);
@@ -223,16 +235,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
   const trainItems = task.items("train");
   const devItems = task.items("dev").slice(0, o.maxDev ?? undefined);
   const testItems = task.items("test").slice(0, o.maxTest ?? undefined);
-  if (method.name === "prompt-tuning" || method.name === "deep-prompt-tuning") {
-    const lengths = parsePosition(o.promptPosition, o.promptLength);
-    const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !task.template.slots().includes(slot));
-    if (missing.length > 0) {
-      throw new Error(
-        `cell ${cell.cellId}: prompt position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${cell.task}' offers only ` +
-          `${task.template.slots().join(", ")} (template ${JSON.stringify(task.template.spec.pattern)})`,
-      );
-    }
-  }
+  if (PROMPT_METHODS.includes(method.name)) checkPromptSlots(cell, o, task, cell.task);
   let stage1Task: PreparedTask | null = null;
   if (o.stage1Task !== null) {
     if (!PROMPT_METHODS.includes(method.name)) {
@@ -246,8 +249,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
           `(got ${JSON.stringify(stage1Task.verbalizer.words)} vs ${JSON.stringify(task.verbalizer.words)})`,
       );
     }
-    const missing = PROMPT_SLOTS.filter((slot) => parsePosition(o.promptPosition, o.promptLength)[slot] > 0 && !stage1Task!.template.slots().includes(slot));
-    if (missing.length > 0) throw new Error(`cell ${cell.cellId}: stage1Task '${o.stage1Task}' has no prompt slot ${missing.join(", ")}`);
+    checkPromptSlots(cell, o, stage1Task, o.stage1Task);
   }
   const special = new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]);
   const tuned = method.build({
@@ -265,6 +267,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     return classLoss(tuned.scores(chosen.map((x) => x.seq), true), chosen.map((x) => x.gold));
   };
   const lossFor = lossOn(trainItems);
+  const s1Steps = stage1StepsOf(o);
   try {
     // Peak tensor memory of one training step (gradients included), or of one evaluation batch.
     const probeBatch = Array.from({ length: Math.min(o.batchSize, trainItems.length) }, (_, i) => i);
@@ -281,31 +284,35 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     const stateBytes = method.trains ? 4 * optimizerStateSize(o.optimizer, tuned.trainable.map((v) => v.shape)) : 0;
     const peakTensorBytes = profile.peakBytes + stateBytes;
     let stage1: RunRecord["stage1"];
-    const s1Steps = stage1StepsOf(o);
-    if (stage1Task !== null) {
-      // Stage 1: tune the prompt on the related task (its own dev split picks the prompt that stage 2 starts from).
-      const lr = o.lr ?? DEFAULT_LR[cell.method] ?? 1e-3;
-      const s1Train = stage1Task.items("train");
-      const s1Dev = stage1Task.items("dev").slice(0, o.maxDev ?? undefined);
-      const r1 = await train(
+    const lr = o.lr ?? DEFAULT_LR[cell.method] ?? 1e-3;
+    // One training stage on `items`, keeping the best prompt/weights on `dev`; its steps are reported after `offset`
+    // earlier ones (stage 1 of two-stage tuning), its dev evaluations only when `reportEvals`.
+    const trainStage = (items: readonly TaskItem[], dev: readonly TaskItem[], stageSteps: number, evalEvery: number, patience: number, offset: number, reportEvals: boolean) =>
+      train(
         tuned.trainable,
-        lossOn(s1Train),
-        s1Train.length,
-        () => evaluateItems(tuned, s1Dev, numClasses, o.evalBatchSize).accuracy,
+        lossOn(items),
+        items.length,
+        () => evaluateItems(tuned, dev, numClasses, o.evalBatchSize).accuracy,
         {
-          steps: s1Steps,
+          steps: stageSteps,
           batchSize: o.batchSize,
-          schedule: scheduleOf(o, lr, s1Steps),
+          schedule: scheduleOf(o, lr, stageSteps),
           weightDecay: o.weightDecay,
           clipNorm: o.clipNorm,
           optimizer: o.optimizer,
-          evalEvery: Math.min(o.evalEvery, s1Steps),
-          patience: 0,
+          evalEvery,
+          patience,
           seed: cell.seed,
         },
-        { onStep: (s) => progress.onStep?.(s.step, s1Steps + o.steps, s.loss) },
+        {
+          onStep: (st) => progress.onStep?.(offset + st.step, s1Steps + o.steps, st.loss),
+          onEval: reportEvals ? (e) => progress.onEval?.(e.step, e.score) : undefined,
+        },
       );
-      stage1 = { task: o.stage1Task!, steps: r1.steps, devAccuracy: r1.bestScore, msPerStep: r1.msPerStep };
+    if (stage1Task !== null) {
+      // Stage 1: tune the prompt on the related task (its own dev split picks the prompt that stage 2 starts from).
+      const s1 = await trainStage(stage1Task.items("train"), stage1Task.items("dev").slice(0, o.maxDev ?? undefined), s1Steps, Math.min(o.evalEvery, s1Steps), 0, 0, false);
+      stage1 = { task: o.stage1Task!, steps: s1.steps, devAccuracy: s1.bestScore, msPerStep: s1.msPerStep };
     }
     let steps = 0;
     let curve: RunRecord["curve"] = [];
@@ -313,28 +320,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     let msPerStep = 0;
     let tokensPerSecond = 0;
     if (method.trains) {
-      const lr = o.lr ?? DEFAULT_LR[cell.method] ?? 1e-3;
-      const result = await train(
-        tuned.trainable,
-        lossFor,
-        trainItems.length,
-        () => evaluateItems(tuned, devItems, numClasses, o.evalBatchSize).accuracy,
-        {
-          steps: o.steps,
-          batchSize: o.batchSize,
-          schedule: scheduleOf(o, lr),
-          weightDecay: o.weightDecay,
-          clipNorm: o.clipNorm,
-          optimizer: o.optimizer,
-          evalEvery: o.evalEvery,
-          patience: o.patience,
-          seed: cell.seed,
-        },
-        {
-          onStep: (s) => progress.onStep?.(s1Steps + s.step, s1Steps + o.steps, s.loss),
-          onEval: (e) => progress.onEval?.(e.step, e.score),
-        },
-      );
+      const result = await trainStage(trainItems, devItems, o.steps, o.evalEvery, o.patience, s1Steps, true);
       steps = result.steps;
       msPerStep = result.msPerStep;
       curve = result.curve.map((c) => ({ step: c.step, trainLoss: c.trainLoss, devAccuracy: c.devScore }));
