@@ -10,7 +10,7 @@ export const METHOD_COLORS: Readonly<Record<string, string>> = Object.freeze({
   "zero-shot": "#7f7f7f",
   "head-only": "#2ca02c",
   "prompt-tuning": "#1f77b4",
-  "deep-prompt-tuning": "#17becf",
+  "deep-prompt-tuning": "#ff7f0e",
   "full-finetune": "#d62728",
 });
 
