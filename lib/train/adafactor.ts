@@ -19,7 +19,7 @@
  * gradients. Like AdamW it only touches the variables it was built with and refuses non-trainable ones.
  */
 import { tf } from "../backend/backend";
-import { NonFiniteLossError, type StepResult } from "./adamw";
+import { gradientStep, type StepResult } from "./gradient-step";
 import type { Optimizer } from "./optimizer";
 
 export interface AdafactorOptions {
@@ -102,19 +102,7 @@ export class Adafactor implements Optimizer {
   }
 
   step(lossFn: () => tf.Scalar, lr: number): StepResult {
-    const { value, grads } = tf.variableGrads(lossFn, this.vars as tf.Variable[]);
-    try {
-      const loss = value.dataSync()[0]!;
-      const gs = this.vars.map((v) => grads[v.name]!);
-      const norm = Math.sqrt(tf.tidy(() => tf.addN(gs.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw new NonFiniteLossError(loss, norm, this.t);
-      const { clipNorm } = this.options;
-      this.apply(gs, lr, clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1);
-      return { loss, gradNorm: norm };
-    } finally {
-      value.dispose();
-      Object.values(grads).forEach((g) => g.dispose());
-    }
+    return gradientStep(this.vars, lossFn, this.options.clipNorm, this.t, (grads, scale) => this.apply(grads, lr, scale));
   }
 
   private apply(grads: tf.Tensor[], lr: number, scale: number): void {

@@ -6,7 +6,10 @@
  * backbone cannot be handed to it by mistake.
  */
 import { tf } from "../backend/backend";
+import { gradientStep, type StepResult } from "./gradient-step";
 import type { Optimizer } from "./optimizer";
+
+export { NonFiniteLossError, type StepResult } from "./gradient-step";
 
 export interface AdamWOptions {
   readonly beta1: number;
@@ -19,12 +22,6 @@ export interface AdamWOptions {
 }
 
 export const DEFAULT_ADAMW: AdamWOptions = Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 1 });
-
-export interface StepResult {
-  readonly loss: number;
-  /** global gradient norm before clipping. */
-  readonly gradNorm: number;
-}
 
 export class AdamW implements Optimizer {
   readonly vars: readonly tf.Variable[];
@@ -62,22 +59,7 @@ export class AdamW implements Optimizer {
    * Throws (without updating) if the loss or the gradient norm is not finite.
    */
   step(lossFn: () => tf.Scalar, lr: number): StepResult {
-    const { value, grads } = tf.variableGrads(lossFn, this.vars as tf.Variable[]);
-    try {
-      const loss = value.dataSync()[0]!;
-      const gs = this.vars.map((v) => grads[v.name]!);
-      const norm = Math.sqrt(tf.tidy(() => tf.addN(gs.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        throw new NonFiniteLossError(loss, norm, this.t);
-      }
-      const { clipNorm } = this.options;
-      const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
-      this.apply(gs, lr, scale);
-      return { loss, gradNorm: norm };
-    } finally {
-      value.dispose();
-      Object.values(grads).forEach((g) => g.dispose());
-    }
+    return gradientStep(this.vars, lossFn, this.options.clipNorm, this.t, (grads, scale) => this.apply(grads, lr, scale));
   }
 
   private apply(grads: tf.Tensor[], lr: number, scale: number): void {
@@ -129,16 +111,5 @@ export class AdamW implements Optimizer {
 
   dispose(): void {
     [...this.m, ...this.v].forEach((x) => x.dispose());
-  }
-}
-
-export class NonFiniteLossError extends Error {
-  constructor(
-    readonly loss: number,
-    readonly gradNorm: number,
-    readonly atStep: number,
-  ) {
-    super(`training stopped: loss ${loss}, gradient norm ${gradNorm} at step ${atStep} (not finite); no update was applied`);
-    this.name = "NonFiniteLossError";
   }
 }

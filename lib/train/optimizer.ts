@@ -5,7 +5,8 @@
  */
 import type { tf } from "../backend/backend";
 import { Adafactor } from "./adafactor";
-import { AdamW, type StepResult } from "./adamw";
+import { AdamW } from "./adamw";
+import type { StepResult } from "./gradient-step";
 
 export interface Optimizer {
   readonly vars: readonly tf.Variable[];
