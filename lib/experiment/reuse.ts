@@ -79,11 +79,6 @@ export class RecordReuse {
     this.files = used;
   }
 
-  /** Number of distinct runs indexed. */
-  get size(): number {
-    return this.byKey.size;
-  }
-
   /**
    * A copy of a finished run identical to `cell`, carrying the cell's identity and `reusedFrom`; null when
    * there is none, or when the recorded backbone fingerprint is not the current one (the backbone was retrained).
@@ -102,7 +97,8 @@ export class RecordReuse {
   }
 }
 
-function realOrResolved(f: string): string {
+/** The real path of `f` (symlinks resolved), or its absolute path when it does not exist. */
+export function realOrResolved(f: string): string {
   try {
     return fs.realpathSync(f);
   } catch {

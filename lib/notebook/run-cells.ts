@@ -23,7 +23,7 @@ import { canonicalJson } from "../experiment/cell-id";
 import type { Cell } from "../experiment/grid";
 import { ProcessPool } from "../experiment/process-pool";
 import { readRecords, type RunRecord } from "../experiment/record";
-import { RecordReuse } from "../experiment/reuse";
+import { RecordReuse, realOrResolved } from "../experiment/reuse";
 import { runCell, resolveCellOptions, projectRoot, stage1StepsOf, type CellProgress } from "../experiment/run-cell";
 import { describeCell, describeGridEvent, runGrid, type CellFailure, type GridEvent, type OnError } from "../experiment/runner";
 import { getMethod } from "../tuning/methods";
@@ -134,14 +134,7 @@ function resolveReuseFrom(v: unknown): string[] {
 /** `file` relative to `root` when it lies inside it (symlinked roots resolved), else unchanged. */
 function projectRelative(root: string, file: string): string {
   if (!path.isAbsolute(file)) return file;
-  const real = (p: string): string => {
-    try {
-      return fs.realpathSync(p);
-    } catch {
-      return p;
-    }
-  };
-  for (const [r, f] of [[root, file], [real(root), real(file)]] as const) {
+  for (const [r, f] of [[root, file], [realOrResolved(root), realOrResolved(file)]] as const) {
     const rel = path.relative(r, f);
     if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) return rel;
   }
