@@ -1,8 +1,11 @@
 /** MLP activations. quick_gelu is ~10x cheaper than gelu_new on wasm (sigmoid is a fast kernel, tanh is not). */
 import { tf } from "../backend/backend";
 import type { Activation } from "./config";
+import { activeKernels } from "../backend/kernels/kernel-set";
+import { nativeActivation } from "../backend/kernels/native-ops";
 
 export function activate(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
+  if (activeKernels() === "native") return nativeActivation(x, kind); // one fused pass forward, one backward
   switch (kind) {
     case "quick_gelu":
       return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));

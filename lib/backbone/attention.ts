@@ -3,10 +3,14 @@
  *
  * The batched score/context products (and their gradients) run on the kit's WebAssembly SIMD kernel: tfjs-wasm's
  * own batched matMul is a naive loop at ~3 GFLOP/s and took 40-60% of a step. Projections go through `linear`.
+ * With the native kernel set the whole core (per-head scores, causal masked softmax, context, and its backward
+ * pass) is one C kernel over the fused QKV output, with no head split, transpose or bias tensor.
  */
 import { tf } from "../backend/backend";
 import { linear } from "../backend/linear";
 import { batchMatMul } from "../backend/kernels/batch-matmul";
+import { activeKernels } from "../backend/kernels/kernel-set";
+import { nativeAttention } from "../backend/kernels/native-ops";
 
 export interface AttentionWeights {
   readonly qkvW: tf.Tensor2D; // [D, 3D]
@@ -16,13 +20,28 @@ export interface AttentionWeights {
 }
 
 /**
- * x: [B*T, D] (rows in batch-major order), bias: [B, 1, T, T] additive mask (0 or a large negative).
- * Returns [B*T, D].
+ * Which keys each query may attend to: causal, and only real (mask = 1) keys. Built once per forward pass and
+ * shared by every layer: the additive bias [B, 1, T, T] for the tfjs-op path, or the key mask [B*T] that the native
+ * attention kernel applies itself.
+ */
+export interface AttentionMask {
+  readonly bias: tf.Tensor4D | null;
+  readonly keys: tf.Tensor1D | null;
+}
+
+/** The mask for the active kernel set (tensors live in the caller's scope, like any other tensor). */
+export function attentionMask(mask: ArrayLike<number>, batch: number, length: number): AttentionMask {
+  if (activeKernels() === "native") return { bias: null, keys: tf.tensor1d(Float32Array.from(mask)) };
+  return { bias: causalBias(mask, batch, length), keys: null };
+}
+
+/**
+ * x: [B*T, D] (rows in batch-major order), mask: see attentionMask. Returns [B*T, D].
  */
 export function selfAttention(
   x: tf.Tensor2D,
   w: AttentionWeights,
-  bias: tf.Tensor4D,
+  mask: AttentionMask,
   dims: { batch: number; length: number; heads: number },
   weightGrad: boolean,
 ): tf.Tensor2D {
@@ -30,6 +49,12 @@ export function selfAttention(
   const d = x.shape[1];
   const dh = d / h;
   const qkv = linear(x, w.qkvW, w.qkvB, { weightGrad }); // [B*T, 3D]
+  if (mask.keys) {
+    // native: scores, masked softmax and context per head in one kernel reading q/k/v in place
+    return linear(nativeAttention(qkv, mask.keys, dims), w.projW, w.projB, { weightGrad });
+  }
+  const bias = mask.bias;
+  if (!bias) throw new Error("selfAttention: the mask has neither a bias nor a key mask");
   const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // 3 x [B*T, D]
   const heads = (m: tf.Tensor2D) =>
     tf.reshape(tf.transpose(tf.reshape(m, [b, t, h, dh]), [0, 2, 1, 3]), [b * h, t, dh]) as tf.Tensor3D;

@@ -7,10 +7,15 @@
  *
  *   y = xhat * gamma + beta,  xhat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)
  *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * gamma
+ *
+ * With the native kernel set, forward and backward are single C passes (kernels/native-ops.ts) whose gradients
+ * for gamma and beta are computed only when they train.
  */
 import { tf } from "../backend/backend";
 import { customOp } from "../backend/custom-op";
 import { columnSum } from "../backend/linear";
+import { activeKernels } from "../backend/kernels/kernel-set";
+import { nativeLayerNorm } from "../backend/kernels/native-ops";
 
 function normalize(x: tf.Tensor2D, eps: number): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
   const mean = tf.mean(x, -1, true); // [N, 1]
@@ -61,5 +66,6 @@ export function layerNorm(
   eps: number,
   opts: { paramGrad: boolean },
 ): tf.Tensor2D {
+  if (activeKernels() === "native") return nativeLayerNorm(x, gamma, beta, eps);
   return opts.paramGrad ? trainableLayerNorm(eps)(x, gamma, beta) : frozenLayerNorm(gamma, beta, eps)(x);
 }

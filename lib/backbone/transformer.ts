@@ -17,7 +17,7 @@ import { Rng, normalArray } from "../backend/random";
 import { embeddingLookup } from "../backend/embedding";
 import { linear } from "../backend/linear";
 import { activate } from "./activation";
-import { causalBias, selfAttention } from "./attention";
+import { attentionMask, selfAttention } from "./attention";
 import { TransformerConfig, resolveConfig } from "./config";
 import { layerNorm } from "./layer-norm";
 
@@ -184,7 +184,7 @@ export class Transformer {
     const drop = (m: tf.Tensor2D) => (opts.training && c.dropout > 0 ? (tf.dropout(m, c.dropout) as tf.Tensor2D) : m);
     const pos = embeddingLookup(positions, this.param("wpe.weight") as tf.Tensor2D, { tableGrad: weightGrad });
     let h = drop(tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D); // [B*T, D]
-    const bias = causalBias(mask, b, t);
+    const bias = attentionMask(mask, b, t);
     const p = (name: string) => this.param(name) as tf.Tensor;
     for (let i = 0; i < c.nLayers; i++) {
       if (i > 0 && opts.layerHook) h = opts.layerHook(i, h);

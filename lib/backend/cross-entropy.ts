@@ -7,6 +7,8 @@
  */
 import { tf } from "./backend";
 import { customOp } from "./custom-op";
+import { activeKernels } from "./kernels/kernel-set";
+import { nativeSoftmaxCrossEntropy } from "./kernels/native-ops";
 
 /** Smallest probability used inside log(), so a vanishing target probability gives a large finite loss. */
 const MIN_PROB = 1e-30;
@@ -32,6 +34,14 @@ export function crossEntropy(logits: tf.Tensor2D, targets: Int32Array, weights: 
   const scaled = new Float32Array(n);
   for (let i = 0; i < n; i++) scaled[i] = weights[i]! / total;
 
+  if (activeKernels() === "native") {
+    const nativeOp = customOp<[tf.Tensor2D], tf.Scalar>(([z], save) => {
+      const [loss, grad] = nativeSoftmaxCrossEntropy(z, targets, scaled); // one pass: loss and its gradient
+      save([grad]);
+      return { value: loss, grad: (dy, [g]) => [tf.mul(g as tf.Tensor2D, dy)] };
+    });
+    return nativeOp(logits);
+  }
   const op = customOp<[tf.Tensor2D], tf.Scalar>(([z], save) => {
     const p = tf.softmax(z); // [N, V]
     save([p]);

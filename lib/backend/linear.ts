@@ -7,12 +7,17 @@
  * the transposed operand in place (~50 GFLOP/s here; on other backends it is tf.matMul with the flags).
  * db = 1^T @ dy is a [1,N] x [N,out] matmul: a column sum with tf.sum(axis 0) is ~20x slower on wasm.
  *
+ * With the native kernel set (kernels/native-ops.ts) the forward pass is one BLAS sgemm with the bias, and the
+ * gradient is registered per input, so tfjs computes dW and db only when the weights are being trained.
+ *
  * With `weightGrad: false` the weight and bias are closed over rather than passed as inputs, so the tape records
  * no edge to them and their gradients are never computed: under prompt tuning only dx is computed.
  */
 import { tf } from "./backend";
 import { customOp } from "./custom-op";
 import { product } from "./kernels/batch-matmul";
+import { activeKernels } from "./kernels/kernel-set";
+import { nativeColSum, nativeLinear } from "./kernels/native-ops";
 
 export interface LinearOptions {
   /** Whether gradients w.r.t. the weight and bias are needed (false for a frozen layer). */
@@ -29,6 +34,7 @@ export function linear(
   if (x.shape[1] !== w.shape[0]) {
     throw new Error(`linear: x is [${x.shape}] but w is [${w.shape}]: inner sizes differ`);
   }
+  if (activeKernels() === "native") return nativeLinear(x, w, b); // registered gradient: dW only when W is on the path
   if (!opts.weightGrad) return frozenLinear(x, w, b);
   return b ? linearWithBias(x, w, b) : linearNoBias(x, w);
 }
@@ -51,6 +57,7 @@ function weightGradOf(x: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
 
 /** db = 1^T @ dy: [1, N] @ [N, out] -> [out]. */
 export function columnSum(dy: tf.Tensor2D): tf.Tensor1D {
+  if (activeKernels() === "native") return nativeColSum(dy);
   return tf.reshape(tf.matMul(tf.ones([1, dy.shape[0]]), dy), [dy.shape[1]]);
 }
 

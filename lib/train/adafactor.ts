@@ -76,14 +76,17 @@ export class Adafactor implements Optimizer {
     }
     this.options = o;
     this.vars = [...vars];
-    this.slots = this.vars.map((p): Slot => {
-      if (p.rank >= 2) {
-        const [n, m] = matrixShape(p.shape);
-        return { kind: "factored", row: tf.variable(tf.zeros([n, 1]), false), col: tf.variable(tf.zeros([1, m]), false) };
-      }
-      return { kind: "full", v: tf.variable(tf.zerosLike(p), false) };
-    });
-    this.momentum = this.vars.map((p) => (o.beta1 === null ? null : tf.variable(tf.zerosLike(p), false)));
+    // tidy: the zero tensors the variables start from are released (a variable keeps its own reference)
+    this.slots = this.vars.map((p): Slot =>
+      tf.tidy(() => {
+        if (p.rank >= 2) {
+          const [n, m] = matrixShape(p.shape);
+          return { kind: "factored", row: tf.variable(tf.zeros([n, 1]), false), col: tf.variable(tf.zeros([1, m]), false) };
+        }
+        return { kind: "full", v: tf.variable(tf.zerosLike(p), false) };
+      }),
+    );
+    this.momentum = this.vars.map((p) => (o.beta1 === null ? null : tf.tidy(() => tf.variable(tf.zerosLike(p), false))));
     this.decay = this.vars.map((v) => (decayFilter ? decayFilter(v.name) : false));
   }
 

@@ -39,8 +39,9 @@ export class AdamW implements Optimizer {
     }
     this.vars = [...vars];
     this.options = { ...DEFAULT_ADAMW, ...options };
-    this.m = this.vars.map((v) => tf.variable(tf.zerosLike(v), false));
-    this.v = this.vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    // tidy: the zero tensors the variables start from are released (a variable keeps its own reference)
+    this.m = this.vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
+    this.v = this.vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
     this.decay = this.vars.map((v) => (decayFilter ? decayFilter(v.name) : false));
   }
 

@@ -4,8 +4,8 @@
  * tfjs-backend-wasm runs rank-3 matMul through a naive loop (~2-3 GFLOP/s, shared/NOTES.md); attention's
  * score/context products and their gradients are exactly that. On 'wasm' this op runs our register-blocked
  * WebAssembly SIMD kernel (kernels.c, ~40-55 GFLOP/s here) and handles both transpose flags inside the kernel,
- * so neither the forward pass nor the gradients transpose anything explicitly. On any other backend it is
- * tf.matMul with the same gradient formulas.
+ * so neither the forward pass nor the gradients transpose anything explicitly. With the native kernel set it is
+ * BLAS sgemm (kernel-set.ts); with the tfjs set or on any other backend, tf.matMul with the same gradient formulas.
  *
  * Gradients, for C = op(A) @ op(B) with dC the upstream gradient:
  *   dA = transposeA ? op(B) @ dC^T : dC @ op(B)^T
@@ -14,7 +14,9 @@
  */
 import { tf } from "../backend";
 import { customOp } from "../custom-op";
-import { BATCH_MATMUL_KERNEL, BatchMatMulAttrs, onWasm, registerWasmKernels } from "./wasm-kernels";
+import { activeKernels } from "./kernel-set";
+import { nativeProduct } from "./native-ops";
+import { BATCH_MATMUL_KERNEL, BatchMatMulAttrs, registerWasmKernels } from "./wasm-kernels";
 
 /**
  * a: [batch, m, k] ([batch, k, m] with transposeA), b: [batch, k, n] ([batch, n, k] with transposeB), both
@@ -52,7 +54,9 @@ function flagIndex(transposeA: boolean, transposeB: boolean): number {
 
 /** The product without gradient bookkeeping (for use inside other ops' gradient functions). */
 export function product(a: tf.Tensor3D, b: tf.Tensor3D, transposeA: boolean, transposeB: boolean): tf.Tensor3D {
-  if (!onWasm()) return tf.matMul(a, b, transposeA, transposeB);
+  const set = activeKernels();
+  if (set === "native") return nativeProduct(a, b, transposeA, transposeB);
+  if (set === "tfjs") return tf.matMul(a, b, transposeA, transposeB);
   registerWasmKernels();
   const attrs: BatchMatMulAttrs = { transposeA, transposeB };
   return tf.engine().runKernel(BATCH_MATMUL_KERNEL, { a, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;

@@ -12,6 +12,7 @@
  */
 import { tf } from "../backend";
 import { kernels } from "./kernel-module";
+import { activeKernels } from "./kernel-set";
 
 export const BATCH_MATMUL_KERNEL = "KitBatchMatMul";
 export const TRANSPOSE_2D_KERNEL = "KitTranspose2D";
@@ -83,13 +84,10 @@ export function registerWasmKernels(): void {
   }
 }
 
-/** Whether ops should take the custom-kernel path: the active backend is tfjs's wasm backend. */
-export function onWasm(): boolean {
-  return tf.getBackend() === "wasm" && !tfjsMatMulForced;
-}
-
 /**
- * KIT_KERNELS=tfjs turns the kit's SIMD kernels off (tf.matMul everywhere, as on other backends), so
- * `KIT_KERNELS=tfjs npm run perf -- --profile` shows the "before" profile next to the default "after".
+ * Whether the WebAssembly SIMD kernels may run: the "wasm" kernel set, and the "native" set for what it has no
+ * kernel of its own for (transpose2d); ops check for native first (kernel-set.ts).
  */
-const tfjsMatMulForced = (process.env["KIT_KERNELS"] ?? "").trim().toLowerCase() === "tfjs";
+export function onWasm(): boolean {
+  return activeKernels() !== "tfjs";
+}

@@ -16,8 +16,8 @@ export const headOnly: Method = {
     ctx.model.freeze();
     const d = ctx.model.config.dModel;
     const c = ctx.candidates.length;
-    const w = tf.variable(tf.tensor2d(normalArray(new Rng(ctx.seed), d * c, 0.02), [d, c]), true, `head/w/${ctx.seed}/${Date.now()}`);
-    const b = tf.variable(tf.zeros([c]), true, `head/b/${ctx.seed}/${Date.now()}`);
+    const w = tf.tidy(() => tf.variable(tf.tensor2d(normalArray(new Rng(ctx.seed), d * c, 0.02), [d, c]), true, `head/w/${ctx.seed}/${Date.now()}`));
+    const b = tf.tidy(() => tf.variable(tf.zeros([c]), true, `head/b/${ctx.seed}/${Date.now()}`));
     assertBackboneExcluded(ctx.model, [w, b], "head-only");
     return {
       trainable: [w, b],
