@@ -72,6 +72,34 @@ export interface ForwardOptions {
   readonly layerHook?: (layer: number, h: tf.Tensor2D) => tf.Tensor2D;
 }
 
+/** The per-block parameters, by their name after `h.<i>.`. */
+const BLOCK_PARAMS = [
+  "ln_1.weight",
+  "ln_1.bias",
+  "attn.c_attn.weight",
+  "attn.c_attn.bias",
+  "attn.c_proj.weight",
+  "attn.c_proj.bias",
+  "ln_2.weight",
+  "ln_2.bias",
+  "mlp.c_fc.weight",
+  "mlp.c_fc.bias",
+  "mlp.c_proj.weight",
+  "mlp.c_proj.bias",
+] as const;
+
+/** One block's weights, in BLOCK_PARAMS order. */
+type BlockWeights = readonly tf.Tensor[];
+
+interface BlockDims {
+  readonly batch: number;
+  readonly length: number;
+  readonly heads: number;
+}
+
+/** Dropout of a block's attention (0) or MLP (1) output; the identity when dropout is off. */
+type BlockDropout = (m: tf.Tensor2D, which: 0 | 1) => tf.Tensor2D;
+
 export class Transformer {
   readonly config: TransformerConfig;
   private readonly params: Map<string, tf.Variable>;
@@ -181,42 +209,43 @@ export class Transformer {
       throw new Error(`forwardEmbeddings: positions have ${positions.length} entries, expected ${b * t}`);
     }
     const weightGrad = !this.isFrozen;
-    const drop = (m: tf.Tensor2D) => (opts.training && c.dropout > 0 ? (tf.dropout(m, c.dropout) as tf.Tensor2D) : m);
+    const dropping = opts.training === true && c.dropout > 0;
+    const drop: BlockDropout = (m) => (dropping ? (tf.dropout(m, c.dropout) as tf.Tensor2D) : m);
     const pos = embeddingLookup(positions, this.param("wpe.weight") as tf.Tensor2D, { tableGrad: weightGrad });
-    let h = drop(tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D); // [B*T, D]
+    let h = drop(tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D, 0); // [B*T, D]
     const bias = causalBias(mask, b, t);
-    const p = (name: string) => this.param(name) as tf.Tensor;
+    const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };
     for (let i = 0; i < c.nLayers; i++) {
       if (i > 0 && opts.layerHook) h = opts.layerHook(i, h);
-      const pre = `h.${i}.`;
-      const a = layerNorm(h, p(pre + "ln_1.weight") as tf.Tensor1D, p(pre + "ln_1.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-      const attn = selfAttention(
-        a,
-        {
-          qkvW: p(pre + "attn.c_attn.weight") as tf.Tensor2D,
-          qkvB: p(pre + "attn.c_attn.bias") as tf.Tensor1D,
-          projW: p(pre + "attn.c_proj.weight") as tf.Tensor2D,
-          projB: p(pre + "attn.c_proj.bias") as tf.Tensor1D,
-        },
-        bias,
-        { batch: b, length: t, heads: c.nHeads },
-        weightGrad,
-      );
-      h = tf.add(h, drop(attn));
-      const m = layerNorm(h, p(pre + "ln_2.weight") as tf.Tensor1D, p(pre + "ln_2.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-      const up = linear(m, p(pre + "mlp.c_fc.weight") as tf.Tensor2D, p(pre + "mlp.c_fc.bias") as tf.Tensor1D, {
-        weightGrad,
-      });
-      const down = linear(
-        activate(up, c.activation),
-        p(pre + "mlp.c_proj.weight") as tf.Tensor2D,
-        p(pre + "mlp.c_proj.bias") as tf.Tensor1D,
-        { weightGrad },
-      );
-      h = tf.add(h, drop(down));
+      h = this.block(h, this.blockWeights(i), bias, dims, weightGrad, drop);
     }
+    const p = (name: string) => this.param(name) as tf.Tensor;
     const out = layerNorm(h, p("ln_f.weight") as tf.Tensor1D, p("ln_f.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
     return tf.reshape(out, [b, t, d]);
+  }
+
+  /** Block i's weights in BLOCK_PARAMS order. */
+  private blockWeights(i: number): BlockWeights {
+    return BLOCK_PARAMS.map((name) => this.param(`h.${i}.${name}`));
+  }
+
+  /** One pre-LN block: h + attn(ln_1(h)), then + mlp(ln_2(.)). h: [B*T, D] -> [B*T, D]. */
+  private block(h: tf.Tensor2D, w: BlockWeights, bias: tf.Tensor4D, dims: BlockDims, weightGrad: boolean, drop: BlockDropout): tf.Tensor2D {
+    const c = this.config;
+    const [ln1W, ln1B, qkvW, qkvB, projW, projB, ln2W, ln2B, fcW, fcB, outW, outB] = w;
+    const a = layerNorm(h, ln1W as tf.Tensor1D, ln1B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+    const attn = selfAttention(
+      a,
+      { qkvW: qkvW as tf.Tensor2D, qkvB: qkvB as tf.Tensor1D, projW: projW as tf.Tensor2D, projB: projB as tf.Tensor1D },
+      bias,
+      dims,
+      weightGrad,
+    );
+    const mid = tf.add(h, drop(attn, 0)) as tf.Tensor2D;
+    const m = layerNorm(mid, ln2W as tf.Tensor1D, ln2B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+    const up = linear(m, fcW as tf.Tensor2D, fcB as tf.Tensor1D, { weightGrad });
+    const down = linear(activate(up, c.activation), outW as tf.Tensor2D, outB as tf.Tensor1D, { weightGrad });
+    return tf.add(mid, drop(down, 1)) as tf.Tensor2D;
   }
 
   /** LM logits for hidden rows: [N, D] -> [N, V], using the tied token-embedding matrix. */
