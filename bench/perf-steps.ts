@@ -4,6 +4,9 @@
  *   prompt - frozen backbone; a [P, D] soft prompt before the T tokens; loss over the T text positions; only the
  *            prompt trains (through the kit's own PromptSet + spliceBatch path)
  *   eval   - forward pass and logits for all T positions, no gradients
+ * and two kit-only variants (no PyTorch counterpart in the reference):
+ *   prompt-ckpt, full-ckpt - the same steps with activation checkpointing (each block recomputed in the backward
+ *            pass instead of keeping its activations)
  */
 import { tf } from "../lib/backend/backend";
 import { Rng } from "../lib/backend/random";
@@ -16,7 +19,7 @@ import { PromptSet } from "../lib/prompt/soft-prompt";
 import { spliceBatch } from "../lib/prompt/splice";
 import { AdamW } from "../lib/train/adamw";
 
-export type StepKind = "prompt" | "full" | "eval";
+export type StepKind = "prompt" | "full" | "eval" | "prompt-ckpt" | "full-ckpt";
 
 export interface PerfShape {
   readonly name: string;
@@ -48,12 +51,13 @@ function batchIds(shape: PerfShape, seed: number): { ids: Int32Array; targets: I
 
 export function prepareStep(kind: StepKind, shape: PerfShape, seed = 0): PreparedStep {
   const model = Transformer.create(shape.config, seed);
+  if (kind === "prompt-ckpt" || kind === "full-ckpt") model.setActivationCheckpointing(true);
   const { batch: b, seqLen: t, promptLen: p } = shape;
   const d = shape.config.dModel;
   const { ids, targets } = batchIds(shape, seed + 1);
   const ones = new Float32Array(b * t).fill(1);
   const mask = new Uint8Array(b * t).fill(1);
-  if (kind === "full") {
+  if (kind === "full" || kind === "full-ckpt") {
     const opt = new AdamW(model.variables(), { clipNorm: 0 });
     return {
       run: () => {
@@ -69,7 +73,7 @@ export function prepareStep(kind: StepKind, shape: PerfShape, seed = 0): Prepare
       },
     };
   }
-  if (kind === "prompt") {
+  if (kind === "prompt" || kind === "prompt-ckpt") {
     model.freeze();
     const prompts = PromptSet.create({ front: p, middle: 0, back: 0 }, d, randomUniform(0.5), "random-uniform", seed);
     const opt = new AdamW(prompts.variables(), { clipNorm: 0 });

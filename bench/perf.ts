@@ -6,7 +6,9 @@
  * printing ms/step, tokens/s and peak tensor bytes. With --reference it runs bench/reference_torch.py (eager
  * PyTorch, same architecture and steps) in the same run and prints kit/PyTorch throughput ratios. With
  * --profile it prints where each step's kernel time goes (tf.profile). With --workers N it also times the "full"
- * step data-parallel over N worker threads (row "full-dp<N>"). Writes reports/perf/latest.json.
+ * step data-parallel over N worker threads (row "full-dp<N>"). Rows "prompt-ckpt" and "full-ckpt" time the same
+ * steps with activation checkpointing (kit only: the PyTorch reference has no such rows), and a line per shape
+ * gives the peak-memory ratios with and without it. Writes reports/perf/latest.json.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -24,7 +26,10 @@ import type { TokenBatch } from "../lib/pretrain/batches";
 import { PerfShape, StepKind, prepareStep } from "./perf-steps";
 
 const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile] [--workers N]";
+/** The steps bench/reference_torch.py also times. */
 const STEPS: StepKind[] = ["prompt", "full", "eval"];
+/** Every timed step: the reference's, then the kit-only activation-checkpointing variants. */
+const TIMED: StepKind[] = [...STEPS, "prompt-ckpt", "full-ckpt"];
 
 interface Row {
   shape: string;
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
   console.error(`perf: backend ${backend}; shapes ${names.join(", ")}; batch 16 x 64 tokens, prompt 16; ${args.warmup} warmup + ${args.iters} timed steps (median)`);
   const rows: Row[] = [];
   for (const s of ps) {
-    for (const k of STEPS) {
+    for (const k of TIMED) {
       const r = await measure(s, k, args.warmup as number, args.iters as number, args.profile as boolean);
       rows.push({ ...r, backend });
       console.error(`  ${s.name}/${k}: ${r.msPerStep.toFixed(1)} ms/step`);
@@ -191,9 +196,13 @@ async function main(): Promise<void> {
   console.log(formatTable(rows, reference !== null));
   for (const s of ps) {
     const get = (k: StepKind) => rows.find((r) => r.shape === s.name && r.step === k)!;
+    const peak = (a: StepKind, b: StepKind) => `${(get(a).peakTensorBytes / get(b).peakTensorBytes).toFixed(2)}x`;
+    const time = (a: StepKind, b: StepKind) => `${(get(a).msPerStep / get(b).msPerStep).toFixed(2)}x`;
+    console.log(`${s.name}: prompt/full time ${time("prompt", "full")}, prompt/full peak tensor memory ${peak("prompt", "full")}`);
     console.log(
-      `${s.name}: prompt/full time ${(get("prompt").msPerStep / get("full").msPerStep).toFixed(2)}x, ` +
-        `prompt/full peak tensor memory ${(get("prompt").peakTensorBytes / get("full").peakTensorBytes).toFixed(2)}x`,
+      `${s.name}: with activation checkpointing prompt-ckpt/full-ckpt peak tensor memory ${peak("prompt-ckpt", "full-ckpt")}, ` +
+        `prompt-ckpt/full ${peak("prompt-ckpt", "full")}; ckpt/plain peak prompt ${peak("prompt-ckpt", "prompt")}, ` +
+        `full ${peak("full-ckpt", "full")}; ckpt/plain time prompt ${time("prompt-ckpt", "prompt")}, full ${time("full-ckpt", "full")}`,
     );
   }
   const out = path.join(root, "reports", "perf");

@@ -1,6 +1,6 @@
 /**
  * npm run pretrain -- --size kit-small [--steps N] [--batch B] [--length T] [--lr X] [--seed S]
- *                     [--minutes M] [--run-dir DIR] [--out DIR] [--tokenizer FILE]
+ *                     [--minutes M] [--run-dir DIR] [--out DIR] [--tokenizer FILE] [--checkpoint]
  *                     [--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]
  *
  * Builds (or reuses) the corpus, trains (or reuses) the shared tokenizer, pre-trains a causal LM with a progress
@@ -14,6 +14,10 @@
  * teacher and the KI settings define the run: the default run and output folders become
  * runs/pretrain/SIZE-ki-TEACHER and models/SIZE-ki-TEACHER, and a KI run and a scratch run never resume as
  * each other. Without --teacher nothing changes.
+ *
+ * --checkpoint turns on activation checkpointing (each transformer block is recomputed in the backward pass
+ * instead of keeping its activations: lower peak memory, slower steps, same values). Unrelated to the run-state
+ * checkpoints written every --ckpt-seconds; a run may resume with or without it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -33,7 +37,7 @@ import { KiRunRecord, assertKiRunMatches, kiCardNotes, kiRunName, kiRunRecord } 
 import { canonicalJson } from "../lib/experiment/cell-id";
 import { parseArgs } from "./args";
 
-const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] " +
+const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
   "[--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]";
 
 const KI_FLAGS = ["ki-alpha", "ki-end-step", "ki-temperature", "ki-top-k"] as const;
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
     "log-every": { type: "int", default: 10 },
     minutes: { type: "float", default: 0 },
     "finish-on-deadline": { type: "bool", default: false },
+    checkpoint: { type: "bool", default: false },
     "run-dir": { type: "string", default: "" },
     out: { type: "string", default: "" },
     tokenizer: { type: "string", default: ".cache/tokenizer-2048.json" },
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
     evalTokens: args["eval-tokens"] as number,
     ckptSeconds: args["ckpt-seconds"] as number,
     logEvery: args["log-every"] as number,
+    checkpoint: args.checkpoint as boolean,
     // The KI record rides along in the options written to ckpt/state.json (checked by assertKiRunMatches).
     ...(ki ? { ki: ki.record } : {}),
   };

@@ -11,13 +11,19 @@
  * freeze() marks every variable non-trainable AND switches every op to its no-weight-gradient form, so under
  * prompt tuning no backbone weight gradient is ever computed, and an optimizer handed these variables refuses
  * (see assertTrainable in the tuning layer).
+ *
+ * Activation checkpointing (ForwardOptions.checkpoint, or the model default setActivationCheckpointing): each
+ * block becomes one custom op that keeps only its input for the backward pass and re-runs the block there (as
+ * torch.utils.checkpoint does), trading one extra forward pass per block for not holding every block's
+ * intermediates at once. See checkpointedBlock.
  */
 import { tf } from "../backend/backend";
 import { Rng, normalArray } from "../backend/random";
+import { customOp } from "../backend/custom-op";
 import { embeddingLookup } from "../backend/embedding";
 import { linear } from "../backend/linear";
 import { activate } from "./activation";
-import { attentionMask, selfAttention } from "./attention";
+import { attentionMask, selfAttention, type AttentionMask } from "./attention";
 import { TransformerConfig, resolveConfig } from "./config";
 import { layerNorm } from "./layer-norm";
 
@@ -70,12 +76,47 @@ export interface ForwardOptions {
    * use instead: deep prompts (P-tuning v2) overwrite their positions with per-layer trainable vectors here.
    */
   readonly layerHook?: (layer: number, h: tf.Tensor2D) => tf.Tensor2D;
+  /**
+   * Activation checkpointing: keep only each block's input for the backward pass and recompute the block during
+   * backprop (less peak memory, one extra block forward per block in the backward pass). Same values and
+   * gradients as without. Default: the model's setting (setActivationCheckpointing), itself off by default.
+   */
+  readonly checkpoint?: boolean;
 }
+
+/** The per-block parameters, by their name after `h.<i>.`, in the order a checkpointed block takes them. */
+const BLOCK_PARAMS = [
+  "ln_1.weight",
+  "ln_1.bias",
+  "attn.c_attn.weight",
+  "attn.c_attn.bias",
+  "attn.c_proj.weight",
+  "attn.c_proj.bias",
+  "ln_2.weight",
+  "ln_2.bias",
+  "mlp.c_fc.weight",
+  "mlp.c_fc.bias",
+  "mlp.c_proj.weight",
+  "mlp.c_proj.bias",
+] as const;
+
+/** One block's weights, in BLOCK_PARAMS order. */
+type BlockWeights = readonly tf.Tensor[];
+
+interface BlockDims {
+  readonly batch: number;
+  readonly length: number;
+  readonly heads: number;
+}
+
+/** Dropout of a block's attention (0) or MLP (1) output; the identity when dropout is off. */
+type BlockDropout = (m: tf.Tensor2D, which: 0 | 1) => tf.Tensor2D;
 
 export class Transformer {
   readonly config: TransformerConfig;
   private readonly params: Map<string, tf.Variable>;
   private isFrozen = false;
+  private checkpointByDefault = false;
   private frozenOutputT: tf.Tensor2D | null = null;
 
   private constructor(config: TransformerConfig, params: Map<string, tf.Variable>) {
@@ -157,6 +198,20 @@ export class Transformer {
     this.frozenOutputT = null;
   }
 
+  /** Whether forward passes that do not say otherwise (ForwardOptions.checkpoint) use activation checkpointing. */
+  get activationCheckpointing(): boolean {
+    return this.checkpointByDefault;
+  }
+
+  /**
+   * Sets the activation-checkpointing default of every forward pass through this model, so callers deep inside
+   * tuning methods (rank scorer, LM loss, pre-training) honour it without threading a flag.
+   */
+  setActivationCheckpointing(on: boolean): void {
+    if (typeof on !== "boolean") throw new Error(`setActivationCheckpointing: expected a boolean, got ${JSON.stringify(on)}`);
+    this.checkpointByDefault = on;
+  }
+
   /** Token embeddings: ids (B*T, row-major) -> [B, T, D]. */
   embed(ids: Int32Array, batch: number, length: number): tf.Tensor3D {
     if (ids.length !== batch * length) {
@@ -181,42 +236,93 @@ export class Transformer {
       throw new Error(`forwardEmbeddings: positions have ${positions.length} entries, expected ${b * t}`);
     }
     const weightGrad = !this.isFrozen;
-    const drop = (m: tf.Tensor2D) => (opts.training && c.dropout > 0 ? (tf.dropout(m, c.dropout) as tf.Tensor2D) : m);
+    const checkpoint = opts.checkpoint ?? this.checkpointByDefault;
+    if (typeof checkpoint !== "boolean") throw new Error(`forwardEmbeddings: checkpoint must be a boolean, got ${JSON.stringify(checkpoint)}`);
+    // Dropout masks come from per-call seeds, so a recomputed (checkpointed) block draws the same mask as its
+    // forward pass did. Seeds are drawn in the same order with and without checkpointing.
+    const dropping = opts.training === true && c.dropout > 0;
+    const seededDrop = (m: tf.Tensor2D, seed: number) => tf.dropout(m, c.dropout, undefined, seed) as tf.Tensor2D;
     const pos = embeddingLookup(positions, this.param("wpe.weight") as tf.Tensor2D, { tableGrad: weightGrad });
-    let h = drop(tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D); // [B*T, D]
+    let h = tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D; // [B*T, D]
+    if (dropping) h = seededDrop(h, dropoutSeed());
     const bias = attentionMask(mask, b, t);
-    const p = (name: string) => this.param(name) as tf.Tensor;
+    const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };
+    // The mask, copied: a checkpointed block rebuilds the attention mask from it in the backward pass (the
+    // forward's mask tensor is gone by then), and the caller may reuse its array.
+    const maskCopy = checkpoint ? Float32Array.from(mask) : null;
     for (let i = 0; i < c.nLayers; i++) {
       if (i > 0 && opts.layerHook) h = opts.layerHook(i, h);
-      const pre = `h.${i}.`;
-      const a = layerNorm(h, p(pre + "ln_1.weight") as tf.Tensor1D, p(pre + "ln_1.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-      const attn = selfAttention(
-        a,
-        {
-          qkvW: p(pre + "attn.c_attn.weight") as tf.Tensor2D,
-          qkvB: p(pre + "attn.c_attn.bias") as tf.Tensor1D,
-          projW: p(pre + "attn.c_proj.weight") as tf.Tensor2D,
-          projB: p(pre + "attn.c_proj.bias") as tf.Tensor1D,
-        },
-        bias,
-        { batch: b, length: t, heads: c.nHeads },
-        weightGrad,
-      );
-      h = tf.add(h, drop(attn));
-      const m = layerNorm(h, p(pre + "ln_2.weight") as tf.Tensor1D, p(pre + "ln_2.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-      const up = linear(m, p(pre + "mlp.c_fc.weight") as tf.Tensor2D, p(pre + "mlp.c_fc.bias") as tf.Tensor1D, {
-        weightGrad,
-      });
-      const down = linear(
-        activate(up, c.activation),
-        p(pre + "mlp.c_proj.weight") as tf.Tensor2D,
-        p(pre + "mlp.c_proj.bias") as tf.Tensor1D,
-        { weightGrad },
-      );
-      h = tf.add(h, drop(down));
+      let drop: BlockDropout = (m) => m;
+      if (dropping) {
+        const seeds = [dropoutSeed(), dropoutSeed()] as const;
+        drop = (m, which) => seededDrop(m, seeds[which]);
+      }
+      const w = this.blockWeights(i);
+      h = maskCopy
+        ? this.checkpointedBlock(h, w, bias, maskCopy, dims, weightGrad, drop)
+        : this.block(h, w, bias, dims, weightGrad, drop);
     }
+    const p = (name: string) => this.param(name) as tf.Tensor;
     const out = layerNorm(h, p("ln_f.weight") as tf.Tensor1D, p("ln_f.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
     return tf.reshape(out, [b, t, d]);
+  }
+
+  /** Block i's weights in BLOCK_PARAMS order. */
+  private blockWeights(i: number): BlockWeights {
+    return BLOCK_PARAMS.map((name) => this.param(`h.${i}.${name}`));
+  }
+
+  /** One pre-LN block: h + attn(ln_1(h)), then + mlp(ln_2(.)). h: [B*T, D] -> [B*T, D]. */
+  private block(h: tf.Tensor2D, w: BlockWeights, bias: AttentionMask, dims: BlockDims, weightGrad: boolean, drop: BlockDropout): tf.Tensor2D {
+    const c = this.config;
+    const [ln1W, ln1B, qkvW, qkvB, projW, projB, ln2W, ln2B, fcW, fcB, outW, outB] = w;
+    const a = layerNorm(h, ln1W as tf.Tensor1D, ln1B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+    const attn = selfAttention(
+      a,
+      { qkvW: qkvW as tf.Tensor2D, qkvB: qkvB as tf.Tensor1D, projW: projW as tf.Tensor2D, projB: projB as tf.Tensor1D },
+      bias,
+      dims,
+      weightGrad,
+    );
+    const mid = tf.add(h, drop(attn, 0)) as tf.Tensor2D;
+    const m = layerNorm(mid, ln2W as tf.Tensor1D, ln2B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+    const up = linear(m, fcW as tf.Tensor2D, fcB as tf.Tensor1D, { weightGrad });
+    const down = linear(activate(up, c.activation), outW as tf.Tensor2D, outB as tf.Tensor1D, { weightGrad });
+    return tf.add(mid, drop(down, 1)) as tf.Tensor2D;
+  }
+
+  /**
+   * The block as one custom op whose inputs are [h] (frozen backbone: the weights are constants, closed over) or
+   * [h, ...the block's 12 weights] (trainable). Its forward runs the block inside tf.customGrad, which records no
+   * inner op on the tape, so the block's intermediates are freed as soon as it returns; only a copy of h is saved.
+   * Its gradient re-runs the block under tf.grads with the upstream dy, giving d(h) (and d(weights)). The
+   * recomputation uses the same weights, the same dropout seeds and an attention bias rebuilt from the same mask,
+   * so it reproduces the forward pass exactly.
+   */
+  private checkpointedBlock(
+    h: tf.Tensor2D,
+    w: BlockWeights,
+    bias: AttentionMask,
+    mask: Float32Array,
+    dims: BlockDims,
+    weightGrad: boolean,
+    drop: BlockDropout,
+  ): tf.Tensor2D {
+    const run = (hIn: tf.Tensor2D, ws: BlockWeights, biasIn: AttentionMask) => this.block(hIn, ws, biasIn, dims, weightGrad, drop);
+    const op = customOp<tf.Tensor[], tf.Tensor2D>((inputs, save) => {
+      save([inputs[0]!]);
+      return {
+        value: run(inputs[0] as tf.Tensor2D, weightGrad ? inputs.slice(1) : w, bias),
+        grad: (dy, [hSaved]) =>
+          tf.tidy(() => {
+            const biasAgain = attentionMask(mask, dims.batch, dims.length);
+            const xs = weightGrad ? [hSaved!, ...w] : [hSaved!];
+            const f = (...args: tf.Tensor[]) => run(args[0] as tf.Tensor2D, weightGrad ? args.slice(1) : w, biasAgain);
+            return gradientsInsideBackward(() => tf.grads(f)(xs, dy));
+          }),
+      };
+    });
+    return weightGrad ? op(h, ...w) : op(h);
   }
 
   /** LM logits for hidden rows: [N, D] -> [N, V], using the tied token-embedding matrix. */
@@ -252,6 +358,29 @@ export function positionsFromMask(mask: ArrayLike<number>, batch: number, length
     }
   }
   return out;
+}
+
+/** A fresh dropout seed (tf.dropout's own default also draws from Math.random). */
+function dropoutSeed(): number {
+  return Math.floor(Math.random() * 0x7fffffff);
+}
+
+/**
+ * Runs `f` (which calls tf.grads) from inside a gradient function, i.e. while the engine is back-propagating an
+ * outer tape. tfjs 4.x's engine.gradients starts a fresh tape when no tape is recording (true during backprop, the
+ * outer tape having ended) and sets `activeTape` to null when done, which drops the outer tape: the outer
+ * gradients() then fails on its final cleanup ("Cannot read properties of null (reading 'forEach')") and the
+ * outer tape's saved tensors would never be freed. Restoring the outer tape afterwards makes the nested call
+ * self-contained: it frees its own saved tensors and leaves the outer backward pass as it found it.
+ */
+function gradientsInsideBackward<T>(f: () => T): T {
+  const state = tf.engine().state;
+  const outer = state.activeTape;
+  try {
+    return f();
+  } finally {
+    state.activeTape = outer;
+  }
 }
 
 let tagCounter = 0;

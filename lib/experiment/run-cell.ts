@@ -59,6 +59,11 @@ export interface CellOptions {
   /** seed of the data split (fixed across training seeds so every seed sees the same test set). */
   readonly dataSeed: number;
   readonly evalBatchSize: number;
+  /**
+   * Activation checkpointing: every forward pass of the cell recomputes each transformer block in the backward
+   * pass instead of keeping its activations (lower peakTensorBytes, slower steps; same results).
+   */
+  readonly checkpoint: boolean;
 }
 
 export const CELL_DEFAULTS: CellOptions = Object.freeze({
@@ -83,6 +88,7 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   stage1Steps: null,
   dataSeed: 0,
   evalBatchSize: 32,
+  checkpoint: false,
 });
 
 /** Default learning rates per method (Adam): prompts need a much larger rate than full weights. */
@@ -118,6 +124,9 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
   }
   if (o.stage1Steps !== null && !(Number.isInteger(o.stage1Steps) && o.stage1Steps > 0)) {
     throw new Error(`${where}: option stage1Steps must be a positive integer or null, got ${JSON.stringify(o.stage1Steps)}`);
+  }
+  if (typeof o.checkpoint !== "boolean") {
+    throw new Error(`${where}: option checkpoint (activation checkpointing) must be true or false, got ${JSON.stringify(o.checkpoint)}`);
   }
   return o;
 }
@@ -252,15 +261,25 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     checkPromptSlots(cell, o, stage1Task, o.stage1Task);
   }
   const special = new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]);
-  const tuned = method.build({
-    model: backbone.model,
-    padId: tok.padId,
-    candidates: task.verbalizer.tokenIds,
-    seed: cell.seed,
-    prompt: { length: o.promptLength, init: o.promptInit, position: o.promptPosition, initRange: o.initRange },
-    frequentIds: frequentTokenIds(task.trainingTokenIds(tok), special),
-    labelTokenIds: task.verbalizer.firstWordIds(),
-  });
+  // Every forward pass of the cell (training, the memory probe, evaluation) follows the cell's setting; a preloaded
+  // backbone gets its own setting back afterwards.
+  const checkpointBefore = backbone.model.activationCheckpointing;
+  backbone.model.setActivationCheckpointing(o.checkpoint);
+  let tuned: Tuned;
+  try {
+    tuned = method.build({
+      model: backbone.model,
+      padId: tok.padId,
+      candidates: task.verbalizer.tokenIds,
+      seed: cell.seed,
+      prompt: { length: o.promptLength, init: o.promptInit, position: o.promptPosition, initRange: o.initRange },
+      frequentIds: frequentTokenIds(task.trainingTokenIds(tok), special),
+      labelTokenIds: task.verbalizer.firstWordIds(),
+    });
+  } catch (err) {
+    if (preloaded) backbone.model.setActivationCheckpointing(checkpointBefore);
+    throw err;
+  }
   const numClasses = task.labels.length;
   const lossOn = (items: readonly TaskItem[]) => (batch: number[]) => {
     const chosen = batch.map((i) => items[i]!);
@@ -353,6 +372,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
   } finally {
     tuned.dispose();
     if (!preloaded) backbone.model.dispose();
+    else backbone.model.setActivationCheckpointing(checkpointBefore);
   }
 }
 

@@ -37,6 +37,11 @@ export interface PretrainOptions {
   readonly ckptSeconds: number;
   /** print a progress line every N steps. */
   readonly logEvery: number;
+  /**
+   * Activation checkpointing (recompute each block in the backward pass: less memory, slower steps). Not part of
+   * the run's identity: it does not change the computed values, so a run may resume with or without it.
+   */
+  readonly checkpoint?: boolean;
 }
 
 export interface HistoryPoint {
@@ -108,6 +113,7 @@ export async function pretrain(
   const ckptDir = path.join(runDir, "ckpt");
   const resumed = loadRunState(ckptDir, options);
   const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
+  model.setActivationCheckpointing(options.checkpoint ?? false);
   const names = model.names();
   const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, (n) =>
     decayable(n.split("/")[1] ?? n),

@@ -56,6 +56,23 @@ describe("pretrain", () => {
     second.model.dispose();
   });
 
+  it("with activation checkpointing: the same weights, and it may resume a run started without", async () => {
+    const dirA = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pt-ck-a-"));
+    const dirB = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pt-ck-b-"));
+    const a = await pretrain(dirA, train, val, OPTIONS, quiet);
+    let calls = 0;
+    const first = await pretrain(dirB, train, val, OPTIONS, { ...quiet, shouldStop: () => ++calls > 3 });
+    first.model.dispose();
+    const b = await pretrain(dirB, train, val, { ...OPTIONS, checkpoint: true }, quiet);
+    assert.ok(b.finished);
+    assert.equal(b.model.activationCheckpointing, true);
+    const wa = snapshot(a.model.variables());
+    const wb = snapshot(b.model.variables());
+    wa.forEach((w, i) => assert.ok(bitwiseEqual(w, wb[i]!), `weight ${a.model.names()[i]} differs with checkpointing`));
+    a.model.dispose();
+    b.model.dispose();
+  });
+
   it("refuses to resume a run directory with different settings", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pt-c-"));
     let calls = 0;

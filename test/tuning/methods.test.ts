@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../../lib/backend/backend";
 import { makeCell } from "../../lib/experiment/grid";
-import { runCell } from "../../lib/experiment/run-cell";
+import { CELL_DEFAULTS, resolveCellOptions, runCell } from "../../lib/experiment/run-cell";
 import { validateRecord } from "../../lib/experiment/record";
 import { getMethod, METHODS } from "../../lib/tuning/methods";
 import { assertBackboneExcluded } from "../../lib/tuning/method";
@@ -144,6 +144,35 @@ describe("tuning methods", function () {
     Object.values(grads).forEach((x) => x.dispose());
     assert.throws(() => assertBackboneExcluded(b.model, [...tuned.trainable, b.model.variables()[0]!], "test"), /must not train/);
     tuned.dispose();
+    b.model.dispose();
+  });
+
+  it("cell option checkpoint (activation checkpointing): validated, recorded in the config, same run for every method", async () => {
+    assert.equal(CELL_DEFAULTS.checkpoint, false);
+    assert.equal(resolveCellOptions({}, "t").checkpoint, false);
+    assert.equal(resolveCellOptions({ checkpoint: true }, "t").checkpoint, true);
+    for (const bad of ["yes", 1, null]) {
+      assert.throws(() => resolveCellOptions({ checkpoint: bad }, "cell x"), /cell x: option checkpoint \(activation checkpointing\) must be true or false, got /);
+    }
+    const b = loadTiny();
+    await assert.rejects(runCell(cell("prompt-tuning", { checkpoint: "yes" }), {}, b), /option checkpoint \(activation checkpointing\) must be true or false, got "yes"/);
+    for (const method of ["prompt-tuning", "deep-prompt-tuning", "full-finetune"]) {
+      const before = snapshot(b.model.variables());
+      const plain = await runCell(cell(method), {}, b);
+      // full fine-tuning changed the weights: run the checkpointed cell from the same starting point
+      tf.tidy(() => b.model.variables().forEach((v, i) => v.assign(tf.tensor(before[i]!, v.shape))));
+      const ckptCell = cell(method, { checkpoint: true });
+      const ckpt = await runCell(ckptCell, {}, b);
+      validateRecord(ckpt, `${method} checkpointed record`);
+      assert.equal(ckpt.config["checkpoint"], true, `${method}: option not recorded in the config`);
+      assert.equal(ckpt.cellId, ckptCell.cellId);
+      assert.notEqual(ckpt.cellId, plain.cellId, `${method}: checkpoint is not part of the cell identity`);
+      assert.equal(b.model.activationCheckpointing, false, `${method}: the preloaded backbone kept the cell's setting`);
+      assert.deepEqual(ckpt.curve, plain.curve, `${method}: checkpointing changed the training curve`);
+      assert.deepEqual(ckpt.metrics, plain.metrics, `${method}: checkpointing changed the test metrics`);
+      assert.ok(ckpt.peakTensorBytes < plain.peakTensorBytes, `${method}: peak ${ckpt.peakTensorBytes} not below ${plain.peakTensorBytes}`);
+      tf.tidy(() => b.model.variables().forEach((v, i) => v.assign(tf.tensor(before[i]!, v.shape))));
+    }
     b.model.dispose();
   });
 
