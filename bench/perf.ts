@@ -24,6 +24,7 @@ import { Rng } from "../lib/backend/random";
 import { DataParallelTrainer } from "../lib/train/data-parallel";
 import type { TokenBatch } from "../lib/pretrain/batches";
 import { PerfShape, StepKind, prepareStep } from "./perf-steps";
+import { kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 
 const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile] [--workers N]";
 /** The steps bench/reference_torch.py also times. */
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   const names = (args.shapes as string) ? (args.shapes as string).split(",") : ["ref", ...shipped];
   const ps = shapes(names, root);
   const info = await initBackend();
-  const backend = `${info.name} ${info.version}`;
+  const backend = `${info.name} ${info.version} + ${kernelSetLabel()} kernels`;
   console.error(`perf: backend ${backend}; shapes ${names.join(", ")}; batch 16 x 64 tokens, prompt 16; ${args.warmup} warmup + ${args.iters} timed steps (median)`);
   const rows: Row[] = [];
   for (const s of ps) {

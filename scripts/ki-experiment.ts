@@ -21,6 +21,7 @@ import { spawn, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { backendLabel, initBackend } from "../lib/backend/backend";
+import { kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 import { loadCheckpoint } from "../lib/backbone/checkpoint";
 import { sizeConfig } from "../lib/backbone/sizes";
 import { runCell, projectRoot } from "../lib/experiment/run-cell";
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   });
   const command = ["node", path.join("build", "scripts", "ki-experiment.js"), ...process.argv.slice(2)].map(shellQuote).join(" ");
   const info = await initBackend();
-  const backend = backendLabel(info);
+  const backend = `${backendLabel(info)} + ${kernelSetLabel()} kernels`;
 
   // The teacher's identity; the pre-training processes load it again (and check tokenizer and sizes).
   const teacher = loadCheckpoint(o.teacher);

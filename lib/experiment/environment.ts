@@ -1,11 +1,12 @@
 /**
- * The software environment a run record stores: which tfjs backend ran it and the kit, tfjs and
+ * The software environment a run record stores: which tfjs backend and kernel set ran it and the kit, tfjs and
  * Node versions. Kept apart from record.ts because it loads tfjs (via the backend module); the
  * grid runner and summaries stay model-free.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { backendInfo, type BackendInfo } from "../backend/backend";
+import { kernelSetLabel } from "../backend/kernels/kernel-set";
 import type { RunRecord } from "./record";
 
 const KIT_PACKAGE_NAME = "softprompt-kit";
@@ -13,7 +14,7 @@ const KIT_PACKAGE_NAME = "softprompt-kit";
 /** `backend` and `versions` for a RunRecord. Requires `await initBackend()` first. */
 export function runEnvironment(info: BackendInfo = backendInfo()): Pick<RunRecord, "backend" | "versions"> {
   return {
-    backend: { name: info.name, version: info.version },
+    backend: { name: info.name, version: info.version, kernels: kernelSetLabel() },
     versions: { kit: kitVersion(), tfjs: info.tfjsVersion, node: process.versions.node },
   };
 }

@@ -18,6 +18,7 @@
  * whose parent dies sees the IPC channel close and exits, so no orphans keep training.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { envForConcurrency } from "../backend/kernels/threads";
 
 export interface ProcessPoolOptions {
   /** Path of the worker script (a .js file that calls serveWorker). */
@@ -28,7 +29,7 @@ export interface ProcessPoolOptions {
   args?: string[];
   /** Node flags for children, e.g. ["--max-old-space-size=4096"] (default: none, not the parent's). */
   execArgv?: string[];
-  /** Environment for children (default: the parent's). */
+  /** Environment for children (default: the parent's); KIT_THREADS is set to cores / size unless given. */
   env?: NodeJS.ProcessEnv;
   /** Kill a task's child after this many ms (default: no limit). */
   timeoutMs?: number;
@@ -73,7 +74,8 @@ export class ProcessPool<I, O> {
       size,
       args: options.args ?? [],
       execArgv: options.execArgv ?? [],
-      env: options.env,
+      // concurrent children share the cores: each gets its share of BLAS threads unless the caller chose
+      env: envForConcurrency(size, options.env ?? process.env),
       timeoutMs: options.timeoutMs,
       logPrefix: options.logPrefix ?? PROCESS_POOL_DEFAULTS.logPrefix,
     };

@@ -65,7 +65,8 @@ export interface RunRecord {
   msPerStep: number;
   /** training throughput, tokens per second (0 when steps is 0). */
   tokensPerSecond: number;
-  backend: { name: string; version: string };
+  /** tfjs backend, and the kit's kernel set on it (e.g. "native (libopenblas.so.0, 1 thread)"; absent in old records). */
+  backend: { name: string; version: string; kernels?: string };
   versions: { kit: string; tfjs: string; node: string };
   /** the cell's full config ({ backbone, task, method, seed, ...options }); cellId hashes it. */
   config: Record<string, unknown>;
@@ -144,6 +145,7 @@ export function recordProblems(obj: unknown): string[] {
   if (isPlainObject(r.backend)) {
     need("backend.name", isNonEmptyString, "a non-empty string");
     need("backend.version", isNonEmptyString, "a non-empty string");
+    if ((r.backend as Record<string, unknown>)["kernels"] !== undefined) need("backend.kernels", isNonEmptyString, "a non-empty string");
   }
   need("versions", isPlainObject, "an object { kit, tfjs, node }");
   if (isPlainObject(r.versions)) {

@@ -6,6 +6,7 @@
  * resumes from the last complete checkpoint. The options that define the run (config, seed, batch, schedule) are
  * recorded; resuming with different ones is refused rather than silently mixing two runs.
  */
+import { kernelSetLabel } from "../backend/kernels/kernel-set";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { tf, backendInfo } from "../backend/backend";
@@ -127,7 +128,7 @@ export async function pretrain(
     options,
     backends: [],
   };
-  const backend = `${backendInfo().name} ${backendInfo().version}`;
+  const backend = `${backendInfo().name} ${backendInfo().version} + ${kernelSetLabel()} kernels`;
   if (!state.backends.includes(backend)) state = { ...state, backends: [...state.backends, backend] };
   if (resumed) log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
   const evalSet = evaluationBatches(val, options.batch, options.length, options.evalTokens);

@@ -25,6 +25,7 @@
  * other worker failure makes it unusable. Workers hold the process open only while a request is pending, so a
  * forgotten terminate() never hangs the process.
  */
+import { envForConcurrency } from "../backend/kernels/threads";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -235,7 +236,7 @@ export class DataParallelTrainer<B = unknown> {
         index: k, config, seed: o.seed, weights, optimizerState: o.optimizerState, adamw: { ...o.adamw },
         decayPattern: o.decayPattern, loss: o.loss, lossModules, backend: o.backend, gradBuffer: gradBuffers[k]!, avgBuffer,
       };
-      const ch = new Channel(new Worker(WORKER_SCRIPT, { workerData: { dpWorker: true, init } }), k, `data-parallel worker ${k + 1}/${o.workers}`);
+      const ch = new Channel(new Worker(WORKER_SCRIPT, { workerData: { dpWorker: true, init }, env: envForConcurrency(o.workers) }), k, `data-parallel worker ${k + 1}/${o.workers}`);
       readies.push(ch.expect(0));
       channels.push(ch);
     }

@@ -17,6 +17,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { tf, initBackend, backendLabel } from "../backend/backend";
+import { kernelSetLabel } from "../backend/kernels/kernel-set";
 import type { TransformerConfig } from "../backbone/config";
 import { Transformer, parameterSpec } from "../backbone/transformer";
 import { AdamW, AdamWOptions } from "./adamw";
@@ -115,7 +116,7 @@ async function build(init: WorkerInit): Promise<{ replica: Replica; backend: str
   if (grad.length !== at || avg.length !== at) {
     throw new Error(`dp-worker: shared buffers hold ${grad.length} and ${avg.length} floats, the model has ${at} parameters`);
   }
-  return { replica: { model, vars, offsets, opt, kind, grad, avg }, backend: backendLabel(info) };
+  return { replica: { model, vars, offsets, opt, kind, grad, avg }, backend: `${backendLabel(info)} + ${kernelSetLabel()} kernels` };
 }
 
 function gradients(r: Replica, shard: unknown): number {

@@ -105,7 +105,7 @@ export interface ReportInput {
 /** A self-contained HTML page (plotly.js inlined once) with the summary table and the three figures. */
 export function experimentReportHtml(input: ReportInput): string {
   const rows = summarizeRecords(input.records);
-  const backends = [...new Set(input.records.map((r) => `${r.backend.name} ${r.backend.version}`))].join(", ");
+  const backends = [...new Set(input.records.map((r) => `${r.backend.name} ${r.backend.version}${r.backend.kernels ? ` + ${r.backend.kernels} kernels` : ""}`))].join(", ");
   const parts: PagePart[] = [
     { kind: "text", text: `${input.records.length} runs; backend ${backends}. Command: ${input.command}` },
     ...(input.notes ?? []).map((n) => ({ kind: "text" as const, text: n })),

@@ -11,9 +11,11 @@
  * the automatic choice falls back with one warning line on stderr. `KIT_THREADS=N` sets the BLAS threads (default:
  * OPENBLAS_NUM_THREADS, else every core); process pools set it per child so that concurrent runs share the cores.
  */
-import * as os from "node:os";
 import { tf } from "../backend";
 import { loadNative, type NativeAddon } from "./native-addon";
+import { blasThreads } from "./threads";
+
+export { blasThreads, envForConcurrency } from "./threads";
 
 export type KernelSetName = "native" | "wasm" | "tfjs";
 
@@ -43,28 +45,6 @@ export function parseKernelSetName(raw: string): KernelSetName {
     throw new Error(`${ENV_VAR}=${JSON.stringify(raw)} is not a kernel set: expected one of ${NAMES.join(", ")}`);
   }
   return name as KernelSetName;
-}
-
-/** BLAS threads for this process: KIT_THREADS, else OPENBLAS_NUM_THREADS, else the number of cores. */
-export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
-  for (const key of ["KIT_THREADS", "OPENBLAS_NUM_THREADS"]) {
-    const raw = env[key];
-    if (raw === undefined || raw.trim() === "") continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${key}=${JSON.stringify(raw)}: expected a positive integer`);
-    return n;
-  }
-  return Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
-}
-
-/**
- * The environment for `concurrency` child processes (or worker threads) that share this machine's cores: each gets
- * KIT_THREADS = cores / concurrency (at least 1) unless the caller already set KIT_THREADS.
- */
-export function envForConcurrency(concurrency: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  if (env["KIT_THREADS"] !== undefined && env["KIT_THREADS"].trim() !== "") return env;
-  const cores = Math.max(1, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
-  return { ...env, KIT_THREADS: String(Math.max(1, Math.floor(cores / Math.max(1, concurrency)))) };
 }
 
 function choose(backend: string): KernelSetInfo {
