@@ -9,8 +9,8 @@ describe("experiment/environment", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8")) as { version: string };
     assert.equal(kitVersion(), pkg.version);
     const info: BackendInfo = { name: "wasm", version: "4.22.0", tfjsVersion: "4.22.0", chosenBy: "auto", skipped: [] };
-    assert.deepEqual(runEnvironment(info), {
-      backend: { name: "wasm", version: "4.22.0" },
+    assert.deepEqual(runEnvironment(info, "native (libopenblas.so.0, 1 thread)"), {
+      backend: { name: "wasm", version: "4.22.0", kernels: "native (libopenblas.so.0, 1 thread)" },
       versions: { kit: pkg.version, tfjs: "4.22.0", node: process.versions.node },
     });
   });
