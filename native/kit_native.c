@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ---- BLAS, resolved at run time ------------------------------------------------------------------------ */
 
@@ -40,6 +43,8 @@ static set_threads_fn blas_set_threads = NULL;
 static get_threads_fn blas_get_threads = NULL;
 static get_config_fn blas_get_config = NULL;
 static char blas_path[1024] = "";
+/* Threads that split large products by rows (OpenMP builds; see setThreads). */
+static int split_threads = 1;
 
 /* ---- N-API helpers ------------------------------------------------------------------------------------ */
 
@@ -311,7 +316,17 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value ok;
+#ifdef _OPENMP
+  /* one pool: the kit's OpenMP threads split products by rows and run attention's (batch, head) loop; BLAS
+     runs single-threaded inside them. KIT_SPLIT=0 (tests, benchmarks) gives the threads to BLAS instead. */
+  const char *mode = getenv("KIT_SPLIT");
+  int split = !(mode && strcmp(mode, "0") == 0);
+  omp_set_num_threads((int)n);
+  split_threads = split ? (int)n : 1;
+  if (blas_set_threads) blas_set_threads(split ? 1 : (int)n);
+#else
   if (blas_set_threads) blas_set_threads((int)n);
+#endif
   CHECK_NAPI(env, napi_get_boolean(env, blas_set_threads != NULL, &ok));
   return ok;
 }
@@ -331,8 +346,31 @@ static int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols,
   return (batch - 1) * stride + (rows - 1) * ld + cols;
 }
 
+static void sgemm1(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                   float beta, float *c, int ldc);
+
+/*
+ * C = alpha op(A) op(B) + beta C. With OpenMP, a product large enough to share is split by rows of C across the
+ * kit's threads, each calling single-threaded BLAS on its slice: one thread pool for everything (BLAS's own pool
+ * is kept at one thread, so two pools never spin against each other on the same cores).
+ */
 static void sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                   float beta, float *c, int ldc) {
+  const int t = split_threads;
+  if (t <= 1 || m < 2 * t || (double)m * n * k < 2e5) {
+    sgemm1(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(t)
+  for (int part = 0; part < t; part++) {
+    int r0 = (int)((int64_t)m * part / t), r1 = (int)((int64_t)m * (part + 1) / t);
+    const float *ap = ta ? a + r0 : a + (int64_t)r0 * lda;
+    sgemm1(ta, tb, r1 - r0, n, k, alpha, ap, lda, b, ldb, beta, c + (int64_t)r0 * ldc, ldc);
+  }
+}
+
+static void sgemm1(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+                   float beta, float *c, int ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) { /* BLAS leaves C * beta; make it explicit */
     for (int i = 0; i < m; i++)
@@ -560,17 +598,92 @@ static napi_value js_activation_backward(napi_env env, napi_callback_info info) 
 
 /* ---- causal masked attention ------------------------------------------------------------------------ */
 
+/*
+ * Per (batch, head) pair, with T the length and dh the head width, everything fits in L1/L2: the products are
+ * written as row-times-matrix loops over a transposed copy (vectorised over the long axis) instead of BLAS calls,
+ * whose per-call cost dominates at these sizes, and the pairs run in parallel (OpenMP) when it is available.
+ */
+
 static const float MASKED = -1e9f;
+
+/* dst[k * T + j] = src[j * ld + k] for j < T, k < dh (a head's [T, dh] slice, transposed). */
+static void transpose_head(float *restrict dst, const float *restrict src, int64_t T, int64_t dh, int64_t ld) {
+  for (int64_t j = 0; j < T; j++)
+    for (int64_t k = 0; k < dh; k++) dst[k * T + j] = src[j * ld + k];
+}
+
+/* out[j] = alpha * sum_k a[k] * mt[k * T + j], j < T: a row [dh] times a transposed matrix [dh, T]. */
+static void row_times(float *restrict out, const float *restrict a, const float *restrict mt, int64_t T, int64_t dh, float alpha) {
+  for (int64_t j = 0; j < T; j++) out[j] = 0.0f;
+  for (int64_t k = 0; k < dh; k++) {
+    const float ak = alpha * a[k];
+    const float *restrict m = mt + k * T;
+    for (int64_t j = 0; j < T; j++) out[j] += ak * m[j];
+  }
+}
+
+/* y[k] += alpha * x[k], k < n */
+static void axpy(float *restrict y, const float *restrict x, int64_t n, float alpha) {
+  for (int64_t k = 0; k < n; k++) y[k] += alpha * x[k];
+}
+
+static void attention_forward_head(const float *q, const float *km, float *out, float *p, int64_t T, int64_t dh,
+                                   int64_t D, float scale, float *kt) {
+  const int64_t ld3 = 3 * D;
+  const float *k = q + D, *v = q + 2 * D;
+  transpose_head(kt, k, T, dh, ld3);
+  for (int64_t i = 0; i < T; i++) {
+    float *row = p + i * T;
+    row_times(row, q + i * ld3, kt, T, dh, scale);
+    int bad = row_nonfinite(row, T);
+    row_mask(row, km, T, i, MASKED);
+    float sum = exp_shift_sum(row, T, row_max(row, T));
+    row_scale(row, T, bad ? NAN : 1.0f / sum);
+    float *o = out + i * D;
+    for (int64_t c = 0; c < dh; c++) o[c] = 0.0f;
+    for (int64_t j = 0; j < T; j++)
+      if (row[j] != 0.0f) axpy(o, v + j * ld3, dh, row[j]);
+  }
+}
+
+static void attention_backward_head(const float *q, const float *p, const float *dO, float *dq, int64_t T, int64_t dh,
+                                    int64_t D, float scale, float *scratch) {
+  const int64_t ld3 = 3 * D;
+  const float *k = q + D, *v = q + 2 * D;
+  float *dk = dq + D, *dv = dq + 2 * D;
+  float *vt = scratch;          /* [dh, T] */
+  float *ds = vt + dh * T;      /* [T] */
+  transpose_head(vt, v, T, dh, ld3);
+  for (int64_t j = 0; j < T; j++)
+    for (int64_t c = 0; c < dh; c++) dk[j * ld3 + c] = dv[j * ld3 + c] = 0.0f;
+  for (int64_t i = 0; i < T; i++) {
+    const float *pr = p + i * T;
+    const float *doi = dO + i * D;
+    /* dP_i = dO_i V^T; dS_i = P_i * (dP_i - <dP_i, P_i>) */
+    row_times(ds, doi, vt, T, dh, 1.0f);
+    float dot = row_dot(ds, pr, T);
+    for (int64_t j = 0; j < T; j++) ds[j] = pr[j] * (ds[j] - dot);
+    float *dqi = dq + i * ld3;
+    for (int64_t c = 0; c < dh; c++) dqi[c] = 0.0f;
+    for (int64_t j = 0; j < T; j++) {
+      if (pr[j] == 0.0f) continue; /* masked key: P = 0, so dV, dS and both their products vanish */
+      axpy(dv + j * ld3, doi, dh, pr[j]);         /* dV_j += P_ij dO_i */
+      axpy(dqi, k + j * ld3, dh, scale * ds[j]);  /* dQ_i += scale dS_ij K_j */
+      axpy(dk + j * ld3, q + i * ld3, dh, scale * ds[j]); /* dK_j += scale dS_ij Q_i */
+    }
+  }
+}
 
 /*
  * attentionForward(qkv, keyMask, out, probs, batch, length, heads, headDim, scale)
  *   qkv [B*T, 3D] (q | k | v, heads side by side in each), keyMask [B*T] (nonzero = real key),
  *   out [B*T, D] (heads merged back side by side), probs [B, H, T, T] (saved for the backward pass).
- * Query i attends key j iff j <= i and keyMask[j]; masked scores get -1e9 added before the softmax.
+ * Query i attends key j iff j <= i and keyMask[j]; masked scores get -1e9 added before the softmax (as the tfjs
+ * path's additive bias does, so a query with no allowed key attends uniformly, exactly as there).
  */
 static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
   Args a;
-  if (!args_init(&a, env, info, "attentionForward", 9) || !need_blas(&a)) return NULL;
+  if (!args_init(&a, env, info, "attentionForward", 9)) return NULL;
   int64_t B = arg_int(&a, 4, "batch"), T = arg_int(&a, 5, "length"), H = arg_int(&a, 6, "heads");
   int64_t dh = arg_int(&a, 7, "headDim");
   float scale = (float)arg_double(&a, 8, "scale");
@@ -580,30 +693,26 @@ static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
   float *out = arg_f32(&a, 2, "out", B * T * D);
   float *probs = arg_f32(&a, 3, "probs", B * H * T * T);
   if (a.failed) return NULL;
-  for (int64_t b = 0; b < B; b++) {
-    const float *km = mask + b * T;
-    for (int64_t h = 0; h < H; h++) {
-      const float *q = qkv + b * T * 3 * D + h * dh;
-      const float *k = q + D, *v = q + 2 * D;
-      float *p = probs + (b * H + h) * T * T;
-      sgemm(0, 1, (int)T, (int)T, (int)dh, scale, q, (int)(3 * D), k, (int)(3 * D), 0.0f, p, (int)T);
-      for (int64_t i = 0; i < T; i++) {
-        float *row = p + i * T;
-        int bad = row_nonfinite(row, T);
-        row_mask(row, km, T, i, MASKED);
-        float sum = exp_shift_sum(row, T, row_max(row, T));
-        row_scale(row, T, bad ? NAN : 1.0f / sum);
-      }
-      sgemm(0, 0, (int)T, (int)dh, (int)T, 1.0f, p, (int)T, v, (int)(3 * D), 0.0f, out + b * T * D + h * dh, (int)D);
-    }
+  const int64_t pairs = B * H, per = dh * T;
+  float *scratch = (float *)malloc((size_t)(pairs * per > 0 ? pairs * per : 1) * sizeof(float));
+  if (!scratch) {
+    fail(&a, "out of memory for attention scratch");
+    return NULL;
   }
+#pragma omp parallel for schedule(static)
+  for (int64_t z = 0; z < pairs; z++) {
+    int64_t b = z / H, h = z % H;
+    attention_forward_head(qkv + b * T * 3 * D + h * dh, mask + b * T, out + b * T * D + h * dh, probs + z * T * T, T,
+                           dh, D, scale, scratch + z * per);
+  }
+  free(scratch);
   return undefined_value(env);
 }
 
 /* attentionBackward(qkv, probs, dout, dqkv, batch, length, heads, headDim, scale): dqkv [B*T, 3D]. */
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Args a;
-  if (!args_init(&a, env, info, "attentionBackward", 9) || !need_blas(&a)) return NULL;
+  if (!args_init(&a, env, info, "attentionBackward", 9)) return NULL;
   int64_t B = arg_int(&a, 4, "batch"), T = arg_int(&a, 5, "length"), H = arg_int(&a, 6, "heads");
   int64_t dh = arg_int(&a, 7, "headDim");
   float scale = (float)arg_double(&a, 8, "scale");
@@ -613,36 +722,19 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   float *dout = arg_f32(&a, 2, "dout", B * T * D);
   float *dqkv = arg_f32(&a, 3, "dqkv", B * T * 3 * D);
   if (a.failed) return NULL;
-  float *ds = (float *)malloc((size_t)(T * T > 0 ? T * T : 1) * sizeof(float));
-  if (!ds) {
-    fail(&a, "out of memory for the score gradient");
+  const int64_t pairs = B * H, per = dh * T + T;
+  float *scratch = (float *)malloc((size_t)(pairs * per > 0 ? pairs * per : 1) * sizeof(float));
+  if (!scratch) {
+    fail(&a, "out of memory for attention scratch");
     return NULL;
   }
-  const int ld3 = (int)(3 * D);
-  for (int64_t b = 0; b < B; b++) {
-    for (int64_t h = 0; h < H; h++) {
-      const float *q = qkv + b * T * 3 * D + h * dh;
-      const float *k = q + D, *v = q + 2 * D;
-      float *dq = dqkv + b * T * 3 * D + h * dh;
-      float *dk = dq + D, *dv = dq + 2 * D;
-      const float *p = probs + (b * H + h) * T * T;
-      const float *dO = dout + b * T * D + h * dh;
-      /* dP = dO V^T; dV = P^T dO */
-      sgemm(0, 1, (int)T, (int)T, (int)dh, 1.0f, dO, (int)D, v, ld3, 0.0f, ds, (int)T);
-      sgemm(1, 0, (int)T, (int)dh, (int)T, 1.0f, p, (int)T, dO, (int)D, 0.0f, dv, ld3);
-      /* dS = P * (dP - rowsum(dP * P)) */
-      for (int64_t i = 0; i < T; i++) {
-        const float *pr = p + i * T;
-        float *dr = ds + i * T;
-        float dot = row_dot(dr, pr, T);
-        for (int64_t j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot);
-      }
-      /* dQ = scale dS K; dK = scale dS^T Q */
-      sgemm(0, 0, (int)T, (int)dh, (int)T, scale, ds, (int)T, k, ld3, 0.0f, dq, ld3);
-      sgemm(1, 0, (int)T, (int)dh, (int)T, scale, ds, (int)T, q, ld3, 0.0f, dk, ld3);
-    }
+#pragma omp parallel for schedule(static)
+  for (int64_t z = 0; z < pairs; z++) {
+    int64_t b = z / H, h = z % H;
+    attention_backward_head(qkv + b * T * 3 * D + h * dh, probs + z * T * T, dout + b * T * D + h * dh,
+                            dqkv + b * T * 3 * D + h * dh, T, dh, D, scale, scratch + z * per);
   }
-  free(ds);
+  free(scratch);
   return undefined_value(env);
 }
 
@@ -747,6 +839,56 @@ static napi_value js_scatter_add_rows(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+/* ---- optimizer ------------------------------------------------------------------------------------------ */
+
+/* sumSquares(x, n) -> sum of x[i]^2 in double (the global gradient norm). */
+static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "sumSquares", 2)) return NULL;
+  int64_t n = arg_int(&a, 1, "n");
+  const float *restrict x = arg_f32(&a, 0, "x", n);
+  if (a.failed) return NULL;
+  double s = 0.0;
+  for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+  napi_value out;
+  CHECK_NAPI(env, napi_create_double(env, s, &out));
+  return out;
+}
+
+/*
+ * adamwStep(p, g, m, v, pOut, mOut, vOut, n, lr, beta1, beta2, eps, decay, c1, c2, scale): one AdamW update into
+ * new buffers (tensors stay immutable: tfjs-wasm caches packed matmul weights by buffer), as lib/train/adamw.ts
+ * computes it with tfjs ops:
+ *   g' = g * scale; m = beta1 m + (1 - beta1) g'; v = beta2 v + (1 - beta2) g'^2;
+ *   p -= lr (m / c1) / (sqrt(v / c2) + eps) + lr decay p.
+ */
+static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "adamwStep", 16)) return NULL;
+  int64_t n = arg_int(&a, 7, "n");
+  float lr = (float)arg_double(&a, 8, "lr"), b1 = (float)arg_double(&a, 9, "beta1"), b2 = (float)arg_double(&a, 10, "beta2");
+  float eps = (float)arg_double(&a, 11, "eps"), decay = (float)arg_double(&a, 12, "decay");
+  float c1 = (float)arg_double(&a, 13, "c1"), c2 = (float)arg_double(&a, 14, "c2"), scale = (float)arg_double(&a, 15, "scale");
+  const float *restrict p = arg_f32(&a, 0, "p", n);
+  const float *restrict g = arg_f32(&a, 1, "g", n);
+  const float *restrict m = arg_f32(&a, 2, "m", n);
+  const float *restrict v = arg_f32(&a, 3, "v", n);
+  float *restrict po = arg_f32(&a, 4, "pOut", n);
+  float *restrict mo = arg_f32(&a, 5, "mOut", n);
+  float *restrict vo = arg_f32(&a, 6, "vOut", n);
+  if (a.failed) return NULL;
+  const float step = lr / c1, wd = lr * decay;
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] * scale;
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    mo[i] = mi;
+    vo[i] = vi;
+    po[i] = p[i] - (step * mi / (sqrtf(vi / c2) + eps) + wd * p[i]);
+  }
+  return undefined_value(env);
+}
+
 /* ---- module ------------------------------------------------------------------------------------------- */
 
 static napi_value module_init(napi_env env, napi_value exports) {
@@ -765,6 +907,8 @@ static napi_value module_init(napi_env env, napi_value exports) {
       {"attentionBackward", NULL, js_attention_backward, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxCrossEntropy", NULL, js_softmax_cross_entropy, NULL, NULL, NULL, napi_default, NULL},
       {"gatherRows", NULL, js_gather_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"sumSquares", NULL, js_sum_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"adamwStep", NULL, js_adamw_step, NULL, NULL, NULL, napi_default, NULL},
       {"scatterAddRows", NULL, js_scatter_add_rows, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -66,7 +66,7 @@ function findCompiler() {
 function compile(cc, include, extra) {
   // Reassociation lets the row sums (softmax, LayerNorm) vectorise; NaN and Inf semantics are kept (no -ffast-math).
   const flags = ["-O3", ...extra, "-fno-math-errno", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math", "-std=c11", "-fPIC", "-Wall", "-Wextra", "-DNODE_GYP_MODULE_NAME=kit_native", `-I${include}`];
-  const link = process.platform === "darwin" ? ["-bundle", "-undefined", "dynamic_lookup"] : ["-shared", "-ldl", "-lm"];
+  const link = [...(process.platform === "darwin" ? ["-bundle", "-undefined", "dynamic_lookup"] : ["-shared", "-ldl", "-lm"]), ...extra.filter((f) => f === "-fopenmp")];
   const tmp = `${OUT}.tmp-${process.pid}`;
   const r = spawnSync(cc, [...flags, "-o", tmp, SRC, ...link], { encoding: "utf8" });
   if (r.status !== 0) {
@@ -118,14 +118,21 @@ function main() {
     return strict ? 1 : 0;
   }
   fs.mkdirSync(OUT_DIR, { recursive: true });
-  // -march=native: the addon is built on the machine that runs it (at npm install); plain -O3 if the compiler refuses.
-  let built = compile(compiler.cc, include, ["-march=native"]);
-  if (!built.ok) built = compile(compiler.cc, include, []);
+  // -march=native: the addon is built on the machine that runs it (at npm install); -fopenmp: attention's
+  // (batch, head) loop on every BLAS thread. Each is dropped in turn if the compiler refuses it.
+  let built = { ok: false, message: "" };
+  const refused = [];
+  for (const extra of [["-march=native", "-fopenmp"], ["-fopenmp"], ["-march=native"], []]) {
+    built = compile(compiler.cc, include, extra);
+    if (built.ok) break;
+    refused.push(`${extra.join(" ") || "plain"}: ${built.message}`);
+  }
+  if (built.ok && refused.length > 0) say(`native build: fell back to ${built.flags.filter((f) => f === "-fopenmp" || f === "-march=native").join(" ") || "plain -O3"} (${refused[0]})`);
   if (!built.ok) {
     say(`native kernels not built: ${compiler.cc} failed (${built.message}); using the WebAssembly kernels. Fast path: ${FAST_PATH_HINT}`);
     return strict ? 1 : 0;
   }
-  const info = { sourceSha256: sourceHash, compiler: compiler.version, flags: built.flags, headers: include, node: process.version, builtAt: new Date().toISOString() };
+  const info = { sourceSha256: sourceHash, compiler: compiler.version, flags: built.flags, refused, headers: include, node: process.version, builtAt: new Date().toISOString() };
   fs.writeFileSync(INFO, JSON.stringify(info, null, 2) + "\n");
   const p = probe();
   if (p.ok) {

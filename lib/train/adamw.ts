@@ -5,6 +5,8 @@
  * The optimizer only ever touches the variables it was built with, and refuses non-trainable ones: a frozen
  * backbone cannot be handed to it by mistake.
  */
+import { activeKernels } from "../backend/kernels/kernel-set";
+import { nativeAdamW } from "../backend/kernels/native-ops";
 import { tf } from "../backend/backend";
 import { gradientStep, type StepResult } from "./gradient-step";
 import type { Optimizer } from "./optimizer";
@@ -68,8 +70,18 @@ export class AdamW implements Optimizer {
     this.t++;
     const c1 = 1 - Math.pow(beta1, this.t);
     const c2 = 1 - Math.pow(beta2, this.t);
+    const fused = activeKernels() === "native";
     tf.tidy(() => {
       this.vars.forEach((p, i) => {
+        const decay = weightDecay > 0 && this.decay[i] ? weightDecay : 0;
+        if (fused) {
+          // native kernels: the whole update in one pass (new buffers, then assigned)
+          const [np, nm, nv] = nativeAdamW(p, grads[i]!, this.m[i]!, this.v[i]!, { lr, beta1, beta2, eps, decay, c1, c2, scale });
+          this.m[i]!.assign(nm);
+          this.v[i]!.assign(nv);
+          p.assign(np);
+          return;
+        }
         const g = scale === 1 ? grads[i]! : tf.mul(grads[i]!, scale);
         const m = tf.add(tf.mul(this.m[i]!, beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));

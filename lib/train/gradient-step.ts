@@ -4,6 +4,8 @@
  * supplies only its update rule.
  */
 import { tf } from "../backend/backend";
+import { activeKernels } from "../backend/kernels/kernel-set";
+import { nativeSumSquares } from "../backend/kernels/native-ops";
 
 export interface StepResult {
   readonly loss: number;
@@ -39,7 +41,11 @@ export function gradientStep(
   try {
     const loss = value.dataSync()[0]!;
     const gs = vars.map((v) => grads[v.name]!);
-    const norm = Math.sqrt(tf.tidy(() => tf.addN(gs.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    const norm = Math.sqrt(
+      activeKernels() === "native"
+        ? gs.reduce((s, g) => s + nativeSumSquares(g), 0)
+        : tf.tidy(() => tf.addN(gs.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!),
+    );
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw new NonFiniteLossError(loss, norm, step);
     update(gs, clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1);
     return { loss, gradNorm: norm };

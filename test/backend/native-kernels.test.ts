@@ -258,6 +258,26 @@ describe("native kernels", function () {
     native.forEach((l, i) => assert.ok(Math.abs(l - wasm[i]!) <= 1e-4 * Math.max(1, Math.abs(wasm[i]!)), `step ${i}: native ${l}, wasm ${wasm[i]}`));
   });
 
+  it("AdamW's fused update (with weight decay and clipping) equals the tfjs-op update", () => {
+    const rng = new Rng(9);
+    const init = rand([5, 7], rng);
+    const c = rand([5, 7], rng);
+    const weightsAfter = (set: KernelSetName) =>
+      withKernels(set, () => {
+        const w = tf.variable(init.clone(), true, `adamw-fused-${set}`);
+        const opt = new AdamW([w], { weightDecay: 0.1, clipNorm: 0.5 }, () => true);
+        for (let s = 0; s < 3; s++) opt.step(() => tf.sum(tf.mul(tf.square(w), c)) as tf.Scalar, 0.05);
+        const out = tf.clone(w);
+        opt.dispose();
+        w.dispose();
+        return out;
+      });
+    const got = weightsAfter("native");
+    const want = weightsAfter("tfjs");
+    assertClose(got, want, 1e-5, "weights after 3 AdamW steps");
+    tf.dispose([init, c, got, want]);
+  });
+
   it("refuses a non-float32 tensor and a short array with an error naming it", () => {
     const ints = tf.tensor2d([[1, 2]], [1, 2], "int32");
     const w = tf.ones([2, 2]) as tf.Tensor2D;

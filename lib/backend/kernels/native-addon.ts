@@ -28,6 +28,8 @@ export interface NativeAddon {
   attentionBackward(qkv: Float32Array, probs: Float32Array, dout: Float32Array, dqkv: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
   gatherRows(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number, tableRows: number): void;
   scatterAddRows(dy: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number, tableRows: number): void;
+  sumSquares(x: Float32Array, n: number): number;
+  adamwStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, c1: number, c2: number, scale: number): void;
   softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, weights: Float32Array, grad: Float32Array, rows: number, vocab: number): number;
 }
 

@@ -342,6 +342,53 @@ const gatherRowsGrad: tf.GradConfig = {
   }),
 };
 
+// ---- optimizer ---------------------------------------------------------------------------------------------
+
+function heapOf(t: tf.Tensor): Float32Array {
+  if (t.dtype !== "float32") throw new Error(`native-ops: expected a float32 tensor, got ${t.dtype}`);
+  return asWasm(tf.backend(), "heapOf").typedArrayFromHeap(t) as Float32Array;
+}
+
+/** sum(x^2) in double precision, read in place (no tensor is created). */
+export function nativeSumSquares(x: tf.Tensor): number {
+  return native().sumSquares(heapOf(x), x.size);
+}
+
+export const ADAMW = "KitNativeAdamW";
+
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** weight decay rate (0 for parameters without decay). */
+  decay: number;
+  /** bias corrections 1 - beta^t. */
+  c1: number;
+  c2: number;
+  /** gradient scale (clipping). */
+  scale: number;
+}
+
+/** One AdamW update in one fused pass: returns the new [p, m, v] (the caller assigns them). */
+export function nativeAdamW(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWHyper): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (g.size !== p.size || m.size !== p.size || v.size !== p.size) {
+    throw new Error(`nativeAdamW: sizes differ (p ${p.size}, g ${g.size}, m ${m.size}, v ${v.size})`);
+  }
+  return run<tf.Tensor[]>(ADAMW, { p, g, m, v }, h) as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+const adamwKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+  const h = attrs as unknown as AdamWHyper;
+  const shape = p!.shape;
+  const vw = views(backend, ADAMW, { p, g, m, v }, [shape, shape, shape]);
+  const i = vw.ins;
+  const [po, mo, vo] = vw.outs as [Float32Array, Float32Array, Float32Array];
+  native().adamwStep(i["p"]!, i["g"]!, i["m"]!, i["v"]!, po, mo, vo, po.length, h.lr, h.beta1, h.beta2, h.eps, h.decay, h.c1, h.c2, h.scale);
+  return vw.infos;
+};
+
 // ---- registration --------------------------------------------------------------------------------------------
 
 let registered = false;
@@ -361,6 +408,7 @@ export function ensureRegistered(): void {
   register(SOFTMAX_XENT, softmaxXentKernel);
   register(GATHER_ROWS, gatherRowsKernel);
   register(SCATTER_ADD_ROWS, scatterAddRowsKernel);
+  register(ADAMW, adamwKernel);
   for (const g of [linearGrad, layerNormGrad, activationGrad, attentionGrad, gatherRowsGrad]) {
     if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
   }
