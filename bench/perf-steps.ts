@@ -110,3 +110,30 @@ export function prepareStep(kind: StepKind, shape: PerfShape, seed = 0): Prepare
     dispose: () => model.dispose(),
   };
 }
+
+/**
+ * Matmul FLOPs of one step (2 per multiply-add): the bound for its time when products dominate.
+ *   lin(R): the blocks' four weight products over R rows; att(L): the two attention products at length L;
+ *   logit: the output projection over the B*T text rows.
+ *   full   = forward + dX + dW: 3 lin(BT) + 3 att(T) + 3 logit (attention's backward has four products);
+ *   prompt = forward + dX only, over P + T positions: 2 lin(B(P+T)) + 3 att(P+T) + 2 logit;
+ *   eval   = lin(BT) + att(T) + logit.
+ */
+export function stepFlops(shape: PerfShape, kind: StepKind): number {
+  const c = shape.config;
+  const d = c.dModel;
+  const { batch: b, seqLen: t, promptLen: p } = shape;
+  const lin = (rows: number) => 2 * rows * (4 * d * d + 2 * d * c.dFF) * c.nLayers;
+  const att = (len: number) => 4 * b * len * len * d * c.nLayers;
+  const logit = 2 * b * t * d * c.vocabSize;
+  switch (kind) {
+    case "full":
+    case "full-ckpt":
+      return 3 * lin(b * t) + 3 * att(t) + 3 * logit;
+    case "prompt":
+    case "prompt-ckpt":
+      return 2 * lin(b * (p + t)) + 3 * att(p + t) + 2 * logit;
+    case "eval":
+      return lin(b * t) + att(t) + logit;
+  }
+}
