@@ -8,6 +8,7 @@
  * it. Writes summary.csv and a self-contained report.html, prints the summary table, and points reports/latest at
  * the run.
  */
+import { envForConcurrency, kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const resultsPath = path.join(outDir, "results.jsonl");
   const info = await initBackend();
   const command = process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(" ")}` : "npm run bench";
-  console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version}, ${args.concurrency} worker(s)`);
+  console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version} + ${kernelSetLabel()} kernels in this process, ${args.concurrency} worker(s) with ${envForConcurrency(args.concurrency as number)["KIT_THREADS"]} thread(s) each`);
   console.error(`results: ${resultsPath}`);
 
   const notes = [
