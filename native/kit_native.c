@@ -431,7 +431,7 @@ static napi_value js_linear_forward(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
-/* colSum(x, rows, cols, out): out[j] = sum_i x[i, j] (float64 accumulation per 8-row block order kept simple). */
+/* colSum(x, rows, cols, out): out[j] = sum_i x[i, j] (bias and LayerNorm-beta gradients). */
 static napi_value js_col_sum(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "colSum", 4)) return NULL;

@@ -319,6 +319,21 @@ describe("native kernels: a missing library at run time", function () {
   });
 });
 
+describe("native kernels: the install step", function () {
+  this.timeout(60000);
+
+  it("never fails an install: without a C compiler it exits 0 and says what it uses and how to get the fast path", () => {
+    const script = path.join(ROOT, "scripts", "build-native.js");
+    // an empty PATH: no cc, gcc or clang can be found (node itself is called by its full path)
+    const r = spawnSync(process.execPath, [script], { env: { PATH: "", HOME: process.env["HOME"] ?? "/tmp" }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^softprompt-kit: native kernels not built: no C compiler found .*using the WebAssembly kernels\. Fast path: .*libopenblas0-pthread/m);
+    assert.equal(r.stdout.trim().split("\n").length, 1, "one line");
+    const strict = spawnSync(process.execPath, [script, "--strict"], { env: { PATH: "" }, encoding: "utf8" });
+    assert.equal(strict.status, 1, "npm run build:native fails loudly instead");
+  });
+});
+
 describe("kernel set on this machine", () => {
   it("names the active set", async () => {
     await initBackend();

@@ -12,20 +12,8 @@
  */
 import { tf } from "../backend";
 import { native } from "./kernel-set";
+import { asWasmBackend } from "./wasm-kernels";
 
-/** The two public methods of tfjs-backend-wasm's BackendWasm that the kernels use. */
-interface WasmBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
-function asWasm(backend: unknown, kernel: string): WasmBackend {
-  const b = backend as Partial<WasmBackend> | null;
-  if (!b || typeof b.typedArrayFromHeap !== "function" || typeof b.makeOutput !== "function") {
-    throw new Error(`native-ops: ${kernel} needs the tfjs wasm backend (typedArrayFromHeap/makeOutput missing)`);
-  }
-  return b as WasmBackend;
-}
 
 /** Allocates float32 outputs, then returns views of `inputs` (checked float32 unless listed in `ints`) and outputs. */
 function views(
@@ -34,7 +22,7 @@ function views(
   inputs: Record<string, tf.TensorInfo | undefined>,
   outShapes: number[][],
 ): { ins: Record<string, Float32Array>; outs: Float32Array[]; infos: tf.TensorInfo[] } {
-  const wasm = asWasm(backend, kernel);
+  const wasm = asWasmBackend(backend, kernel);
   for (const [name, t] of Object.entries(inputs)) {
     if (t && t.dtype !== "float32") throw new Error(`${kernel}: input '${name}' must be float32, got ${t.dtype}`);
   }
@@ -346,7 +334,7 @@ const gatherRowsGrad: tf.GradConfig = {
 
 function heapOf(t: tf.Tensor): Float32Array {
   if (t.dtype !== "float32") throw new Error(`native-ops: expected a float32 tensor, got ${t.dtype}`);
-  return asWasm(tf.backend(), "heapOf").typedArrayFromHeap(t) as Float32Array;
+  return asWasmBackend(tf.backend(), "heapOf").typedArrayFromHeap(t) as Float32Array;
 }
 
 /** sum(x^2) in double precision, read in place (no tensor is created). */

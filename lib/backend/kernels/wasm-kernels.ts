@@ -24,12 +24,12 @@ export interface BatchMatMulAttrs {
 }
 
 /** The two public methods of tfjs-backend-wasm's BackendWasm that the kernels use. */
-interface WasmBackend {
+export interface WasmBackend {
   typedArrayFromHeap(t: tf.TensorInfo): ArrayLike<number>;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-function asWasmBackend(backend: unknown, kernel: string): WasmBackend {
+export function asWasmBackend(backend: unknown, kernel: string): WasmBackend {
   const b = backend as Partial<WasmBackend> | null;
   if (!b || typeof b.typedArrayFromHeap !== "function" || typeof b.makeOutput !== "function") {
     throw new Error(`wasm-kernels: ${kernel} needs the tfjs wasm backend (typedArrayFromHeap/makeOutput missing)`);
