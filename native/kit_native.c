@@ -318,7 +318,7 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   napi_value ok;
 #ifdef _OPENMP
   /* one pool: the kit's OpenMP threads split products by rows and run attention's (batch, head) loop; BLAS
-     runs single-threaded inside them. KIT_SPLIT=0 (tests, benchmarks) gives the threads to BLAS instead. */
+     runs single-threaded inside them. KIT_SPLIT=0 gives the threads to BLAS instead (to compare the two). */
   const char *mode = getenv("KIT_SPLIT");
   int split = !(mode && strcmp(mode, "0") == 0);
   omp_set_num_threads((int)n);
