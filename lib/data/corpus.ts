@@ -32,7 +32,7 @@ export interface CorpusOptions {
   valFraction: number;
   /** Seeds the split hash and the document order. */
   seed: number;
-  /** Text sources; defaults to SOTU + Moby-Dick + WordNet. */
+  /** Text sources; defaults to SOTU + Moby-Dick + WordNet + Brown. */
   sources?: CorpusSource[];
 }
 

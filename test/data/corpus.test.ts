@@ -10,8 +10,8 @@ import {
   resolveCorpusOptions,
   splitHash,
 } from "../../lib/data/corpus";
-import { cleanParagraph, formatWordnetSynset, isMobyDickHeading, stripSotuMarkup } from "../../lib/data/corpus-clean";
-import { CorpusDocument, CorpusSource, mobyDickSource, sotuSource, wordnetSource } from "../../lib/data/corpus-sources";
+import { brownParagraphs, cleanParagraph, detokenizeBrownLine, formatWordnetSynset, isMobyDickHeading, stripSotuMarkup } from "../../lib/data/corpus-clean";
+import { CorpusDocument, CorpusSource, brownSource, mobyDickSource, sotuSource, wordnetSource } from "../../lib/data/corpus-sources";
 
 /** A tiny in-memory source: document i has paragraphs tagged with its id so splits can be checked. */
 function fakeSource(name: string, nDocs: number, version = "1.0.0", extra: CorpusDocument[] = []): CorpusSource {
@@ -209,6 +209,30 @@ describe("data/corpus", () => {
       const [first] = firstDocs(s, 1);
       assert.equal(first!.id, "wordnet/noun/00001740");
       assert.match(first!.paragraphs[0]!, /^entity: that which is perceived or known or inferred to have its own distinct existence/);
+    });
+    it("Brown: 500 samples in cats.txt order, tags removed and punctuation rejoined", () => {
+      const docs = firstDocs(brownSource(), 2);
+      assert.deepEqual(docs.map((d) => d.id), ["brown/ca01", "brown/ca02"]);
+      assert.match(docs[0]!.paragraphs[0]!, /^The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced "no evidence" that any irregularities took place\.$/);
+      let n = 0;
+      for (const _ of brownSource().documents()) n++;
+      assert.equal(n, 500);
+    });
+  });
+
+  describe("Brown detokenizer", () => {
+    it("drops tags at the last slash and attaches punctuation, brackets and quotes", () => {
+      assert.equal(
+        detokenizeBrownLine("He/pps said/vbd ,/, ``/`` no/at (/( 1/2/cd )/) ''/'' ;/. fine/jj ?/.", "f:1"),
+        'He said, "no (1/2)"; fine?',
+      );
+      assert.equal(detokenizeBrownLine("Dr./nn-tl Smith/np --/-- yes/rb ./.", "f:2"), "Dr. Smith -- yes.");
+      assert.throws(() => detokenizeBrownLine("word/nn broken", "ca01:7"), /ca01:7: expected Brown tokens "word\/tag", got "broken"/);
+    });
+
+    it("starts a paragraph at each tab-indented line and joins its sentences", () => {
+      const text = "\n\n\tA/at b/nn ./.\nC/np d/vb ./.\n\n\n\tE/np ./.\n";
+      assert.deepEqual(brownParagraphs(text, "f"), ["A b. C d.", "E."]);
     });
   });
 });
