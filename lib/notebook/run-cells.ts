@@ -24,6 +24,7 @@ import type { Cell } from "../experiment/grid";
 import { ProcessPool } from "../experiment/process-pool";
 import { readRecords, type RunRecord } from "../experiment/record";
 import { RecordReuse, realOrResolved } from "../experiment/reuse";
+import { relativeInside } from "../io/paths";
 import { runCell, resolveCellOptions, projectRoot, stage1StepsOf, type CellProgress } from "../experiment/run-cell";
 import { describeCell, describeGridEvent, runGrid, type CellFailure, type GridEvent, type OnError } from "../experiment/runner";
 import { getMethod } from "../tuning/methods";
@@ -135,8 +136,8 @@ function resolveReuseFrom(v: unknown): string[] {
 function projectRelative(root: string, file: string): string {
   if (!path.isAbsolute(file)) return file;
   for (const [r, f] of [[root, file], [realOrResolved(root), realOrResolved(file)]] as const) {
-    const rel = path.relative(r, f);
-    if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) return rel;
+    const rel = relativeInside(r, f);
+    if (rel !== null) return rel;
   }
   return file;
 }

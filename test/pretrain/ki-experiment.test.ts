@@ -81,7 +81,7 @@ describe("knowledge-inheritance experiment", () => {
       assert.throws(() => resolveKiExperimentOptions({ seeds: [-1] }), /seeds\[0\] must be a non-negative integer, got -1/);
       assert.throws(() => resolveKiExperimentOptions({ length: 129 }), /length 129 exceeds the student's maxLen 128/);
       assert.throws(() => resolveKiExperimentOptions({ evalTokens: 1000 }), /evalTokens 1000 is less than one batch \(batch 8 x length 128 = 1024 tokens\)/);
-      assert.throws(() => resolveKiExperimentOptions({ lr: -1 }), /lr must be a positive number, got -1/);
+      assert.throws(() => resolveKiExperimentOptions({ lr: -1 }), /ki-experiment: lr must be a number > 0, got -1/);
       assert.throws(() => resolveKiExperimentOptions({ kiAlpha: 1.5 }), /alphaStart must be a number in \[0, 1\], got 1.5 \(from kiAlpha/);
       assert.throws(() => resolveKiExperimentOptions({ kiTopK: 5000 }), /kiTopK 5000 exceeds the vocabulary \(2048 tokens\)/);
       assert.throws(() => resolveKiExperimentOptions({ ptMethods: [] }), /ptMethods must be a non-empty array/);
@@ -358,12 +358,27 @@ describe("knowledge-inheritance experiment", () => {
         return file;
       };
       const bad = (f: string, re: RegExp) => assert.throws(() => readKiResult(f), (e: Error) => re.test(e.message) && e.message.startsWith(f));
-      bad(write("kind.json", (r) => (r.kind = "other")), /\.kind: expected "softprompt-kit\/ki-experiment", got "other"/);
-      bad(write("curve.json", (r) => (r.seeds[0].ki.curve[2].valLoss = "3.0")), /\.seeds\[0\]\.ki\.curve\[2\]\.valLoss: expected a finite number, got "3.0"/);
-      bad(write("saved.json", (r) => delete r.seeds[0].saving.saved), /\.seeds\[0\]\.saving\.saved: expected null or a finite number, got undefined/);
-      bad(write("teacher.json", (r) => delete r.teacher.fingerprint), /\.teacher\.fingerprint: expected a string/);
-      bad(write("pt.json", (r) => (r.ptCheck = { rows: [{ method: "prompt-tuning", student: "ki" }], summary: [] })), /\.ptCheck\.rows\[0\]\.testAccuracy: expected a finite number/);
-      bad(write("seeds.json", (r) => (r.seeds = [])), /\.seeds: empty/);
+      bad(write("kind.json", (r) => (r.kind = "other")), /: not a valid KI result \(1 problem\):\n  kind must be "softprompt-kit\/ki-experiment", got "other"$/);
+      bad(write("version.json", (r) => (r.version = 2)), /version must be 1, got 2/);
+      bad(write("curve.json", (r) => (r.seeds[0].ki.curve[2].valLoss = "3.0")), /seeds\[0\]\.ki\.curve\[2\]\.valLoss must be a finite number, got "3.0"/);
+      bad(write("saved.json", (r) => delete r.seeds[0].saving.saved), /seeds\[0\]\.saving\.saved must be null or a finite number, got undefined/);
+      bad(write("teacher.json", (r) => delete r.teacher.fingerprint), /teacher\.fingerprint must be a string, got undefined/);
+      bad(write("pt.json", (r) => (r.ptCheck = { rows: [{ method: "prompt-tuning", student: "ki" }], summary: [] })), /ptCheck\.rows\[0\]\.testAccuracy must be a finite number/);
+      bad(write("pt-missing.json", (r) => delete r.ptCheck), /ptCheck must be a JSON object, got undefined/);
+      bad(write("seeds.json", (r) => (r.seeds = [])), /seeds must be a non-empty array, got \[\]/);
+      bad(write("array.json", (r) => (r.seeds = "all")), /seeds must be a non-empty array, got "all"/);
+      // Every problem is listed at once, each naming its field.
+      const many = write("many.json", (r) => {
+        r.kind = "other";
+        r.teacherOverhead = null;
+        r.seeds[0].scratch.fingerprint = 7;
+        r.summary.meanSaved = "n/a";
+      });
+      bad(many, /\(4 problems\):\n  kind must be .*\n  teacherOverhead must be a finite number, got null\n  seeds\[0\]\.scratch\.fingerprint must be a string, got 7\n  summary\.meanSaved must be null or a finite number, got "n\/a"$/);
+      assert.throws(() => readKiResult(write("list.json", (r) => Object.keys(r).forEach((k) => delete r[k]))), (e: Error) => /\(\d+ problems\)/.test(e.message) && /kind must be/.test(e.message) && /seeds must be a non-empty array, got undefined/.test(e.message));
+      const notObject = path.join(dir, "array-file.json");
+      fs.writeFileSync(notObject, "[1]");
+      bad(notObject, /the result must be a JSON object, got \[1\]/);
       const broken = path.join(dir, "broken.json");
       fs.writeFileSync(broken, "{");
       bad(broken, /cannot read a KI result/);
