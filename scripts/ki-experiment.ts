@@ -50,7 +50,7 @@ import {
   summarizeSavings,
   teacherOverhead,
 } from "../lib/pretrain/ki-experiment";
-import { formatSeconds } from "../lib/pretrain/pretrainer";
+import { formatDuration } from "../lib/io/format";
 import { parseArgs } from "./args";
 
 const USAGE =
@@ -262,7 +262,7 @@ function printSummary(r: KiExperimentResult): void {
     console.log(
       `${s.seed} | ${s.scratch.finalValLoss.toFixed(4)} (${s.scratch.finalValPerplexity.toFixed(2)}) | ${s.ki.finalValLoss.toFixed(4)} (${s.ki.finalValPerplexity.toFixed(2)}) | ` +
         `${v.target.toFixed(4)} | ${v.kiSteps === null ? "-" : v.kiSteps.toFixed(0)} / ${v.scratchSteps} | ${pct(v.saved)} | ${pct(v.savedWithTeacher)} | ${pct(v.savedWallClock)} | ` +
-        `${formatSeconds(s.scratch.trainSeconds)} / ${formatSeconds(s.ki.trainSeconds)}`,
+        `${formatDuration(s.scratch.trainSeconds)} / ${formatDuration(s.ki.trainSeconds)}`,
     );
   }
   const m = r.summary;

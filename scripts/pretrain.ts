@@ -1,19 +1,23 @@
 /**
  * npm run pretrain -- --size kit-small [--steps N] [--batch B] [--length T] [--lr X] [--seed S]
- *                     [--minutes M] [--run-dir DIR] [--out DIR] [--tokenizer FILE] [--checkpoint]
+ *                     [--minutes M] [--run-dir DIR] [--out DIR [--overwrite]] [--tokenizer FILE] [--checkpoint]
  *                     [--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]
  *
  * Builds (or reuses) the corpus, trains (or reuses) the shared tokenizer, pre-trains a causal LM with a progress
  * line, checkpoints every --ckpt-seconds and resumes after a kill (same command), evaluates validation
  * perplexity on held-out documents, and writes the checkpoint folder with its model card.
  *
+ * Every flag is checked before anything runs, each message naming the flag. The checkpoint goes to
+ * <run-dir>/model (default run folder runs/pretrain/SIZE), never into models/ unless named with --out, and
+ * never over an existing checkpoint unless --overwrite is given (lib/pretrain/output-dir.ts): the shipped
+ * backbones are replaced only on purpose, e.g. `--out models/kit-nano --overwrite`.
+ *
  * --teacher DIR turns on knowledge inheritance (lib/pretrain/knowledge-inheritance.ts) from a smaller pretrained
  * checkpoint sharing the tokenizer: loss (1 - a_t) LM + a_t T^2 KL(teacher || student), a_t falling linearly
  * from --ki-alpha (default 0.5) at step 0 to 0 at --ki-end-step (default half of --steps), temperature
  * --ki-temperature (default 1), teacher cut to its top --ki-top-k tokens (default 0 = full vocabulary). The
- * teacher and the KI settings define the run: the default run and output folders become
- * runs/pretrain/SIZE-ki-TEACHER and models/SIZE-ki-TEACHER, and a KI run and a scratch run never resume as
- * each other. Without --teacher nothing changes.
+ * teacher and the KI settings define the run: the default run folder becomes runs/pretrain/SIZE-ki-TEACHER (its
+ * checkpoint in .../model), and a KI run and a scratch run never resume as each other. Without --teacher nothing changes.
  *
  * --checkpoint turns on activation checkpointing (each transformer block is recomputed in the backward pass
  * instead of keeping its activations: lower peak memory, slower steps, same values). Unrelated to the run-state
@@ -22,14 +26,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
-import { LoadedBackbone, loadCheckpoint, saveCheckpoint } from "../lib/backbone/checkpoint";
+import { CHECKPOINT_FILES, LoadedBackbone, loadCheckpoint, saveCheckpoint } from "../lib/backbone/checkpoint";
 import { fingerprint } from "../lib/backbone/fingerprint";
-import { sizeConfig } from "../lib/backbone/sizes";
+import { BACKBONE_SIZES, sizeConfig } from "../lib/backbone/sizes";
 import { buildCorpus } from "../lib/data/corpus";
 import { trainBpe } from "../lib/tokenizer/bpe-trainer";
 import { Tokenizer } from "../lib/tokenizer/tokenizer";
 import { modelCard } from "../lib/pretrain/model-card";
-import { PretrainOptions, formatSeconds, pretrain, validationLoss } from "../lib/pretrain/pretrainer";
+import { PretrainOptions, pretrain, validationLoss } from "../lib/pretrain/pretrainer";
+import { PRETRAIN_FLAGS, checkPretrainOptions, checkPretrainStreams } from "../lib/pretrain/pretrain-options";
+import { resolveOutputDir } from "../lib/pretrain/output-dir";
+import { formatDuration } from "../lib/io/format";
+import { finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, string } from "../lib/io/validate";
 import { encodeCorpusFile } from "../lib/pretrain/token-stream";
 import { evaluationBatches } from "../lib/pretrain/batches";
 import { KiOptions, assertTeacherFits, kiLoss, resolveKiOptions } from "../lib/pretrain/knowledge-inheritance";
@@ -38,6 +46,7 @@ import { canonicalJson } from "../lib/experiment/cell-id";
 import { parseArgs } from "./args";
 
 const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
+  "[--run-dir DIR] [--out DIR [--overwrite]] " +
   "[--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]";
 
 const KI_FLAGS = ["ki-alpha", "ki-end-step", "ki-temperature", "ki-top-k"] as const;
@@ -61,6 +70,7 @@ async function main(): Promise<void> {
     checkpoint: { type: "bool", default: false },
     "run-dir": { type: "string", default: "" },
     out: { type: "string", default: "" },
+    overwrite: { type: "bool", default: false },
     tokenizer: { type: "string", default: ".cache/tokenizer-2048.json" },
     "vocab-size": { type: "int", default: 2048 },
     corpus: { type: "string", default: ".cache/corpus" },
@@ -70,22 +80,29 @@ async function main(): Promise<void> {
     "ki-temperature": { type: "float" },
     "ki-top-k": { type: "int" },
   }, USAGE);
-  const size = args.size as string;
+  const size = oneOf(args.size, "--size", Object.keys(BACKBONE_SIZES));
   const config = sizeConfig(size);
+  const options = trainingOptions(args, config);
+  checkPretrainOptions(options, PRETRAIN_FLAGS);
+  checkOtherFlags(args);
   const teacherDir = args.teacher as string;
   if (!teacherDir) {
     const stray = KI_FLAGS.filter((f) => args[f] !== undefined);
     if (stray.length > 0) throw new Error(`${stray.map((f) => `--${f}`).join(", ")} need --teacher (knowledge inheritance)\n${USAGE}`);
   }
+  const kiOptions = teacherDir ? kiOptionsFromFlags(args) : null;
+  // The run's name and folders need only the teacher's name; check them before the backend starts.
+  const teacherName = teacherDir ? checkpointName(teacherDir) : null;
+  const name = teacherName ? kiRunName(size, teacherName) : size;
+  const runDir = (args["run-dir"] as string) || path.join("runs", "pretrain", name);
+  const outOf = () => resolveOutputDir({ out: args.out as string, runDir, overwrite: args.overwrite as boolean, modelsDir: path.resolve("models") });
+  const outDir = outOf();
   const info = await initBackend();
   console.error(`backend: ${info.name} ${info.version}`);
-  const ki = teacherDir ? loadTeacher(teacherDir, config, args) : null;
-  const name = ki ? kiRunName(size, ki.teacher.name) : size;
-  const runDir = (args["run-dir"] as string) || path.join("runs", "pretrain", name);
-  const outDir = (args.out as string) || path.join("models", name);
+  const ki = teacherDir && kiOptions ? loadTeacher(teacherDir, config, kiOptions) : null;
   if (ki) {
-    if ((args.length as number) > ki.teacher.config.maxLen) {
-      throw new Error(`${teacherDir}: --length ${args.length} exceeds the teacher's maximum length ${ki.teacher.config.maxLen}`);
+    if (options.length > ki.teacher.config.maxLen) {
+      throw new Error(`${teacherDir}: --length ${options.length} exceeds the teacher's maximum length ${ki.teacher.config.maxLen}`);
     }
     console.error(
       `knowledge inheritance from ${ki.teacher.name} (${teacherDir}, ${ki.teacher.fingerprint}): a_t ${ki.options.alphaStart} -> 0 ` +
@@ -120,25 +137,9 @@ async function main(): Promise<void> {
   const val = encodeCorpusFile(valFile, tokenizer, cacheDir);
   console.error(`corpus: ${train.length} training tokens, ${val.length} validation tokens`);
 
-  const options: PretrainOptions & { ki?: KiRunRecord } = {
-    config,
-    seed: args.seed as number,
-    steps: args.steps as number,
-    batch: args.batch as number,
-    length: args.length as number,
-    lr: args.lr as number,
-    warmupSteps: args.warmup as number,
-    minLrRatio: 0.1,
-    weightDecay: args["weight-decay"] as number,
-    clipNorm: 1,
-    evalEvery: args["eval-every"] as number,
-    evalTokens: args["eval-tokens"] as number,
-    ckptSeconds: args["ckpt-seconds"] as number,
-    logEvery: args["log-every"] as number,
-    checkpoint: args.checkpoint as boolean,
-    // The KI record rides along in the options written to ckpt/state.json (checked by assertKiRunMatches).
-    ...(ki ? { ki: ki.record } : {}),
-  };
+  checkPretrainStreams(train, val, options, PRETRAIN_FLAGS);
+  // The KI record rides along in the options written to ckpt/state.json (checked by assertKiRunMatches).
+  const runOptions: PretrainOptions & { ki?: KiRunRecord } = { ...options, ...(ki ? { ki: ki.record } : {}) };
   const deadline = (args.minutes as number) > 0 ? Date.now() + (args.minutes as number) * 60_000 : Infinity;
   let interrupted = false;
   const onSignal = () => {
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const result = await pretrain(runDir, train, val, options, {
+  const result = await pretrain(runDir, train, val, runOptions, {
     shouldStop: () => interrupted || Date.now() > deadline,
     ...(ki ? { loss: kiLoss(ki.teacher.model, ki.options) } : {}),
   });
@@ -178,36 +179,78 @@ async function main(): Promise<void> {
       ...(ki ? kiCardNotes(ki.record, teacherDir) : []),
     ],
   });
+  outOf(); // again: another process may have written there while this one trained
   saveCheckpoint(outDir, result.model, tokenizer, {
     name,
     card,
     metadata: { val_loss: finalVal.toFixed(6), tokens_seen: String(result.state.tokensSeen) },
   });
   console.error(
-    `saved ${outDir}: val ppl ${Math.exp(finalVal).toFixed(2)} after ${result.state.tokensSeen} tokens in ${formatSeconds(result.state.wallSeconds)}`,
+    `saved ${outDir}: val ppl ${Math.exp(finalVal).toFixed(2)} after ${result.state.tokensSeen} tokens in ${formatDuration(result.state.wallSeconds)}`,
   );
 }
 
-/** Loads and checks the teacher checkpoint and resolves the KI settings from the --ki-* flags. */
+/** The run's training options from the flags (checked by checkPretrainOptions before use). */
+function trainingOptions(args: Record<string, string | number | boolean>, config: PretrainOptions["config"]): PretrainOptions {
+  return {
+    config,
+    seed: args.seed as number,
+    steps: args.steps as number,
+    batch: args.batch as number,
+    length: args.length as number,
+    lr: args.lr as number,
+    warmupSteps: args.warmup as number,
+    minLrRatio: 0.1,
+    weightDecay: args["weight-decay"] as number,
+    clipNorm: 1,
+    evalEvery: args["eval-every"] as number,
+    evalTokens: args["eval-tokens"] as number,
+    ckptSeconds: args["ckpt-seconds"] as number,
+    logEvery: args["log-every"] as number,
+    checkpoint: args.checkpoint as boolean,
+  };
+}
+
+/** The flags that are not training options. */
+function checkOtherFlags(args: Record<string, string | number | boolean>): void {
+  nonNegativeNumber(args.minutes, "--minutes");
+  positiveInt(args["vocab-size"], "--vocab-size");
+  string(args.tokenizer, "--tokenizer", { nonEmpty: true });
+  string(args.corpus, "--corpus", { nonEmpty: true });
+  if (args.overwrite === true && args.out === "") throw new Error("--overwrite needs --out: name the folder to replace");
+}
+
+/** The KI settings from the --ki-* flags, each checked under its flag's name. */
+function kiOptionsFromFlags(args: Record<string, string | number | boolean>): KiOptions {
+  const flag = (f: (typeof KI_FLAGS)[number]) => args[f] as number | undefined;
+  const topK = nonNegativeInt(flag("ki-top-k") ?? 0, "--ki-top-k (0 = full vocabulary)");
+  return resolveKiOptions({
+    alphaStart: fraction(flag("ki-alpha") ?? 0.5, "--ki-alpha"),
+    alphaEndStep: nonNegativeInt(flag("ki-end-step") ?? Math.floor((args.steps as number) / 2), "--ki-end-step"),
+    temperature: finiteNumber(flag("ki-temperature") ?? 1, "--ki-temperature", { above: 0 }),
+    topK: topK === 0 ? null : topK,
+  });
+}
+
+/** The name a checkpoint folder records in its config.json (the folder name if it records none). */
+function checkpointName(dir: string): string {
+  const file = path.join(dir, CHECKPOINT_FILES.config);
+  if (!fs.existsSync(file)) throw new Error(`--teacher ${dir}: no ${CHECKPOINT_FILES.config} there (expected a checkpoint folder, e.g. models/kit-nano)`);
+  try {
+    const name = (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>)["kit_name"];
+    return typeof name === "string" && name !== "" ? name : path.basename(path.resolve(dir));
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Loads and checks the teacher checkpoint against the student and the KI settings. */
 function loadTeacher(
   dir: string,
   student: PretrainOptions["config"],
-  args: Record<string, string | number | boolean>,
+  options: KiOptions,
 ): { teacher: LoadedBackbone; options: KiOptions; record: KiRunRecord } {
   const teacher = loadCheckpoint(dir);
-  const topK = (args["ki-top-k"] as number | undefined) ?? 0;
-  if (topK < 0) throw new Error(`option --ki-top-k: expected 0 (full vocabulary) or a positive integer, got ${topK}`);
-  let options: KiOptions;
-  try {
-    options = resolveKiOptions({
-      alphaStart: (args["ki-alpha"] as number | undefined) ?? 0.5,
-      alphaEndStep: (args["ki-end-step"] as number | undefined) ?? Math.floor((args.steps as number) / 2),
-      temperature: (args["ki-temperature"] as number | undefined) ?? 1,
-      topK: topK === 0 ? null : topK,
-    });
-  } catch (err) {
-    throw new Error(`${(err as Error).message} (from --ki-alpha / --ki-end-step / --ki-temperature / --ki-top-k)`);
-  }
   assertTeacherFits(teacher.config, student, options, dir);
   teacher.model.freeze();
   return { teacher, options, record: kiRunRecord(teacher, options) };

@@ -60,7 +60,7 @@ export function backboneInfo(name: string, root: string = projectRoot()): Backbo
     const shipped = shippedBackbones(root);
     throw new Error(
       `backbone '${name}': ${dir} is not a complete checkpoint folder (needs ${CHECKPOINT_FILES.config}, ${CHECKPOINT_FILES.weights}, ` +
-        `${CHECKPOINT_FILES.tokenizer}); shipped: ${shipped.length > 0 ? shipped.join(", ") : "none"} (npm run pretrain -- --size ${name} makes one)`,
+        `${CHECKPOINT_FILES.tokenizer}); shipped: ${shipped.length > 0 ? shipped.join(", ") : "none"} (npm run pretrain -- --size ${name} --out models/${name} makes one)`,
     );
   }
   const configFile = path.join(dir, CHECKPOINT_FILES.config);
@@ -102,7 +102,7 @@ export interface BackbonePlan {
 export function scaleBackbones(quick: boolean, root: string = projectRoot()): BackbonePlan {
   const shipped = shippedBackbones(root);
   if (shipped.length === 0) {
-    throw new Error(`no backbone in ${modelsDir(root)}: pre-train one first (npm run pretrain -- --size kit-nano)`);
+    throw new Error(`no backbone in ${modelsDir(root)}: pre-train one first (npm run pretrain -- --size kit-nano --out models/kit-nano)`);
   }
   if (quick) return { use: [shipped[0]!], missing: [] };
   const kit = shipped.filter((n) => KIT_SIZES.includes(n));

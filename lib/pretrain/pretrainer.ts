@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tf, backendInfo } from "../backend/backend";
 import { writeJsonAtomic } from "../io/atomic-write";
+import { formatDuration } from "../io/format";
 import { SafeTensor, readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors";
 import { lmLoss } from "../backbone/lm-loss";
 import { Transformer } from "../backbone/transformer";
@@ -18,32 +19,9 @@ import type { TransformerConfig } from "../backbone/config";
 import { AdamW } from "../train/adamw";
 import { learningRateAt, Schedule } from "../train/schedule";
 import { TokenBatch, evaluationBatches, trainingBatch } from "./batches";
+import { PretrainOptions, checkPretrainOptions, checkPretrainStreams } from "./pretrain-options";
 
-export interface PretrainOptions {
-  readonly config: TransformerConfig;
-  readonly seed: number;
-  readonly steps: number;
-  readonly batch: number;
-  readonly length: number;
-  readonly lr: number;
-  readonly warmupSteps: number;
-  readonly minLrRatio: number;
-  readonly weightDecay: number;
-  readonly clipNorm: number;
-  /** evaluate validation loss every N steps. */
-  readonly evalEvery: number;
-  /** validation tokens per evaluation. */
-  readonly evalTokens: number;
-  /** checkpoint at least every N seconds. */
-  readonly ckptSeconds: number;
-  /** print a progress line every N steps. */
-  readonly logEvery: number;
-  /**
-   * Activation checkpointing (recompute each block in the backward pass: less memory, slower steps). Not part of
-   * the run's identity: it does not change the computed values, so a run may resume with or without it.
-   */
-  readonly checkpoint?: boolean;
-}
+export type { PretrainOptions } from "./pretrain-options";
 
 export interface HistoryPoint {
   readonly step: number;
@@ -88,6 +66,7 @@ function schedule(o: PretrainOptions): Schedule {
 
 /** Mean next-token loss over fixed validation windows (nats/token). */
 export function validationLoss(model: Transformer, batches: readonly TokenBatch[]): number {
+  if (batches.length === 0) throw new Error("validationLoss: no validation batches (the stream is shorter than one batch)");
   let sum = 0;
   let n = 0;
   for (const b of batches) {
@@ -110,6 +89,8 @@ export async function pretrain(
   options: PretrainOptions,
   hooks: PretrainHooks = {},
 ): Promise<PretrainResult> {
+  checkPretrainOptions(options);
+  checkPretrainStreams(train, val, options);
   const log = hooks.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const ckptDir = path.join(runDir, "ckpt");
   const resumed = loadRunState(ckptDir, options);
@@ -172,7 +153,7 @@ export async function pretrain(
       const eta = ((options.steps - state.step) * options.batch * options.length) / tps;
       log(
         `step ${state.step}/${options.steps}  loss ${loss.toFixed(3)} (ema ${trainLossEma.toFixed(3)})  lr ${lr.toExponential(2)}  ` +
-          `${tps.toFixed(0)} tok/s  ETA ${formatSeconds(eta)}`,
+          `${tps.toFixed(0)} tok/s  ETA ${formatDuration(eta)}`,
       );
       windowStart = now;
       windowTokens = 0;
@@ -251,12 +232,4 @@ function loadRunState(
   };
   const { files: _files, ...state } = raw;
   return { model, optimizer, state: { ...state, options } };
-}
-
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = Math.floor(s % 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
 }
