@@ -18,6 +18,7 @@ import { Transformer } from "../backbone/transformer";
 import type { TransformerConfig } from "../backbone/config";
 import { AdamW } from "../train/adamw";
 import { learningRateAt, Schedule } from "../train/schedule";
+import { decayFilter } from "../train/weight-decay";
 import { TokenBatch, evaluationBatches, trainingBatch } from "./batches";
 import { PretrainOptions, checkPretrainOptions, checkPretrainStreams } from "./pretrain-options";
 
@@ -78,10 +79,6 @@ export function validationLoss(model: Transformer, batches: readonly TokenBatch[
   return sum / n;
 }
 
-function decayable(name: string): boolean {
-  return /\.(c_attn|c_proj|c_fc)\.weight/.test(name);
-}
-
 export async function pretrain(
   runDir: string,
   train: Int32Array,
@@ -97,9 +94,7 @@ export async function pretrain(
   const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
   model.setActivationCheckpointing(options.checkpoint ?? false);
   const names = model.names();
-  const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, (n) =>
-    decayable(n.split("/")[1] ?? n),
-  );
+  const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, decayFilter(model.variables()));
   if (resumed) opt.restore(resumed.optimizer);
   let state: PretrainState = resumed?.state ?? {
     step: 0,

@@ -9,6 +9,7 @@ import { Rng } from "../backend/random";
 import { NonFiniteLossError } from "./adamw";
 import { makeOptimizer, type OptimizerName } from "./optimizer";
 import { Schedule, learningRateAt } from "./schedule";
+import { decayFilter } from "./weight-decay";
 
 export interface TrainerOptions {
   readonly steps: number;
@@ -87,8 +88,7 @@ export async function train(
   opts: TrainerOptions,
   hooks: TrainerHooks = {},
 ): Promise<TrainResult> {
-  const decayed = new Set(vars.filter((v) => v.rank >= 2).map((v) => v.name));
-  const opt = makeOptimizer(opts.optimizer ?? "adamw", vars, { weightDecay: opts.weightDecay, clipNorm: opts.clipNorm }, (name) => decayed.has(name));
+  const opt = makeOptimizer(opts.optimizer ?? "adamw", vars, { weightDecay: opts.weightDecay, clipNorm: opts.clipNorm }, decayFilter(vars));
   const sampler = new BatchSampler(nTrain, opts.batchSize, opts.seed);
   const curve: { step: number; trainLoss: number; devScore?: number }[] = [];
   let best = { score: -Infinity, step: 0, values: null as Float32Array[] | null };
