@@ -5,8 +5,7 @@
  * (batch 16 x 64 tokens, width 128, 2 layers, 4 heads, vocabulary 2000) and for each shipped backbone's shape,
  * printing ms/step, tokens/s and peak tensor bytes. With --reference it runs bench/reference_torch.py (eager
  * PyTorch, same architecture and steps) in the same run and prints kit/PyTorch throughput ratios. With
- * --profile it prints where each step's kernel time goes (tf.profile). With --workers N it also times the "full"
- * step data-parallel over N worker threads (row "full-dp<N>"). Rows "prompt-ckpt" and "full-ckpt" time the same
+ * --profile it prints where each step's kernel time goes (tf.profile). Rows "prompt-ckpt" and "full-ckpt" time the same
  * steps with activation checkpointing (kit only: the PyTorch reference has no such rows), and a line per shape
  * gives the peak-memory ratios with and without it. PyTorch runs right after the kit on each shape; --rounds N
  * repeats everything and keeps each row's fastest round (the machine's speed drifts on shared hosts). The line per
@@ -23,13 +22,10 @@ import { configFromJson } from "../lib/backbone/checkpoint";
 import { projectRoot } from "../lib/experiment/run-cell";
 import { writeJsonAtomic } from "../lib/io/atomic-write";
 import { parseArgs } from "../scripts/args";
-import { Rng } from "../lib/backend/random";
-import { DataParallelTrainer } from "../lib/train/data-parallel";
-import type { TokenBatch } from "../lib/pretrain/batches";
 import { PerfShape, StepKind, prepareStep, stepFlops } from "./perf-steps";
 import { kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 
-const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile] [--workers N] [--rounds N]";
+const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile] [--rounds N]";
 /** The steps bench/reference_torch.py also times. */
 const STEPS: StepKind[] = ["prompt", "full", "eval"];
 /** Every timed step: the reference's, then the kit-only activation-checkpointing variants. */
@@ -37,7 +33,7 @@ const TIMED: StepKind[] = [...STEPS, "prompt-ckpt", "full-ckpt"];
 
 interface Row {
   shape: string;
-  step: StepKind | `full-dp${number}`;
+  step: StepKind;
   msPerStep: number;
   tokensPerSecond: number;
   peakTensorBytes: number;
@@ -102,37 +98,6 @@ async function measure(shape: PerfShape, kind: StepKind, warmup: number, iters: 
   }
 }
 
-/**
- * --workers N: the "full" step (same global batch, every weight trains, AdamW without clipping) data-parallel over
- * N worker threads (lib/train/data-parallel.ts), each computing a 1/N row shard. The causal LM loss predicts T-1
- * of the T positions but computes the same logits, so the work matches "full". Also prints process CPU time per
- * step (all threads), which shows the overhead apart from contention with other processes.
- */
-async function measureDataParallel(shape: PerfShape, workers: number, warmup: number, iters: number): Promise<Omit<Row, "backend">> {
-  const rng = new Rng(1);
-  const { batch, seqLen } = shape;
-  const ids = Int32Array.from({ length: batch * seqLen }, () => rng.int(shape.config.vocabSize));
-  const tokens: TokenBatch = { ids, mask: new Uint8Array(batch * seqLen).fill(1), batch, length: seqLen };
-  const dp = await DataParallelTrainer.start<TokenBatch>({ config: shape.config, seed: 0, workers, adamw: { clipNorm: 0 } });
-  try {
-    for (let i = 0; i < warmup; i++) await dp.step(tokens, 1e-3);
-    const times: number[] = [];
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < iters; i++) {
-      const t0 = performance.now();
-      await dp.step(tokens, 1e-3);
-      times.push(performance.now() - t0);
-    }
-    const cpu = process.cpuUsage(cpu0);
-    console.error(`  ${shape.name}/full-dp${workers}: ${((cpu.user + cpu.system) / 1000 / iters).toFixed(1)} ms CPU/step (all threads)`);
-    const ms = median(times);
-    const params = [...(await dp.weights()).values()].reduce((n, a) => n + a.length, 0);
-    return { shape: shape.name, step: `full-dp${workers}`, msPerStep: ms, tokensPerSecond: (batch * seqLen) / (ms / 1000), peakTensorBytes: NaN, trainableParams: params };
-  } finally {
-    await dp.terminate();
-  }
-}
-
 interface ReferenceOutput {
   torchVersion: string;
   sgemmGflops: { threads: number; gflops: number }[];
@@ -162,7 +127,6 @@ async function main(): Promise<void> {
     iters: { type: "int", default: 10 },
     warmup: { type: "int", default: 3 },
     shapes: { type: "string", default: "" },
-    workers: { type: "int", default: 0 },
     rounds: { type: "int", default: 1 },
   }, USAGE);
   const rounds = args.rounds as number;
@@ -190,11 +154,6 @@ async function main(): Promise<void> {
         const r = await measure(s, k, args.warmup as number, args.iters as number, args.profile as boolean);
         keepFaster({ ...r, backend });
         console.error(`  ${s.name}/${k}: ${r.msPerStep.toFixed(1)} ms/step`);
-      }
-      if ((args.workers as number) > 0) {
-        const r = await measureDataParallel(s, args.workers as number, args.warmup as number, args.iters as number);
-        keepFaster({ ...r, backend });
-        console.error(`  ${s.name}/${r.step}: ${r.msPerStep.toFixed(1)} ms/step`);
       }
       if (args.reference) {
         console.error(`running the PyTorch reference (bench/reference_torch.py) on ${s.name} ...`);

@@ -1,8 +1,8 @@
 /**
  * How many BLAS threads a process of the kit uses (no tfjs import: process pools use it before any model loads).
  *
- * Two cores shared by two concurrent runs must not each start two BLAS threads: pools and data-parallel trainers
- * give each child KIT_THREADS = cores / concurrency.
+ * Two cores shared by two concurrent runs must not each start two BLAS threads: process pools give each child
+ * KIT_THREADS = cores / concurrency.
  */
 import * as os from "node:os";
 
