@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Rebuilds the WebAssembly SIMD kernels from lib/backend/kernels/kernels.c and regenerates
-# lib/backend/kernels/kernels-wasm.ts (the module as base64, the source's SHA-256 and the export names).
+# lib/backend/kernels/compiled-kernels.ts (the module as base64, the source's SHA-256 and the export names).
 # The generated file is committed, so a fresh clone needs no C compiler; test/backend/kernels.test.ts
 # fails when it is stale. Needs clang with the wasm32 target and wasm-ld (Debian: apt-get install clang lld).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SRC=lib/backend/kernels/kernels.c
-OUT_TS=lib/backend/kernels/kernels-wasm.ts
+OUT_TS=lib/backend/kernels/compiled-kernels.ts
 CLANG=${CLANG:-clang}
 
 command -v "$CLANG" >/dev/null || { echo "build-kernels.sh: '$CLANG' not found (apt-get install clang lld)" >&2; exit 1; }

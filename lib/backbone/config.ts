@@ -3,6 +3,7 @@
  * mutating the caller's object. Names follow GPT-2's config.json where one exists (n_layer etc. are accepted
  * when loading a Hugging Face config).
  */
+import { positiveInt } from "../io/validate";
 
 export const ACTIVATIONS = ["quick_gelu", "gelu_new", "relu"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -40,12 +41,6 @@ export const DEFAULT_CONFIG: TransformerConfig = Object.freeze({
   lnEps: 1e-5,
 });
 
-function positiveInt(name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-    throw new Error(`config.${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  }
-}
-
 /** Merges `overrides` onto the defaults and validates the result. */
 export function resolveConfig(overrides: Partial<TransformerConfig> = {}): TransformerConfig {
   const known = new Set(Object.keys(DEFAULT_CONFIG));
@@ -53,7 +48,7 @@ export function resolveConfig(overrides: Partial<TransformerConfig> = {}): Trans
     if (!known.has(key)) throw new Error(`config: unknown field '${key}' (known: ${[...known].join(", ")})`);
   }
   const c: TransformerConfig = { ...DEFAULT_CONFIG, ...overrides };
-  for (const k of ["vocabSize", "maxLen", "dModel", "nLayers", "nHeads", "dFF"] as const) positiveInt(k, c[k]);
+  for (const k of ["vocabSize", "maxLen", "dModel", "nLayers", "nHeads", "dFF"] as const) positiveInt(c[k], `config.${k}`);
   if (c.dModel % c.nHeads !== 0) {
     throw new Error(`config.dModel (${c.dModel}) must be divisible by config.nHeads (${c.nHeads})`);
   }

@@ -10,7 +10,8 @@
  *
  * freeze() marks every variable non-trainable AND switches every op to its no-weight-gradient form, so under
  * prompt tuning no backbone weight gradient is ever computed, and an optimizer handed these variables refuses
- * (see assertTrainable in the tuning layer).
+ * (AdamW and Adafactor refuse non-trainable variables; assertBackboneExcluded in lib/tuning/method.ts refuses a
+ * trainable set that holds a backbone variable).
  *
  * Activation checkpointing (ForwardOptions.checkpoint, or the model default setActivationCheckpointing): each
  * block becomes one custom op that keeps only its input for the backward pass and re-runs the block there (as

@@ -13,6 +13,7 @@
  */
 import type { ClassificationMetrics } from "../eval/metrics";
 import { readJsonl } from "../io/jsonl";
+import { isFiniteNumber, isPlainObject } from "../io/validate";
 import { isCellId } from "./cell-id";
 import type { Cell } from "./grid";
 
@@ -242,14 +243,8 @@ function get(obj: Record<string, unknown>, dotted: string): unknown {
   return v;
 }
 
-function isPlainObject(v: unknown): boolean {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 function isNonEmptyString(v: unknown): boolean {
   return typeof v === "string" && v.trim() !== "";
-}
-function isFiniteNumber(v: unknown): boolean {
-  return typeof v === "number" && Number.isFinite(v);
 }
 function isNonNegNumber(v: unknown): boolean {
   return isFiniteNumber(v) && (v as number) >= 0;

@@ -16,10 +16,13 @@
  */
 import { seedFromString } from "../backend/random";
 import { summarize, type BootstrapOptions, type Summary } from "../eval/stats";
-import { formatSI } from "../io/format";
+import { formatBytes, formatSI } from "../io/format";
 import { canonicalJson } from "./cell-id";
 import { RESERVED_CONFIG_KEYS } from "./grid";
 import type { RunRecord } from "./record";
+
+/** Re-exported for callers of the summary table (lib/io/format holds it). */
+export { formatBytes };
 
 export const METRIC_NAMES = Object.freeze(["accuracy", "macroF1", "mcc"] as const);
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -178,19 +181,6 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
   const lines = table.map(render);
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   return lines.join("\n");
-}
-
-/** 1536 -> "1.5 KiB", 52428800 -> "50.0 MiB". */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return String(bytes);
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 function dedupe(records: readonly RunRecord[], warn: (m: string) => void): RunRecord[] {

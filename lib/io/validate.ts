@@ -41,8 +41,9 @@ export function fail(where: string, expected: string, got: unknown): never {
   throw new ValidationError(where, expected, got);
 }
 
+/** A JSON-style object: not null, not an array, not a typed array or DataView. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
 }
 
 export function isFiniteNumber(value: unknown): value is number {

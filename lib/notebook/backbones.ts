@@ -82,11 +82,6 @@ export function backboneInfo(name: string, root: string = projectRoot()): Backbo
   };
 }
 
-/** Throws a clear error unless models/<name> is a complete checkpoint. */
-export function requireBackbone(name: string, root: string = projectRoot()): BackboneInfo {
-  return backboneInfo(name, root);
-}
-
 export interface BackbonePlan {
   /** backbones to use, smallest first. */
   readonly use: string[];

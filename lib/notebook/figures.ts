@@ -11,6 +11,7 @@ import type { Summary } from "../eval/stats";
 import type { Figure, PlotlyTrace } from "../viz/figure";
 
 import { PALETTE, seriesColor } from "../viz/colors";
+import { formatBytes } from "../io/format";
 
 export { PALETTE };
 
@@ -204,7 +205,7 @@ export function storageFigure(rows: readonly SummaryRow[], title = "Storage per 
         type: "bar",
         x: methods,
         y: bytes,
-        text: bytes.map(humanBytes),
+        text: bytes.map(formatBytes),
         textposition: "outside",
         cliponaxis: false,
         marker: { color: methods.map((m, i) => seriesColor(m, i)) },
@@ -217,17 +218,6 @@ export function storageFigure(rows: readonly SummaryRow[], title = "Storage per 
       height: 380,
     },
   };
-}
-
-function humanBytes(b: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let v = b;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** One run's curve: training loss (left axis) and dev accuracy at each evaluation (right axis). */

@@ -8,6 +8,7 @@
 import { BYTE_TO_CHAR, byteLevelDecoderConfig, byteLevelPreTokenizerConfig } from "./byte-level";
 import { SPECIAL_TOKENS, UNK_TOKEN } from "./special-tokens";
 import { textNormalizerConfig } from "./text-normalizer";
+import { isPlainObject } from "../io/validate";
 
 /** One entry of `added_tokens`. */
 export interface AddedTokenJson {
@@ -103,10 +104,6 @@ function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value);
   if (typeof value === "object") return "object";
   return `${typeof value} ${String(value)}`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { formatNumber } from "../io/format";
+import { isPlainObject } from "../io/validate";
 import { escapeHtml, jsonForScript, scriptSafe } from "./html";
 import { MimeBundle, PLOTLY_MIME } from "./mime";
 
@@ -24,10 +25,6 @@ export interface Figure {
 export const DEFAULT_FIGURE_HEIGHT = 420;
 /** Config merged under every figure's own config. */
 export const DEFAULT_PLOTLY_CONFIG = Object.freeze({ responsive: true, displaylogo: false });
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
-}
 
 /** Throws a clear error unless `fig` is {data: object[], layout?: object, config?: object}. */
 export function checkFigure(fig: unknown, where = "figure"): asserts fig is Figure {

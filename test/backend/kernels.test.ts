@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { backendInfo, initBackend, tf } from "../../lib/backend/backend";
 import { Rng } from "../../lib/backend/random";
 import { batchMatMul } from "../../lib/backend/kernels/batch-matmul";
-import { BATCH_MATMUL_KERNEL, TRANSPOSE_2D_KERNEL } from "../../lib/backend/kernels/wasm-kernels";
+import { BATCH_MATMUL_KERNEL, KIT_KERNEL_CONFIGS, TRANSPOSE_2D_KERNEL } from "../../lib/backend/kernels/register-kernels";
 import { instantiateKernels } from "../../lib/backend/kernels/kernel-module";
-import { KERNELS_EXPORTS, KERNELS_SOURCE_SHA256, KERNELS_WASM_BASE64 } from "../../lib/backend/kernels/kernels-wasm";
+import { KERNELS_EXPORTS, KERNELS_SOURCE_SHA256, KERNELS_WASM_BASE64 } from "../../lib/backend/kernels/compiled-kernels";
 import { transpose2d } from "../../lib/backend/kernels/transpose2d";
 import { resetKernelSet } from "../../lib/backend/kernels/kernel-set";
 import { loadNative } from "../../lib/backend/kernels/native-addon";
@@ -119,10 +120,21 @@ function leakFree(label: string, fn: () => void): void {
 }
 
 describe("kernels: embedded wasm module", () => {
+  it("registers every kit kernel once, from one list, when the module loads (not per call)", () => {
+    assert.deepEqual(KIT_KERNEL_CONFIGS.map((c) => `${c.backendName}/${c.kernelName}`), [`wasm/${BATCH_MATMUL_KERNEL}`, `wasm/${TRANSPOSE_2D_KERNEL}`]);
+    for (const c of KIT_KERNEL_CONFIGS) assert.equal(tf.getKernel(c.kernelName, c.backendName)?.kernelFunc, c.kernelFunc, c.kernelName);
+    // A fresh process: importing the op is enough, before any call.
+    const script = `const { tf } = require(${JSON.stringify(join(__dirname, "..", "..", "lib", "backend", "backend.js"))});
+      require(${JSON.stringify(join(__dirname, "..", "..", "lib", "backend", "kernels", "batch-matmul.js"))});
+      process.stdout.write(String(["${BATCH_MATMUL_KERNEL}", "${TRANSPOSE_2D_KERNEL}"].every((k) => tf.getKernel(k, "wasm") !== undefined)));`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    assert.equal(r.stdout, "true", r.stderr);
+  });
+
   it("was built from the current kernels.c (run scripts/build-kernels.sh if not)", () => {
     const source = readFileSync(SOURCE);
     const sha = createHash("sha256").update(source).digest("hex");
-    assert.equal(sha, KERNELS_SOURCE_SHA256, "kernels-wasm.ts is stale: run scripts/build-kernels.sh");
+    assert.equal(sha, KERNELS_SOURCE_SHA256, "compiled-kernels.ts is stale: run scripts/build-kernels.sh");
   });
 
   it("exports exactly the functions the source declares, plus its memory", () => {

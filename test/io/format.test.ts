@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatDuration, formatNumber, formatSI, formatValue } from "../../lib/io/format";
+import { formatBytes, formatDuration, formatNumber, formatSI, formatValue } from "../../lib/io/format";
 
 describe("io/format", () => {
   it("formatNumber prints integers exactly and other values with fixed decimals", () => {
@@ -43,6 +43,15 @@ describe("io/format", () => {
     assert.equal(formatDuration(NaN), "?");
     assert.equal(formatDuration(Infinity), "?");
     assert.equal(formatDuration(-1), "?");
+  });
+
+  it("formatBytes uses binary units with one decimal, whole bytes below 1 KiB", () => {
+    assert.equal(formatBytes(0), "0 B");
+    assert.equal(formatBytes(1023), "1023 B");
+    assert.equal(formatBytes(1536), "1.5 KiB");
+    assert.equal(formatBytes(50 * 1024 * 1024), "50.0 MiB");
+    assert.equal(formatBytes(3 * 1024 ** 4), "3.0 TiB");
+    assert.equal(formatBytes(-1), "-1");
   });
 
   it("formatValue handles every cell type", () => {

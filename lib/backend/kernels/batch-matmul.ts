@@ -16,7 +16,7 @@ import { tf } from "../backend";
 import { customOp } from "../custom-op";
 import { activeKernels } from "./kernel-set";
 import { nativeProduct } from "./native-ops";
-import { BATCH_MATMUL_KERNEL, BatchMatMulAttrs, registerWasmKernels } from "./wasm-kernels";
+import { BATCH_MATMUL_KERNEL, BatchMatMulAttrs } from "./register-kernels";
 
 /**
  * a: [batch, m, k] ([batch, k, m] with transposeA), b: [batch, k, n] ([batch, n, k] with transposeB), both
@@ -57,7 +57,6 @@ export function product(a: tf.Tensor3D, b: tf.Tensor3D, transposeA: boolean, tra
   const set = activeKernels();
   if (set === "native") return nativeProduct(a, b, transposeA, transposeB);
   if (set === "tfjs") return tf.matMul(a, b, transposeA, transposeB);
-  registerWasmKernels();
   const attrs: BatchMatMulAttrs = { transposeA, transposeB };
   return tf.engine().runKernel(BATCH_MATMUL_KERNEL, { a, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
 }

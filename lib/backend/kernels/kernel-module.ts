@@ -7,7 +7,7 @@
  * a Float32Array view of linear memory (`ResultView`): valid only until the next kernel call, so callers copy it
  * out (e.g. into a tensor) before calling again. Calls are synchronous, so they never interleave.
  */
-import { KERNELS_EXPORTS, KERNELS_WASM_BASE64 } from "./kernels-wasm";
+import { KERNELS_EXPORTS, KERNELS_WASM_BASE64 } from "./compiled-kernels";
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;

@@ -12,7 +12,7 @@
  */
 import { tf } from "../backend";
 import { native } from "./kernel-set";
-import { asWasmBackend } from "./wasm-kernels";
+import { asWasmBackend } from "./register-kernels";
 
 
 /** Allocates float32 outputs, then returns views of `inputs` (checked float32 unless listed in `ints`) and outputs. */

@@ -7,7 +7,7 @@
  */
 import { tf } from "../backend";
 import { customOp } from "../custom-op";
-import { onWasm, registerWasmKernels, TRANSPOSE_2D_KERNEL } from "./wasm-kernels";
+import { onWasm, TRANSPOSE_2D_KERNEL } from "./register-kernels";
 
 /** x: [rows, cols] float32 -> [cols, rows]. */
 export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
@@ -18,7 +18,6 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
 
 function plain(x: tf.Tensor2D): tf.Tensor2D {
   if (!onWasm()) return tf.transpose(x);
-  registerWasmKernels();
   return tf.engine().runKernel(TRANSPOSE_2D_KERNEL, { x }) as tf.Tensor2D;
 }
 

@@ -9,6 +9,10 @@
  *
  * The kernels have no registered gradients; the ops that call them (batch-matmul.ts, transpose2d.ts) wrap them in
  * customOp with their own gradients.
+ *
+ * As in tfjs-backend-wasm's register_all_kernels.ts: each kernel is one `KernelConfig`, and one list registers
+ * them all, once, when this module loads (the ops import it), never per call. The WebAssembly module itself
+ * (compiled-kernels.ts, generated from kernels.c) is loaded by kernel-module.ts on first use.
  */
 import { tf } from "../backend";
 import { kernels } from "./kernel-module";
@@ -32,13 +36,13 @@ export interface WasmBackend {
 export function asWasmBackend(backend: unknown, kernel: string): WasmBackend {
   const b = backend as Partial<WasmBackend> | null;
   if (!b || typeof b.typedArrayFromHeap !== "function" || typeof b.makeOutput !== "function") {
-    throw new Error(`wasm-kernels: ${kernel} needs the tfjs wasm backend (typedArrayFromHeap/makeOutput missing)`);
+    throw new Error(`register-kernels: ${kernel} needs the tfjs wasm backend (typedArrayFromHeap/makeOutput missing)`);
   }
   return b as WasmBackend;
 }
 
 function heapF32(backend: WasmBackend, t: tf.TensorInfo, kernel: string, name: string): Float32Array {
-  if (t.dtype !== "float32") throw new Error(`wasm-kernels: ${kernel}: ${name} must be float32, got ${t.dtype}`);
+  if (t.dtype !== "float32") throw new Error(`register-kernels: ${kernel}: ${name} must be float32, got ${t.dtype}`);
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
@@ -73,15 +77,15 @@ const transpose2dKernel: tf.KernelFunc = ({ inputs, backend }) => {
   return output(wasm, [cols, rows], result);
 };
 
-/** Registers both kernels for the 'wasm' backend (idempotent). */
-export function registerWasmKernels(): void {
-  const table: Array<[string, tf.KernelFunc]> = [
-    [BATCH_MATMUL_KERNEL, batchMatMulKernel],
-    [TRANSPOSE_2D_KERNEL, transpose2dKernel],
-  ];
-  for (const [kernelName, kernelFunc] of table) {
-    if (!tf.getKernel(kernelName, "wasm")) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
-  }
+export const BATCH_MATMUL_CONFIG: tf.KernelConfig = { kernelName: BATCH_MATMUL_KERNEL, backendName: "wasm", kernelFunc: batchMatMulKernel };
+export const TRANSPOSE_2D_CONFIG: tf.KernelConfig = { kernelName: TRANSPOSE_2D_KERNEL, backendName: "wasm", kernelFunc: transpose2dKernel };
+
+/** Every kernel of the kit, registered once below. */
+export const KIT_KERNEL_CONFIGS: readonly tf.KernelConfig[] = Object.freeze([BATCH_MATMUL_CONFIG, TRANSPOSE_2D_CONFIG]);
+
+// A second copy of this module in one process (e.g. a notebook loading the build twice) finds them registered.
+for (const config of KIT_KERNEL_CONFIGS) {
+  if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
 }
 
 /**
