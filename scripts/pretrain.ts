@@ -37,7 +37,8 @@ import { PretrainOptions, pretrain, validationLoss } from "../lib/pretrain/pretr
 import { PRETRAIN_FLAGS, checkPretrainOptions, checkPretrainStreams } from "../lib/pretrain/pretrain-options";
 import { resolveOutputDir } from "../lib/pretrain/output-dir";
 import { formatDuration } from "../lib/io/format";
-import { finiteNumber, fraction, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, string } from "../lib/io/validate";
+import { readJsonFile } from "../lib/io/json-file";
+import { finiteNumber, fraction, isPlainObject, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, string } from "../lib/io/validate";
 import { encodeCorpusFile } from "../lib/pretrain/token-stream";
 import { evaluationBatches } from "../lib/pretrain/batches";
 import { KiOptions, assertTeacherFits, kiLoss, resolveKiOptions } from "../lib/pretrain/knowledge-inheritance";
@@ -236,12 +237,9 @@ function kiOptionsFromFlags(args: Record<string, string | number | boolean>): Ki
 function checkpointName(dir: string): string {
   const file = path.join(dir, CHECKPOINT_FILES.config);
   if (!fs.existsSync(file)) throw new Error(`--teacher ${dir}: no ${CHECKPOINT_FILES.config} there (expected a checkpoint folder, e.g. models/kit-nano)`);
-  try {
-    const name = (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>)["kit_name"];
-    return typeof name === "string" && name !== "" ? name : path.basename(path.resolve(dir));
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
-  }
+  const raw = readJsonFile(file);
+  const name = isPlainObject(raw) ? raw["kit_name"] : undefined;
+  return typeof name === "string" && name !== "" ? name : path.basename(path.resolve(dir));
 }
 
 /** Loads and checks the teacher checkpoint against the student and the KI settings. */

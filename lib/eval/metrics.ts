@@ -13,6 +13,7 @@
  *   matrix; equals the usual binary MCC for 2 classes. When it is undefined (all predictions in one
  *   class, or all gold labels in one class: a zero in the denominator) it is reported as 0.
  */
+import { mean } from "./stats";
 
 /** Label indices: number[], Int32Array, ... */
 export type Labels = ArrayLike<number>;
@@ -93,7 +94,7 @@ export function perClassF1FromMatrix(m: readonly (readonly number[])[]): (number
 export function macroF1FromMatrix(m: readonly (readonly number[])[]): number {
   const f1 = perClassF1FromMatrix(m).filter((x): x is number => x !== null);
   if (f1.length === 0) throw new Error("macroF1: the confusion matrix holds no examples");
-  return f1.reduce((a, b) => a + b, 0) / f1.length;
+  return mean(f1);
 }
 
 /**

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { CHECKPOINT_FILES, configFromJson } from "../backbone/checkpoint";
 import { nonEmbeddingParams, totalParams, type TransformerConfig } from "../backbone/config";
 import { BACKBONE_SIZES } from "../backbone/sizes";
+import { readJsonFile } from "../io/json-file";
 import { readSafetensorsHeader } from "../io/safetensors";
 import { projectRoot } from "../experiment/run-cell";
 
@@ -64,13 +65,7 @@ export function backboneInfo(name: string, root: string = projectRoot()): Backbo
     );
   }
   const configFile = path.join(dir, CHECKPOINT_FILES.config);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(configFile, "utf8"));
-  } catch (err) {
-    throw new Error(`${configFile}: not valid JSON: ${(err as Error).message}`);
-  }
-  const config = configFromJson(raw, configFile);
+  const config = configFromJson(readJsonFile(configFile), configFile);
   const meta = readSafetensorsHeader(path.join(dir, CHECKPOINT_FILES.weights)).metadata;
   return {
     name,

@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TransformerConfig, nonEmbeddingParams, totalParams } from "../backbone/config";
+import { readJsonFile } from "../io/json-file";
 import { array, fail, finiteNumber, isPlainObject, nullable, object, problemsOf, string } from "../io/validate";
 import type { KiExperimentOptions } from "./ki-experiment-options";
 import { pathComponent } from "./ki-experiment-plan";
@@ -167,12 +168,7 @@ export function kiResultProblems(raw: unknown): string[] {
 
 /** Reads and checks a result file; on a problem the message names the file and lists every bad field. */
 export function readKiResult(file: string): KiExperimentResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new Error(`${file}: cannot read a KI result: ${(err as Error).message}`);
-  }
+  const raw = readJsonFile(file);
   const problems = kiResultProblems(raw);
   if (problems.length > 0) {
     throw new Error(`${file}: not a valid KI result (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);

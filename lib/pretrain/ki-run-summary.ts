@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CHECKPOINT_FILES } from "../backbone/checkpoint";
 import { readSafetensorsHeader } from "../io/safetensors";
+import { readJsonFile } from "../io/json-file";
 import { array, finiteNumber, isPlainObject, object } from "../io/validate";
 import type { CurvePoint } from "./compute-saved";
 import type { KiExperimentOptions } from "./ki-experiment-options";
@@ -24,13 +25,7 @@ interface RunState {
 function readRunState(runDir: string): RunState | null {
   const file = path.join(runDir, "ckpt", "state.json");
   if (!fs.existsSync(file)) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
-  }
-  const raw = object(parsed, file);
+  const raw = object(readJsonFile(file), file);
   const num = (v: unknown, field: string) => finiteNumber(v, `${file}: ${field}`);
   const history = array(raw["history"], `${file}: field 'history'`).map((h, i) => {
     const p = isPlainObject(h) ? h : {};

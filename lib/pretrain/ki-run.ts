@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { canonicalJson } from "../experiment/cell-id";
+import { readJsonFile } from "../io/json-file";
 import type { CurvePoint } from "./compute-saved";
 import type { KiOptions } from "./knowledge-inheritance";
 
@@ -47,12 +48,7 @@ function describe(r: KiRunRecord | null): string {
 export function assertKiRunMatches(runDir: string, record: KiRunRecord | null): void {
   const statePath = path.join(runDir, "ckpt", "state.json");
   if (!fs.existsSync(statePath)) return;
-  let raw: { options?: { ki?: KiRunRecord } };
-  try {
-    raw = JSON.parse(fs.readFileSync(statePath, "utf8")) as typeof raw;
-  } catch (err) {
-    throw new Error(`${statePath}: not valid JSON: ${(err as Error).message}`);
-  }
+  const raw = readJsonFile(statePath) as { options?: { ki?: KiRunRecord } };
   const recorded = raw.options?.ki ?? null;
   const same = recorded === null || record === null ? recorded === record : canonicalJson(recorded) === canonicalJson(record);
   if (!same) {
@@ -80,7 +76,7 @@ export function kiCardNotes(record: KiRunRecord, teacherDir: string): string[] {
 export function readValidationCurve(runDir: string): CurvePoint[] {
   const statePath = path.join(runDir, "ckpt", "state.json");
   if (!fs.existsSync(statePath)) throw new Error(`${statePath}: missing (no checkpoint in this run directory)`);
-  const raw = JSON.parse(fs.readFileSync(statePath, "utf8")) as { history?: unknown };
+  const raw = readJsonFile(statePath) as { history?: unknown };
   if (!Array.isArray(raw.history)) throw new Error(`${statePath}: field 'history' must be an array, got ${JSON.stringify(raw.history)}`);
   return raw.history.map((h: unknown, i: number) => {
     const p = h as { step?: unknown; valLoss?: unknown };

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { tf, backendInfo } from "../backend/backend";
 import { writeJsonAtomic } from "../io/atomic-write";
 import { formatDuration } from "../io/format";
+import { readJsonFile } from "../io/json-file";
 import { SafeTensor, readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors";
 import { lmLoss } from "../backbone/lm-loss";
 import { Transformer } from "../backbone/transformer";
@@ -207,7 +208,7 @@ function loadRunState(
 ): { model: Transformer; optimizer: { step: number; m: Float32Array[]; v: Float32Array[] }; state: PretrainState } | null {
   const statePath = path.join(dir, "state.json");
   if (!fs.existsSync(statePath)) return null;
-  const raw = JSON.parse(fs.readFileSync(statePath, "utf8")) as PretrainState & { files: { weights: string; optimizer: string } };
+  const raw = readJsonFile(statePath) as PretrainState & { files: { weights: string; optimizer: string } };
   if (definingPart(raw.options) !== definingPart(options)) {
     throw new Error(
       `${statePath}: this run was started with different settings:\n  recorded ${definingPart(raw.options)}\n  requested ${definingPart(options)}\n` +

@@ -381,7 +381,7 @@ describe("knowledge-inheritance experiment", () => {
       bad(notObject, /the result must be a JSON object, got \[1\]/);
       const broken = path.join(dir, "broken.json");
       fs.writeFileSync(broken, "{");
-      bad(broken, /cannot read a KI result/);
+      bad(broken, /broken\.json: not valid JSON/);
     });
   });
 });
