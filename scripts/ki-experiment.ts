@@ -51,6 +51,7 @@ import {
   teacherOverhead,
 } from "../lib/pretrain/ki-experiment";
 import { formatDuration } from "../lib/io/format";
+import { nonNegativeInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 
 const USAGE =
@@ -87,8 +88,7 @@ async function main(): Promise<void> {
     "pt-steps": { type: "int", default: 200 },
     "dry-run": { type: "bool", default: false },
   }, USAGE);
-  const topK = args["ki-top-k"] as number;
-  if (topK < 0) throw new Error(`option --ki-top-k: expected 0 (full vocabulary) or a positive integer, got ${topK}`);
+  const topK = nonNegativeInt(args["ki-top-k"], "--ki-top-k (0 = full vocabulary)");
   const o = resolveKiExperimentOptions({
     student: args.student as string,
     teacher: args.teacher as string,
