@@ -12,6 +12,7 @@
  * gradient tape (see ki-divergence.ts). Teacher and student must share the tokenizer: the same vocabulary size is
  * checked here, the same tokenizer file by the caller that loads both (scripts/pretrain.ts).
  */
+import { finiteNumber, fraction, knownKeys, nonNegativeInt, nullable, positiveInt } from "../io/validate";
 import { tf } from "../backend/backend";
 import { crossEntropy } from "../backend/cross-entropy";
 import { nextTokenTargets } from "../backbone/lm-loss";
@@ -36,23 +37,13 @@ export const DEFAULT_KI_OPTIONS: KiOptions = Object.freeze({ alphaStart: 0.5, al
 
 /** Merges `overrides` onto the defaults and validates; the message names the field and the bad value. */
 export function resolveKiOptions(overrides: Partial<KiOptions> = {}): KiOptions {
-  const known = new Set(Object.keys(DEFAULT_KI_OPTIONS));
-  for (const key of Object.keys(overrides)) {
-    if (!known.has(key)) throw new Error(`knowledge inheritance: unknown option '${key}' (known: ${[...known].join(", ")})`);
-  }
+  const where = (field: string) => `knowledge inheritance: ${field}`;
+  knownKeys(overrides as Record<string, unknown>, Object.keys(DEFAULT_KI_OPTIONS), "knowledge inheritance");
   const o: KiOptions = { ...DEFAULT_KI_OPTIONS, ...overrides };
-  if (typeof o.alphaStart !== "number" || !(o.alphaStart >= 0 && o.alphaStart <= 1)) {
-    throw new Error(`knowledge inheritance: alphaStart must be a number in [0, 1], got ${JSON.stringify(o.alphaStart)}`);
-  }
-  if (typeof o.alphaEndStep !== "number" || !Number.isInteger(o.alphaEndStep) || o.alphaEndStep < 0) {
-    throw new Error(`knowledge inheritance: alphaEndStep must be a non-negative integer, got ${JSON.stringify(o.alphaEndStep)}`);
-  }
-  if (typeof o.temperature !== "number" || !(o.temperature > 0) || !Number.isFinite(o.temperature)) {
-    throw new Error(`knowledge inheritance: temperature must be a positive number, got ${JSON.stringify(o.temperature)}`);
-  }
-  if (o.topK !== null && (typeof o.topK !== "number" || !Number.isInteger(o.topK) || o.topK < 1)) {
-    throw new Error(`knowledge inheritance: topK must be a positive integer or null, got ${JSON.stringify(o.topK)}`);
-  }
+  fraction(o.alphaStart, where("alphaStart"));
+  nonNegativeInt(o.alphaEndStep, where("alphaEndStep"));
+  finiteNumber(o.temperature, where("temperature"), { above: 0 });
+  nullable(o.topK, where("topK"), positiveInt);
   return Object.freeze({ ...o });
 }
 

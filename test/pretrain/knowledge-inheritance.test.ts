@@ -130,8 +130,8 @@ describe("knowledge inheritance", () => {
     it("rejects bad settings, naming the field and the value", () => {
       assert.throws(() => resolveKiOptions({ alphaStart: 1.5 }), /alphaStart must be a number in \[0, 1\], got 1.5/);
       assert.throws(() => resolveKiOptions({ alphaEndStep: 2.5 }), /alphaEndStep .* got 2.5/);
-      assert.throws(() => resolveKiOptions({ temperature: 0 }), /temperature must be a positive number, got 0/);
-      assert.throws(() => resolveKiOptions({ topK: 0 }), /topK must be a positive integer or null, got 0/);
+      assert.throws(() => resolveKiOptions({ temperature: 0 }), /knowledge inheritance: temperature must be a number > 0, got 0/);
+      assert.throws(() => resolveKiOptions({ topK: 0 }), /knowledge inheritance: topK must be null or a positive integer, got 0/);
       assert.throws(() => resolveKiOptions({ alpha: 1 } as never), /unknown option 'alpha'/);
     });
   });
