@@ -29,11 +29,11 @@ import { initBackend } from "../lib/backend/backend";
 import { CHECKPOINT_FILES, LoadedBackbone, loadCheckpoint, saveCheckpoint } from "../lib/backbone/checkpoint";
 import { fingerprint } from "../lib/backbone/fingerprint";
 import { BACKBONE_SIZES, sizeConfig } from "../lib/backbone/sizes";
-import { buildCorpus } from "../lib/data/corpus";
+import { CorpusManifest, buildCorpus } from "../lib/data/corpus";
 import { trainBpe } from "../lib/tokenizer/bpe-trainer";
 import { Tokenizer } from "../lib/tokenizer/tokenizer";
 import { modelCard } from "../lib/pretrain/model-card";
-import { PretrainOptions, pretrain, validationLoss } from "../lib/pretrain/pretrainer";
+import { PretrainOptions, PretrainResult, pretrain, validationLoss } from "../lib/pretrain/pretrainer";
 import { PRETRAIN_FLAGS, checkPretrainOptions, checkPretrainStreams } from "../lib/pretrain/pretrain-options";
 import { resolveOutputDir } from "../lib/pretrain/output-dir";
 import { formatDuration } from "../lib/io/format";
@@ -44,7 +44,7 @@ import { evaluationBatches } from "../lib/pretrain/batches";
 import { KiOptions, assertTeacherFits, kiLoss, resolveKiOptions } from "../lib/pretrain/knowledge-inheritance";
 import { KiRunRecord, assertKiRunMatches, kiCardNotes, kiRunName, kiRunRecord } from "../lib/pretrain/ki-run";
 import { canonicalJson } from "../lib/experiment/cell-id";
-import { parseArgs } from "./args";
+import { ArgSpec, parseArgs } from "./args";
 
 const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
   "[--run-dir DIR] [--out DIR [--overwrite]] " +
@@ -52,35 +52,37 @@ const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--
 
 const KI_FLAGS = ["ki-alpha", "ki-end-step", "ki-temperature", "ki-top-k"] as const;
 
+const FLAGS: Record<string, ArgSpec> = {
+  size: { type: "string", required: true },
+  steps: { type: "int", default: 3000 },
+  batch: { type: "int", default: 8 },
+  length: { type: "int", default: 128 },
+  lr: { type: "float", default: 2e-3 },
+  seed: { type: "int", default: 0 },
+  warmup: { type: "int", default: 100 },
+  "weight-decay": { type: "float", default: 0.01 },
+  "eval-every": { type: "int", default: 250 },
+  "eval-tokens": { type: "int", default: 65536 },
+  "ckpt-seconds": { type: "float", default: 120 },
+  "log-every": { type: "int", default: 10 },
+  minutes: { type: "float", default: 0 },
+  "finish-on-deadline": { type: "bool", default: false },
+  checkpoint: { type: "bool", default: false },
+  "run-dir": { type: "string", default: "" },
+  out: { type: "string", default: "" },
+  overwrite: { type: "bool", default: false },
+  tokenizer: { type: "string", default: ".cache/tokenizer-2048.json" },
+  "vocab-size": { type: "int", default: 2048 },
+  corpus: { type: "string", default: ".cache/corpus" },
+  teacher: { type: "string", default: "" },
+  "ki-alpha": { type: "float" },
+  "ki-end-step": { type: "int" },
+  "ki-temperature": { type: "float" },
+  "ki-top-k": { type: "int" },
+};
+
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), {
-    size: { type: "string", required: true },
-    steps: { type: "int", default: 3000 },
-    batch: { type: "int", default: 8 },
-    length: { type: "int", default: 128 },
-    lr: { type: "float", default: 2e-3 },
-    seed: { type: "int", default: 0 },
-    warmup: { type: "int", default: 100 },
-    "weight-decay": { type: "float", default: 0.01 },
-    "eval-every": { type: "int", default: 250 },
-    "eval-tokens": { type: "int", default: 65536 },
-    "ckpt-seconds": { type: "float", default: 120 },
-    "log-every": { type: "int", default: 10 },
-    minutes: { type: "float", default: 0 },
-    "finish-on-deadline": { type: "bool", default: false },
-    checkpoint: { type: "bool", default: false },
-    "run-dir": { type: "string", default: "" },
-    out: { type: "string", default: "" },
-    overwrite: { type: "bool", default: false },
-    tokenizer: { type: "string", default: ".cache/tokenizer-2048.json" },
-    "vocab-size": { type: "int", default: 2048 },
-    corpus: { type: "string", default: ".cache/corpus" },
-    teacher: { type: "string", default: "" },
-    "ki-alpha": { type: "float" },
-    "ki-end-step": { type: "int" },
-    "ki-temperature": { type: "float" },
-    "ki-top-k": { type: "int" },
-  }, USAGE);
+  const args = parseArgs(process.argv.slice(2), FLAGS, USAGE);
   const size = oneOf(args.size, "--size", Object.keys(BACKBONE_SIZES));
   const config = sizeConfig(size);
   const options = trainingOptions(args, config);
@@ -113,30 +115,7 @@ async function main(): Promise<void> {
   }
   assertKiRunMatches(runDir, ki?.record ?? null);
 
-  const manifest = await buildCorpus({ outDir: args.corpus as string });
-  const trainFile = path.join(args.corpus as string, "train.txt");
-  const valFile = path.join(args.corpus as string, "val.txt");
-  const tokPath = args.tokenizer as string;
-  if (!fs.existsSync(tokPath)) {
-    console.error(`training a ${args["vocab-size"]}-token BPE tokenizer on ${trainFile} ...`);
-    const lines = fs.readFileSync(trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
-    fs.mkdirSync(path.dirname(tokPath), { recursive: true });
-    Tokenizer.fromJSON(trainBpe(lines, { vocabSize: args["vocab-size"] as number })).save(tokPath);
-  }
-  const tokenizer = Tokenizer.fromFile(tokPath);
-  if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new Error(`${tokPath}: tokenizer has ${tokenizer.vocabSize} tokens, ${size} expects ${config.vocabSize}`);
-  }
-  if (ki && canonicalJson(ki.teacher.tokenizer.toJSON()) !== canonicalJson(tokenizer.toJSON())) {
-    throw new Error(
-      `${path.join(teacherDir, "tokenizer.json")}: the teacher's tokenizer differs from ${tokPath}; ` +
-        `knowledge inheritance needs teacher and student to share one tokenizer`,
-    );
-  }
-  const cacheDir = path.join(args.corpus as string, "tokens");
-  const train = encodeCorpusFile(trainFile, tokenizer, cacheDir);
-  const val = encodeCorpusFile(valFile, tokenizer, cacheDir);
-  console.error(`corpus: ${train.length} training tokens, ${val.length} validation tokens`);
+  const { manifest, tokenizer, train, val } = await loadData(args, size, config, ki ? { dir: teacherDir, teacher: ki.teacher } : null);
 
   checkPretrainStreams(train, val, options, PRETRAIN_FLAGS);
   // The KI record rides along in the options written to ckpt/state.json (checked by assertKiRunMatches).
@@ -159,6 +138,63 @@ async function main(): Promise<void> {
     process.exitCode = interrupted ? 130 : 0;
     return;
   }
+  outOf(); // again: another process may have written there while this one trained
+  writeModel({ outDir, name, config, options, result, manifest, tokenizer, train, val, cutShort, ki: ki ? { record: ki.record, dir: teacherDir } : null, minutes: args.minutes as number });
+}
+
+/** The corpus (built or reused), the tokenizer (trained or reused, checked against the size and the teacher) and the token streams. */
+async function loadData(
+  args: Record<string, string | number | boolean>,
+  size: string,
+  config: PretrainOptions["config"],
+  ki: { dir: string; teacher: LoadedBackbone } | null,
+): Promise<{ manifest: CorpusManifest; tokenizer: Tokenizer; train: Int32Array; val: Int32Array }> {
+  const manifest = await buildCorpus({ outDir: args.corpus as string });
+  const trainFile = path.join(args.corpus as string, "train.txt");
+  const valFile = path.join(args.corpus as string, "val.txt");
+  const tokPath = args.tokenizer as string;
+  if (!fs.existsSync(tokPath)) {
+    console.error(`training a ${args["vocab-size"]}-token BPE tokenizer on ${trainFile} ...`);
+    const lines = fs.readFileSync(trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
+    fs.mkdirSync(path.dirname(tokPath), { recursive: true });
+    Tokenizer.fromJSON(trainBpe(lines, { vocabSize: args["vocab-size"] as number })).save(tokPath);
+  }
+  const tokenizer = Tokenizer.fromFile(tokPath);
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new Error(`${tokPath}: tokenizer has ${tokenizer.vocabSize} tokens, ${size} expects ${config.vocabSize}`);
+  }
+  if (ki && canonicalJson(ki.teacher.tokenizer.toJSON()) !== canonicalJson(tokenizer.toJSON())) {
+    throw new Error(
+      `${path.join(ki.dir, "tokenizer.json")}: the teacher's tokenizer differs from ${tokPath}; ` +
+        `knowledge inheritance needs teacher and student to share one tokenizer`,
+    );
+  }
+  const cacheDir = path.join(args.corpus as string, "tokens");
+  const train = encodeCorpusFile(trainFile, tokenizer, cacheDir);
+  const val = encodeCorpusFile(valFile, tokenizer, cacheDir);
+  console.error(`corpus: ${train.length} training tokens, ${val.length} validation tokens`);
+  return { manifest, tokenizer, train, val };
+}
+
+interface Finished {
+  readonly outDir: string;
+  readonly name: string;
+  readonly config: PretrainOptions["config"];
+  readonly options: PretrainOptions;
+  readonly result: PretrainResult;
+  readonly manifest: CorpusManifest;
+  readonly tokenizer: Tokenizer;
+  readonly train: Int32Array;
+  readonly val: Int32Array;
+  /** stopped by --minutes with --finish-on-deadline. */
+  readonly cutShort: boolean;
+  readonly ki: { readonly record: KiRunRecord; readonly dir: string } | null;
+  readonly minutes: number;
+}
+
+/** Final validation loss on the whole held-out split, the model card, and the checkpoint folder. */
+function writeModel(f: Finished): void {
+  const { outDir, name, config, options, result, manifest, tokenizer, train, val, cutShort, ki, minutes } = f;
   const finalVal = validationLoss(result.model, evaluationBatches(val, options.batch, options.length, val.length));
   const fp = fingerprint(result.model);
   const sources = manifest.sources.map((s) => `${s.name} (${s.package}@${s.version}, ${s.licence})`).join("; ");
@@ -173,14 +209,13 @@ async function main(): Promise<void> {
     notes: [
       ...(cutShort
         ? [
-            `Stopped by its time budget (--minutes ${args.minutes}) at step ${result.state.step} of ${options.steps} planned: ` +
+            `Stopped by its time budget (--minutes ${minutes}) at step ${result.state.step} of ${options.steps} planned: ` +
               `the learning rate had not finished its cosine decay. Resuming with the same command and a larger budget continues the run.`,
           ]
         : []),
-      ...(ki ? kiCardNotes(ki.record, teacherDir) : []),
+      ...(ki ? kiCardNotes(ki.record, ki.dir) : []),
     ],
   });
-  outOf(); // again: another process may have written there while this one trained
   saveCheckpoint(outDir, result.model, tokenizer, {
     name,
     card,
