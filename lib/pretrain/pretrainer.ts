@@ -80,6 +80,12 @@ export function validationLoss(model: Transformer, batches: readonly TokenBatch[
   return sum / n;
 }
 
+/**
+ * Trains `options.steps` steps from the run's last checkpoint (or from scratch), evaluating every evalEvery steps
+ * and checkpointing every ckptSeconds; stops early (with a checkpoint) when hooks.shouldStop says so. One loop,
+ * ~80 lines on purpose: the step, progress line, evaluation and checkpoint share the run state and its clocks
+ * (training wall time excludes evaluation), which split functions would have to pass back and forth.
+ */
 export async function pretrain(
   runDir: string,
   train: Int32Array,
@@ -91,23 +97,10 @@ export async function pretrain(
   checkPretrainStreams(train, val, options);
   const log = hooks.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const ckptDir = path.join(runDir, "ckpt");
-  const resumed = loadRunState(ckptDir, options);
-  const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
-  model.setActivationCheckpointing(options.checkpoint ?? false);
-  const names = model.names();
-  const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, decayFilter(model.variables()));
-  if (resumed) opt.restore(resumed.optimizer);
-  let state: PretrainState = resumed?.state ?? {
-    step: 0,
-    tokensSeen: 0,
-    wallSeconds: 0,
-    history: [],
-    options,
-    backends: [],
-  };
-  const backend = `${backendInfo().name} ${backendInfo().version} + ${kernelSetLabel()} kernels`;
-  if (!state.backends.includes(backend)) state = { ...state, backends: [...state.backends, backend] };
-  if (resumed) log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
+  const run = startRun(ckptDir, options);
+  const { model, names, opt } = run;
+  let state = run.state;
+  if (run.resumed) log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
   const evalSet = evaluationBatches(val, options.batch, options.length, options.evalTokens);
   const lossFn: LossFn = hooks.loss ?? ((m, b) => lmLoss(m, b.ids, b.mask, b.batch, b.length, true));
 
@@ -173,6 +166,19 @@ export async function pretrain(
   if (stopped) save();
   opt.dispose();
   return { model, state, finished: state.step >= options.steps };
+}
+
+/** The model, optimizer and state a run starts from: its last checkpoint in `ckptDir`, else a fresh model. */
+function startRun(ckptDir: string, options: PretrainOptions): { model: Transformer; names: string[]; opt: AdamW; state: PretrainState; resumed: boolean } {
+  const resumed = loadRunState(ckptDir, options);
+  const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
+  model.setActivationCheckpointing(options.checkpoint ?? false);
+  const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, decayFilter(model.variables()));
+  if (resumed) opt.restore(resumed.optimizer);
+  let state: PretrainState = resumed?.state ?? { step: 0, tokensSeen: 0, wallSeconds: 0, history: [], options, backends: [] };
+  const backend = `${backendInfo().name} ${backendInfo().version} + ${kernelSetLabel()} kernels`;
+  if (!state.backends.includes(backend)) state = { ...state, backends: [...state.backends, backend] };
+  return { model, names: model.names(), opt, state, resumed: resumed !== null };
 }
 
 function definingPart(o: PretrainOptions): string {
