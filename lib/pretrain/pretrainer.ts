@@ -16,7 +16,6 @@ import { readJsonFile } from "../io/json-file";
 import { SafeTensor, readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors";
 import { lmLoss } from "../backbone/lm-loss";
 import { Transformer } from "../backbone/transformer";
-import type { TransformerConfig } from "../backbone/config";
 import { AdamW } from "../train/adamw";
 import { learningRateAt, Schedule } from "../train/schedule";
 import { decayFilter } from "../train/weight-decay";
