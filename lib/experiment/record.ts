@@ -210,6 +210,13 @@ export function readRecords(filePath: string, options: { allowMissing?: boolean;
   );
 }
 
+/** The first record of each of `cells`, in cell order (cells without a record are left out). */
+export function recordsOf(records: readonly RunRecord[], cells: readonly Cell[]): RunRecord[] {
+  const byId = new Map<string, RunRecord>();
+  for (const r of records) if (!byId.has(r.cellId)) byId.set(r.cellId, r);
+  return cells.map((c) => byId.get(c.cellId)).filter((r): r is RunRecord => r !== undefined);
+}
+
 function metricsProblems(p: string[], r: Record<string, unknown>, field: string, nullable: boolean): void {
   const v = r[field];
   const expected = `${nullable ? "null or " : ""}an object { accuracy, macroF1, mcc }`;

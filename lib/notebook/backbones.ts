@@ -9,7 +9,7 @@ import { CHECKPOINT_FILES, configFromJson } from "../backbone/checkpoint";
 import { nonEmbeddingParams, totalParams, type TransformerConfig } from "../backbone/config";
 import { BACKBONE_SIZES } from "../backbone/sizes";
 import { readSafetensorsHeader } from "../io/safetensors";
-import { projectRoot } from "../experiment/run-cell";
+import { projectRoot } from "../experiment/project-paths";
 
 /** The kit's own sizes, smallest first. */
 export const KIT_SIZES: readonly string[] = Object.freeze(Object.keys(BACKBONE_SIZES));

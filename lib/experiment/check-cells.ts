@@ -1,0 +1,98 @@
+/**
+ * Whole-grid validation before anything runs: every cell's method, task, backbone and resolved options are
+ * checked up front, so a bad value fails the run in a second with a message naming the grid file, the cell and
+ * the option as the user wrote it, instead of failing inside each worker once per cell after the first cells
+ * have already trained.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CHECKPOINT_FILES } from "../backbone/checkpoint";
+import { TASK_NAMES } from "../tasks/data/registry";
+import { METHOD_NAMES, getMethod } from "../tuning/methods";
+import { ValidationError } from "../io/validate";
+import { CELL_DEFAULTS, checkOptionsForMethod, resolveCellOptions } from "./cell-options";
+import type { Cell, GridSpec } from "./grid";
+import { backboneDir, projectRoot } from "./project-paths";
+import { describeCell } from "./runner";
+
+export interface CheckCellsOptions {
+  /** What the cells came from, in the user's words: "grids/x.json", "npm run bench", "runCells". */
+  readonly source: string;
+  /** Check that each backbone is a complete checkpoint folder (default true). */
+  readonly backbones?: boolean;
+  /** Project root for backbone names (default: found from this file). */
+  readonly root?: string;
+  /** Where the user set option `key` of `cell` (e.g. "fixed.lr", "--steps"), shown after the message; null: unknown. */
+  readonly optionSource?: (cell: Cell, key: string) => string | null;
+  /** Problems listed in the thrown error (default 5). */
+  readonly maxListed?: number;
+}
+
+/** Every problem of every cell (at most one per cell: the first found), each naming the source and the cell. */
+export function cellProblems(cells: readonly Cell[], options: CheckCellsOptions): string[] {
+  const root = options.root ?? projectRoot();
+  const backboneOk = new Map<string, string | null>();
+  const problems: string[] = [];
+  cells.forEach((cell, i) => {
+    const where = `${options.source}: cell ${i} (${describeCell(cell)})`;
+    const problem = cellProblem(cell, where, options, () => {
+      if (!backboneOk.has(cell.backbone)) backboneOk.set(cell.backbone, backboneProblem(cell.backbone, root));
+      return backboneOk.get(cell.backbone)!;
+    });
+    if (problem !== null) problems.push(problem);
+  });
+  return problems;
+}
+
+/** Throws one error listing the first problems (and how many cells have one) when any cell is invalid. */
+export function checkCells(cells: readonly Cell[], options: CheckCellsOptions): void {
+  const problems = cellProblems(cells, options);
+  if (problems.length === 0) return;
+  const max = options.maxListed ?? 5;
+  const more = problems.length > max ? `\n  ... and ${problems.length - max} more` : "";
+  throw new Error(`${options.source}: ${problems.length} of ${cells.length} cells are invalid; nothing was run:\n  ${problems.slice(0, max).join("\n  ")}${more}`);
+}
+
+function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, backbone: () => string | null): string | null {
+  if (!(METHOD_NAMES as readonly string[]).includes(cell.method)) return `${where}: method '${cell.method}' is not one of ${METHOD_NAMES.join(", ")}`;
+  if (!(TASK_NAMES as readonly string[]).includes(cell.task)) return `${where}: task '${cell.task}' is not one of ${TASK_NAMES.join(", ")}`;
+  if (options.backbones !== false) {
+    const b = backbone();
+    if (b !== null) return `${where}: ${b}`;
+  }
+  try {
+    const o = resolveCellOptions(cell.options, where);
+    checkOptionsForMethod(o, cell.options, getMethod(cell.method), where);
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    const key = optionKeyOf(err, where);
+    const from = key !== null ? options.optionSource?.(cell, key) : null;
+    return from ? `${message} (set by ${from})` : message;
+  }
+}
+
+/** The option a validation error is about, from its `where` ("<where>: option lr ..."). */
+function optionKeyOf(err: unknown, where: string): string | null {
+  if (!(err instanceof ValidationError)) return null;
+  const rest = err.where.slice(`${where}: option `.length);
+  return Object.keys(CELL_DEFAULTS).find((k) => rest === k || rest.startsWith(`${k} `)) ?? null;
+}
+
+/** null when `name` is a complete checkpoint folder, else what is missing. */
+function backboneProblem(name: string, root: string): string | null {
+  const dir = backboneDir(name, root);
+  const missing = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length === 0) return null;
+  const models = path.join(root, "models");
+  const shipped = fs.existsSync(models) ? fs.readdirSync(models).filter((d) => fs.existsSync(path.join(models, d, CHECKPOINT_FILES.weights))) : [];
+  return `backbone '${name}': ${dir} lacks ${missing.join(", ")} (shipped: ${shipped.length > 0 ? shipped.join(", ") : "none"})`;
+}
+
+/** Where a grid file sets option `key` for `cell`: "methodOptions.M.key", "options.key" or "fixed.key". */
+export function gridOptionSource(spec: GridSpec, cell: Cell, key: string): string | null {
+  if (spec.methodOptions?.[cell.method]?.[key] !== undefined) return `methodOptions.${cell.method}.${key}`;
+  if (spec.options?.[key] !== undefined) return `options.${key}`;
+  if (spec.fixed?.[key] !== undefined) return `fixed.${key}`;
+  return null;
+}
