@@ -7,7 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CHECKPOINT_FILES } from "../backbone/checkpoint";
+import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
 import { TASK_NAMES } from "../tasks/data/registry";
+import { TASK_SPECS } from "../tasks/task-specs";
+import { parsePattern } from "../tasks/template";
 import { METHOD_NAMES, getMethod } from "../tuning/methods";
 import { ValidationError } from "../io/validate";
 import { CELL_DEFAULTS, checkOptionsForMethod, resolveCellOptions } from "./cell-options";
@@ -62,7 +65,13 @@ function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, back
   }
   try {
     const o = resolveCellOptions(cell.options, where);
-    checkOptionsForMethod(o, cell.options, getMethod(cell.method), where);
+    const method = getMethod(cell.method);
+    checkOptionsForMethod(o, cell.options, method, where);
+    if (!method.trainsPrompt) return null;
+    for (const task of [cell.task, ...(o.stage1Task !== null ? [o.stage1Task] : [])]) {
+      const missing = missingSlots(task, o.promptPosition, o.promptLength);
+      if (missing !== null) return `${where}: option promptPosition '${o.promptPosition}' needs slot(s) ${missing} that task '${task}' lacks`;
+    }
     return null;
   } catch (err) {
     const message = (err as Error).message;
@@ -70,6 +79,16 @@ function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, back
     const from = key !== null ? options.optionSource?.(cell, key) : null;
     return from ? `${message} (set by ${from})` : message;
   }
+}
+
+/** The slots `position` needs that `task`'s shipped template lacks ("middle (template ...)"), or null. */
+function missingSlots(task: string, position: string, length: number): string | null {
+  const spec = TASK_SPECS[task];
+  if (spec === undefined) return null; // a task without a shipped spec gets a default template: runCell checks it
+  const offered = parsePattern(spec.template.pattern).flatMap((p) => (p.kind === "slot" ? [p.slot] : []));
+  const lengths = parsePosition(position, length);
+  const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !offered.includes(slot));
+  return missing.length === 0 ? null : `${missing.join(", ")} (template ${JSON.stringify(spec.template.pattern)} offers ${offered.join(", ")})`;
 }
 
 /** The option a validation error is about, from its `where` ("<where>: option lr ..."). */
