@@ -83,15 +83,7 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
     `running ${pending.length - reusable.size} ` + (inProcess ? "in this process" : `in ${o.workers} worker process${o.workers > 1 ? "es" : ""}`));
   const view = new CellsProgress({ cells, pending, reused: new Set(reusable.keys()), label: o.label, inProcess, curve: o.curve, tableRows: o.tableRows, sink, stream, say });
 
-  let pool: ProcessPool<Cell, RunRecord> | null = null;
-  const runner: CellRunner =
-    options.runner ??
-    (inProcess
-      ? (cell, progress) => runCell(cell, progress)
-      : (cell) => {
-          pool ??= new ProcessPool<Cell, RunRecord>({ script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"), size: o.workers });
-          return pool.run(cell);
-        });
+  const { runner, close } = options.runner ? { runner: options.runner, close: async () => undefined } : defaultRunner(o);
   const t0 = Date.now();
   try {
     // Copies first (they take no time), then the runs, each group in the caller's order.
@@ -117,8 +109,23 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
       elapsedSeconds: (Date.now() - t0) / 1000,
     };
   } finally {
-    if (pool !== null) await (pool as ProcessPool<Cell, RunRecord>).close();
+    await close();
   }
+}
+
+/** runCell in this process (workers 0), else a pool of `workers` cell-worker processes started on first use. */
+function defaultRunner(o: ResolvedRunCellsOptions): { runner: CellRunner; close: () => Promise<void> } {
+  if (o.workers === 0) return { runner: (cell, progress) => runCell(cell, progress), close: async () => undefined };
+  let pool: ProcessPool<Cell, RunRecord> | null = null;
+  return {
+    runner: (cell) => {
+      pool ??= new ProcessPool<Cell, RunRecord>({ script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"), size: o.workers });
+      return pool.run(cell);
+    },
+    close: async () => {
+      if (pool !== null) await pool.close();
+    },
+  };
 }
 
 /** Pending cells whose identical finished run is in a `reuseFrom` file, as copies to append; and the files read. */

@@ -118,6 +118,18 @@ describe("notebook runCells", function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  it("validates every cell before the first runs, naming the label, the cell and the option", async () => {
+    const runner = fakeRunner();
+    const cs = [...cells(), makeCell({ backbone: "tiny", task: "yelp", method: "prompt-tuning", seed: 0, options: { steps: 5, clipNorm: -1 } })];
+    const resultsPath = path.join(dir, "r.jsonl");
+    await assert.rejects(
+      runCells(cs, { resultsPath, runner, sink: new RecordingSink(), stream: new TextStream(), checkFingerprints: false, label: "study" }),
+      /runCells \(study\): 1 of 7 cells are invalid; nothing was run:\n {2}runCells \(study\): cell 6 \(tiny\/yelp\/prompt-tuning seed=0 clipNorm=-1 steps=5\): option clipNorm \(0 disables clipping\) must be a number >= 0, got -1/,
+    );
+    assert.equal(runner.calls.length, 0, "no cell ran");
+    assert.equal(fs.existsSync(resultsPath), false);
+  });
+
   it("merges cell lists without duplicates and picks a study's records", () => {
     const cs = cells();
     const merged = uniqueCells(cs.slice(0, 3), cs.slice(2), cs.slice(0, 1));
