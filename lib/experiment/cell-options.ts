@@ -143,7 +143,7 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
 }
 
 /** Checks that need the method: throws naming the option when it does not apply to `method` or is out of range. */
-export function checkOptionsForMethod(o: CellOptions, options: Readonly<Record<string, unknown>>, method: Method, where: string): void {
+export function checkOptionsForMethod(o: CellOptions, method: Method, where: string): void {
   if (o.stage1Task !== null && !method.trainsPrompt) {
     const prompt = Object.values(METHODS).filter((m) => m.trainsPrompt).map((m) => m.name);
     throw new Error(`${where}: option stage1Task (two-stage prompt tuning) needs a prompt method (${prompt.join(", ")}), got '${method.name}'`);
@@ -151,7 +151,7 @@ export function checkOptionsForMethod(o: CellOptions, options: Readonly<Record<s
   const lr = cellLearningRate(o, method);
   if (method.trains && lr * o.weightDecay >= 1) {
     // AdamW/Adafactor decay: w <- w - lr * weightDecay * w; at lr * weightDecay >= 1 every step zeroes or flips the weights.
-    const given = "lr" in options ? `lr ${o.lr}` : `the default lr ${lr} of ${method.name}`;
+    const given = o.lr !== null ? `lr ${o.lr}` : `the default lr ${lr} of ${method.name}`;
     throw new Error(`${where}: option weightDecay ${o.weightDecay} with ${given} shrinks weights by lr * weightDecay = ${lr * o.weightDecay} per step; it must be < 1`);
   }
 }

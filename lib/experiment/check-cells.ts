@@ -66,7 +66,7 @@ function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, back
   try {
     const o = resolveCellOptions(cell.options, where);
     const method = getMethod(cell.method);
-    checkOptionsForMethod(o, cell.options, method, where);
+    checkOptionsForMethod(o, method, where);
     if (!method.trainsPrompt) return null;
     for (const task of [cell.task, ...(o.stage1Task !== null ? [o.stage1Task] : [])]) {
       const missing = missingSlots(task, o.promptPosition, o.promptLength);

@@ -44,7 +44,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
   const where = `cell ${cell.cellId}`;
   const o = resolveCellOptions(cell.options, where);
   const method = getMethod(cell.method);
-  checkOptionsForMethod(o, cell.options, method, where);
+  checkOptionsForMethod(o, method, where);
   const backbone = preloaded ?? loadCheckpoint(backboneDir(cell.backbone));
   // Every forward pass of the cell (training, the memory probe, evaluation) follows the cell's setting; a preloaded
   // backbone gets its own setting back afterwards.

@@ -61,12 +61,14 @@ describe("experiment/cell-options", () => {
 
   it("checks what depends on the method: two-stage tuning needs a prompt method; lr x weightDecay < 1", () => {
     const two = { stage1Task: "amazon" };
-    assert.throws(() => checkOptionsForMethod(resolveCellOptions(two, W), two, getMethod("full-finetune"), W), /option stage1Task .* needs a prompt method \(prompt-tuning, deep-prompt-tuning\), got 'full-finetune'/);
-    checkOptionsForMethod(resolveCellOptions(two, W), two, getMethod("prompt-tuning"), W);
+    assert.throws(() => checkOptionsForMethod(resolveCellOptions(two, W), getMethod("full-finetune"), W), /option stage1Task .* needs a prompt method \(prompt-tuning, deep-prompt-tuning\), got 'full-finetune'/);
+    checkOptionsForMethod(resolveCellOptions(two, W), getMethod("prompt-tuning"), W);
     const wd = { weightDecay: 40 };
-    assert.throws(() => checkOptionsForMethod(resolveCellOptions(wd, W), wd, getMethod("prompt-tuning"), W), /option weightDecay 40 with the default lr 0\.03 of prompt-tuning .* must be < 1/);
-    checkOptionsForMethod(resolveCellOptions(wd, W), wd, getMethod("zero-shot"), W);
-    checkOptionsForMethod(resolveCellOptions(wd, W), wd, getMethod("full-finetune"), W);
+    assert.throws(() => checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("prompt-tuning"), W), /option weightDecay 40 with the default lr 0\.03 of prompt-tuning .* must be < 1/);
+    assert.throws(() => checkOptionsForMethod(resolveCellOptions({ ...wd, lr: null }, W), getMethod("prompt-tuning"), W), /with the default lr 0\.03 of prompt-tuning/);
+    assert.throws(() => checkOptionsForMethod(resolveCellOptions({ weightDecay: 0.5, lr: 2 }, W), getMethod("prompt-tuning"), W), /option weightDecay 0\.5 with lr 2 shrinks weights by lr \* weightDecay = 1 per step; it must be < 1/);
+    checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("zero-shot"), W);
+    checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("full-finetune"), W);
   });
 
   it("default learning rates and prompt-ness come from the method registry", () => {
