@@ -12,6 +12,7 @@ import { envForConcurrency, kernelSetLabel } from "../lib/backend/kernels/kernel
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
+import { checkCells } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
@@ -43,14 +44,15 @@ async function main(): Promise<void> {
   const concurrency = positiveInt(args.concurrency, "--concurrency");
   const spec: GridSpec = {
     name: quick ? "bench-quick" : "bench",
-    methods: list(args.methods as string),
-    tasks: (args.tasks as string) ? list(args.tasks as string) : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"],
+    methods: flagList(args.methods as string, "--methods"),
+    tasks: args.tasks !== "" ? flagList(args.tasks as string, "--tasks") : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"],
     backbones: [backbone],
-    seeds: (args.seeds as string) ? seedList(args.seeds as string) : quick ? [0] : [0, 1, 2],
+    seeds: args.seeds !== "" ? seedList(args.seeds as string) : quick ? [0] : [0, 1, 2],
     fixed: quick ? { steps, evalEvery: 15, maxDev: 64, maxTest: 128 } : { steps, evalEvery: 50, maxDev: 200 },
   };
   const cells = expandGrid(spec);
   const flags: Record<string, string> = { steps: "--steps" };
+  checkCells(cells, { source: "npm run bench", root, optionSource: (_cell, key) => flags[key] ?? `the bench's fixed ${key}` });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const outDir = path.resolve(root, (args.out as string) || path.join("reports", `${spec.name}-${stamp}`));
   const resultsPath = path.join(outDir, "results.jsonl");
@@ -64,7 +66,6 @@ async function main(): Promise<void> {
   ];
   const { records, rows, failures } = await runGridReport({
     cells, outDir, root, concurrency, title: `softprompt-kit bench: ${backbone}`, command, notes, logPrefix: "[bench] ",
-    source: "npm run bench", optionSource: (_cell, key) => flags[key] ?? `the bench's fixed ${key}`,
   });
   const has = (m: string) => records.some((r) => r.method === m);
   const gaps = has("prompt-tuning") && has("full-finetune")
@@ -85,10 +86,19 @@ async function main(): Promise<void> {
   }
 }
 
+/** A comma-separated flag value without empty or repeated entries; refuses anything else naming the flag. */
+function flagList(text: string, flag: string): string[] {
+  const parts = list(text);
+  if (parts.length === 0 || new Set(parts).size !== parts.length) fail(flag, "a comma-separated list of distinct names", text);
+  return parts;
+}
+
 /** "--seeds 0,1,2" as integers; refuses anything else naming the flag. */
 function seedList(text: string): number[] {
   const parts = list(text);
-  if (parts.length === 0 || parts.some((p) => !/^-?\d+$/.test(p))) fail("--seeds", "a comma-separated list of integers", text);
+  if (parts.length === 0 || parts.some((p) => !/^-?\d+$/.test(p)) || new Set(parts).size !== parts.length) {
+    fail("--seeds", "a comma-separated list of distinct integers", text);
+  }
   return parts.map(Number);
 }
 

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
-import { gridOptionSource } from "../lib/experiment/check-cells";
+import { checkCells, gridOptionSource } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { projectRoot } from "../lib/experiment/project-paths";
@@ -36,12 +36,15 @@ async function main(): Promise<void> {
     throw new Error(`${file}: ${(err as Error).message}`);
   }
   const root = projectRoot();
+  checkCells(cells, { source: file, root, optionSource: (cell, key) => gridOptionSource(spec, cell, key) });
+  if (!args.out && (!/^[\w.-]+$/.test(spec.name) || /^\.+$/.test(spec.name))) {
+    throw new Error(`${file}: name ${JSON.stringify(spec.name)} is not a plain folder name for reports/NAME; rename the grid or give --out DIR`);
+  }
   const outDir = path.resolve((args.out as string) || path.join(root, "reports", spec.name));
   await initBackend();
   console.error(`grid ${spec.name}: ${cells.length} cells -> ${path.join(outDir, "results.jsonl")}`);
   const { records, rows, failures } = await runGridReport({
     cells, outDir, root, concurrency, title: `grid ${spec.name}`, command: `npm run grid -- ${process.argv.slice(2).join(" ")}`,
-    source: file, optionSource: (cell, key) => gridOptionSource(spec, cell, key),
   });
   if (records.length > 0) console.log(formatSummaryTable(rows));
   console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);

@@ -1,10 +1,9 @@
 /**
- * Shared by `npm run bench` and `npm run grid`: validate every cell up front, refuse to resume a results file made
- * with other backbone weights, run the cells in worker processes (resumable results.jsonl), then write summary.csv
+ * Shared by `npm run bench` and `npm run grid` (which validate every cell first, with check-cells.ts): refuse to
+ * resume a results file made with other backbone weights, run the cells in worker processes (resumable results.jsonl), then write summary.csv
  * and the self-contained report.html next to it.
  */
 import * as path from "node:path";
-import { checkCells, type CheckCellsOptions } from "../lib/experiment/check-cells";
 import type { Cell } from "../lib/experiment/grid";
 import { ProcessPool } from "../lib/experiment/process-pool";
 import { readRecords, recordsOf, RunRecord } from "../lib/experiment/record";
@@ -21,10 +20,6 @@ export interface GridReportOptions {
   readonly concurrency: number;
   readonly title: string;
   readonly command: string;
-  /** What the cells came from, in the user's words ("grids/x.json", "npm run bench"), for validation messages. */
-  readonly source: string;
-  /** Where the user set a cell option (e.g. "fixed.lr", "--steps"), for validation messages. */
-  readonly optionSource?: CheckCellsOptions["optionSource"];
   readonly notes?: readonly string[];
   readonly logPrefix?: string;
 }
@@ -38,7 +33,6 @@ export interface GridReport {
 }
 
 export async function runGridReport(o: GridReportOptions): Promise<GridReport> {
-  checkCells(o.cells, { source: o.source, root: o.root, optionSource: o.optionSource });
   const resultsPath = path.join(o.outDir, "results.jsonl");
   const fingerprintOf = shippedFingerprints(o.root);
   const earlier = recordsOf(readRecords(resultsPath, { allowMissing: true }), o.cells);

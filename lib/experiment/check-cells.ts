@@ -31,29 +31,52 @@ export interface CheckCellsOptions {
   readonly maxListed?: number;
 }
 
+interface CellIssue {
+  readonly index: number;
+  readonly cell: Cell;
+  /** the cell in the user's words: "<source>: cell 3 (kit-nano/yelp/prompt-tuning seed=0 lr=0.1)" */
+  readonly where: string;
+  /** what is wrong, without `where` */
+  readonly detail: string;
+}
+
 /** Every problem of every cell (at most one per cell: the first found), each naming the source and the cell. */
 export function cellProblems(cells: readonly Cell[], options: CheckCellsOptions): string[] {
+  return cellIssues(cells, options).map((i) => `${i.where}: ${i.detail}`);
+}
+
+/**
+ * Throws one error when any cell is invalid: how many cells are, then each distinct problem once with the cells
+ * it affects (a missing backbone or a bad `fixed` value is one line, not one per cell).
+ */
+export function checkCells(cells: readonly Cell[], options: CheckCellsOptions): void {
+  const issues = cellIssues(cells, options);
+  if (issues.length === 0) return;
+  const groups = new Map<string, CellIssue[]>();
+  for (const i of issues) groups.set(i.detail, [...(groups.get(i.detail) ?? []), i]);
+  const lines = [...groups.values()].map((g) => {
+    if (g.length === 1) return `${g[0]!.where}: ${g[0]!.detail}`;
+    const ids = g.slice(0, 8).map((i) => i.index).join(", ") + (g.length > 8 ? `, ... (${g.length} cells)` : "");
+    return `${options.source}: cells ${ids} (first: ${describeCell(g[0]!.cell)}): ${g[0]!.detail}`;
+  });
+  const max = options.maxListed ?? 5;
+  const more = lines.length > max ? `\n  ... and ${lines.length - max} more problems` : "";
+  throw new Error(`${options.source}: ${issues.length} of ${cells.length} cells are invalid; nothing was run:\n  ${lines.slice(0, max).join("\n  ")}${more}`);
+}
+
+function cellIssues(cells: readonly Cell[], options: CheckCellsOptions): CellIssue[] {
   const root = options.root ?? projectRoot();
   const backboneOk = new Map<string, string | null>();
-  const problems: string[] = [];
-  cells.forEach((cell, i) => {
-    const where = `${options.source}: cell ${i} (${describeCell(cell)})`;
+  const issues: CellIssue[] = [];
+  cells.forEach((cell, index) => {
+    const where = `${options.source}: cell ${index} (${describeCell(cell)})`;
     const problem = cellProblem(cell, where, options, () => {
       if (!backboneOk.has(cell.backbone)) backboneOk.set(cell.backbone, backboneProblem(cell.backbone, root));
       return backboneOk.get(cell.backbone)!;
     });
-    if (problem !== null) problems.push(problem);
+    if (problem !== null) issues.push({ index, cell, where, detail: problem.startsWith(`${where}: `) ? problem.slice(where.length + 2) : problem });
   });
-  return problems;
-}
-
-/** Throws one error listing the first problems (and how many cells have one) when any cell is invalid. */
-export function checkCells(cells: readonly Cell[], options: CheckCellsOptions): void {
-  const problems = cellProblems(cells, options);
-  if (problems.length === 0) return;
-  const max = options.maxListed ?? 5;
-  const more = problems.length > max ? `\n  ... and ${problems.length - max} more` : "";
-  throw new Error(`${options.source}: ${problems.length} of ${cells.length} cells are invalid; nothing was run:\n  ${problems.slice(0, max).join("\n  ")}${more}`);
+  return issues;
 }
 
 function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, backbone: () => string | null): string | null {

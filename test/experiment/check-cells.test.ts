@@ -42,7 +42,9 @@ describe("experiment/check-cells (whole-grid validation before anything runs)", 
     assert.match(p[0]!, /npm run bench: cell 0 .*: method 'prompt' is not one of zero-shot, head-only, prompt-tuning/);
     assert.match(p[1]!, /cell 1 .*: task 'yelpp' is not one of .*yelp/);
     assert.match(p[2]!, /cell 2 .*: backbone 'kit-huge': .*kit-huge lacks config\.json, model\.safetensors, tokenizer\.json \(shipped: none\)/);
-    assert.throws(() => checkCells(cells, { source: "npm run bench", root, maxListed: 2 }), /^Error: npm run bench: 4 of 4 cells are invalid; nothing was run:\n {2}npm run bench: cell 0 [^\n]*\n {2}npm run bench: cell 1 [^\n]*\n {2}\.\.\. and 2 more$/);
+    assert.throws(() => checkCells(cells, { source: "npm run bench", root, maxListed: 2 }), /^Error: npm run bench: 4 of 4 cells are invalid; nothing was run:\n {2}npm run bench: cell 0 [^\n]*\n {2}npm run bench: cell 1 [^\n]*\n {2}\.\.\. and 1 more problems$/);
+    // One missing backbone is one line naming the cells it affects.
+    assert.throws(() => checkCells(cells, { source: "npm run bench", root }), /\n {2}npm run bench: cells 2, 3 \(first: kit-huge\/yelp\/zero-shot seed=0\): backbone 'kit-huge': [^\n]*$/);
     fs.rmSync(root, { recursive: true, force: true });
   });
 

@@ -87,9 +87,10 @@ describe("scripts: npm run grid / npm run bench", function () {
   it("bench: bad flags are refused by name, without a stack trace", () => {
     for (const [flags, message] of [
       [["--steps", "0"], /--steps must be a positive integer, got 0/],
-      [["--seeds", "0,x"], /--seeds must be a comma-separated list of integers, got "0,x"/],
+      [["--seeds", "0,x"], /--seeds must be a comma-separated list of distinct integers, got "0,x"/],
       [["--concurrency", "0"], /--concurrency must be a positive integer, got 0/],
-      [["--quick", "--methods", "prompt"], /npm run bench: 2 of 2 cells are invalid; nothing was run:\n.*method 'prompt' is not one of/],
+      [["--quick", "--methods", "prompt"], /npm run bench: 2 of 2 cells are invalid; nothing was run:\n {2}npm run bench: cells 0, 1 \(first: kit-nano\/yelp\/prompt .*\): method 'prompt' is not one of/],
+      [["--tasks", ","], /--tasks must be a comma-separated list of distinct names, got ","/],
     ] as const) {
       const r = run("bench", [...flags, "--out", path.join(dir, "never")]);
       assert.equal(r.rc, 1, flags.join(" "));
