@@ -145,6 +145,18 @@ describe("notebook runCells", function () {
     await assert.rejects(runCells([], base), /no cells given/);
   });
 
+  it("a diverged run is a failed cell with its cause, never a record", async () => {
+    await setupBackend();
+    const options = { steps: 6, batchSize: 4, evalEvery: 6, maxDev: 8, maxTest: 8, lr: 10, schedule: "constant", clipNorm: 0 };
+    const cell = makeCell({ backbone: tinyCheckpointDir(), task: "yelp", method: "full-finetune", seed: 0, options });
+    const resultsPath = path.join(dir, "div.jsonl");
+    const r = await runCells([cell], { resultsPath, sink: new RecordingSink(), stream: new TextStream(), onError: "record-and-continue" });
+    assert.equal(r.records.length, 0);
+    assert.equal(r.failed.length, 1);
+    assert.match(r.failed[0]!.error.message, /\(yelp\/full-finetune seed=0\) with lr 10: training (diverged at step \d+ of 6|stopped at step \d+ of 6: loss .* \(not finite\))/);
+    assert.equal(readRecords(resultsPath, { allowMissing: true }).length, 0);
+  });
+
   it("runs real cells in this process and in a worker process", async function () {
     await setupBackend();
     const options = { steps: 2, batchSize: 4, evalEvery: 2, maxDev: 8, maxTest: 8, promptLength: 2, warmupSteps: 1 };
