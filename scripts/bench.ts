@@ -12,10 +12,12 @@ import { envForConcurrency, kernelSetLabel } from "../lib/backend/kernels/kernel
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
+import { checkCells } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
-import { backboneDir, projectRoot } from "../lib/experiment/run-cell";
+import { projectRoot } from "../lib/experiment/project-paths";
+import { fail, positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 import { runGridReport } from "./run-grid-report";
 
@@ -31,56 +33,90 @@ async function main(): Promise<void> {
     tasks: { type: "string", default: "" },
     methods: { type: "string", default: "zero-shot,head-only,prompt-tuning,full-finetune" },
     seeds: { type: "string", default: "" },
-    steps: { type: "int", default: 0 },
+    steps: { type: "int" },
     concurrency: { type: "int", default: 2 },
     out: { type: "string", default: "" },
   }, USAGE);
   const quick = args.quick === true;
   const root = projectRoot();
   const backbone = (args.backbone as string) || (quick ? "kit-nano" : "kit-small");
-  if (!fs.existsSync(path.join(backboneDir(backbone, root), "model.safetensors"))) {
-    throw new Error(`backbone '${backbone}' not found at ${backboneDir(backbone, root)} (shipped: ${fs.readdirSync(path.join(root, "models")).join(", ")})`);
-  }
+  const steps = args.steps === undefined ? (quick ? 30 : 200) : positiveInt(args.steps, "--steps");
+  const concurrency = positiveInt(args.concurrency, "--concurrency");
   const spec: GridSpec = {
     name: quick ? "bench-quick" : "bench",
-    methods: list(args.methods as string),
-    tasks: (args.tasks as string) ? list(args.tasks as string) : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"],
+    methods: flagList(args.methods as string, "--methods"),
+    tasks: args.tasks !== "" ? flagList(args.tasks as string, "--tasks") : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"],
     backbones: [backbone],
-    seeds: ((args.seeds as string) ? list(args.seeds as string) : quick ? ["0"] : ["0", "1", "2"]).map(Number),
-    fixed: quick
-      ? { steps: (args.steps as number) || 30, evalEvery: 15, maxDev: 64, maxTest: 128 }
-      : { steps: (args.steps as number) || 200, evalEvery: 50, maxDev: 200 },
+    seeds: args.seeds !== "" ? seedList(args.seeds as string) : quick ? [0] : [0, 1, 2],
+    fixed: quick ? { steps, evalEvery: 15, maxDev: 64, maxTest: 128 } : { steps, evalEvery: 50, maxDev: 200 },
   };
   const cells = expandGrid(spec);
+  const flags: Record<string, string> = { steps: "--steps" };
+  checkCells(cells, { source: "npm run bench", root, optionSource: (_cell, key) => flags[key] ?? `the bench's fixed ${key}` });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const outDir = path.resolve(root, (args.out as string) || path.join("reports", `${spec.name}-${stamp}`));
-  fs.mkdirSync(outDir, { recursive: true });
   const resultsPath = path.join(outDir, "results.jsonl");
   const info = await initBackend();
   const command = process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(" ")}` : "npm run bench";
-  console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version} + ${kernelSetLabel()} kernels in this process, ${args.concurrency} worker(s) with ${envForConcurrency(args.concurrency as number)["KIT_THREADS"]} thread(s) each`);
+  console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version} + ${kernelSetLabel()} kernels in this process, ${concurrency} worker(s) with ${envForConcurrency(concurrency)["KIT_THREADS"]} thread(s) each`);
   console.error(`results: ${resultsPath}`);
 
   const notes = [
     `Backbone ${backbone}; ${spec.seeds.length} seed(s); training steps ${String(spec.fixed?.["steps"])}; test metrics on held-out test splits fixed across seeds.`,
   ];
-  const { result, records, rows } = await runGridReport({
-    cells, outDir, root, concurrency: args.concurrency as number, title: `softprompt-kit bench: ${backbone}`, command, notes, logPrefix: "[bench] ",
+  const { records, rows, failures } = await runGridReport({
+    cells, outDir, root, concurrency, title: `softprompt-kit bench: ${backbone}`, command, notes, logPrefix: "[bench] ",
   });
-  const gaps = spec.methods.includes("prompt-tuning") && spec.methods.includes("full-finetune")
+  const has = (m: string) => records.some((r) => r.method === m);
+  const gaps = has("prompt-tuning") && has("full-finetune")
     ? methodGaps(records, { a: "prompt-tuning", b: "full-finetune", metric: "accuracy" })
     : [];
-  const latest = path.join(root, "reports", "latest");
-  fs.rmSync(latest, { force: true, recursive: false });
-  fs.symlinkSync(path.relative(path.dirname(latest), outDir), latest);
-  console.log(formatSummaryTable(rows));
+  const linkNote = pointLatestAt(path.join(root, "reports", "latest"), outDir);
+  if (records.length > 0) console.log(formatSummaryTable(rows));
   if (gaps.length > 0) {
     console.log("\nprompt-tuning minus full-finetune, test accuracy over matched seeds (mean [95% CI]):");
     for (const g of gaps) console.log(`  ${g.task.padEnd(14)} ${fmt(g.mean)} [${fmt(g.ciLow)}, ${fmt(g.ciHigh)}]  n=${g.n}`);
   }
-  console.log(`\n${records.length}/${cells.length} cells recorded (${result.failed.length} failed) in ${outDir}`);
+  console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);
   console.log(`report: ${path.join(outDir, "report.html")}`);
-  if (result.failed.length > 0) process.exitCode = 1;
+  if (linkNote !== null) console.error(linkNote);
+  if (failures !== null) {
+    console.error(failures);
+    process.exitCode = 1;
+  }
+}
+
+/** A comma-separated flag value without empty or repeated entries; refuses anything else naming the flag. */
+function flagList(text: string, flag: string): string[] {
+  const parts = list(text);
+  if (parts.length === 0 || new Set(parts).size !== parts.length) fail(flag, "a comma-separated list of distinct names", text);
+  return parts;
+}
+
+/** "--seeds 0,1,2" as integers; refuses anything else naming the flag. */
+function seedList(text: string): number[] {
+  const parts = list(text);
+  if (parts.length === 0 || parts.some((p) => !/^-?\d+$/.test(p)) || new Set(parts).size !== parts.length) {
+    fail("--seeds", "a comma-separated list of distinct integers", text);
+  }
+  return parts.map(Number);
+}
+
+/**
+ * Points reports/latest at the run (creating reports/ in a fresh clone). Never fails the bench, whose results are
+ * already written: returns a note when the link cannot be made (e.g. reports/latest is a real folder), else null.
+ */
+function pointLatestAt(latest: string, outDir: string): string | null {
+  try {
+    fs.mkdirSync(path.dirname(latest), { recursive: true });
+    const existing = fs.lstatSync(latest, { throwIfNoEntry: false });
+    if (existing !== undefined && !existing.isSymbolicLink()) return `note: ${latest} exists and is not a link; left as it is (the run is in ${outDir})`;
+    if (existing !== undefined) fs.unlinkSync(latest);
+    fs.symlinkSync(path.relative(path.dirname(latest), outDir), latest);
+    return null;
+  } catch (err) {
+    return `note: could not point ${latest} at ${outDir}: ${(err as Error).message}`;
+  }
 }
 
 function fmt(x: number): string {
@@ -88,6 +124,7 @@ function fmt(x: number): string {
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  // Bad input is reported by its message alone; KIT_DEBUG=1 adds the stack for bug reports.
+  console.error(err instanceof Error ? (process.env["KIT_DEBUG"] ? (err.stack ?? err.message) : err.message) : err);
   process.exit(1);
 });

@@ -1,13 +1,15 @@
 /**
- * Shared by `npm run bench` and `npm run grid`: run cells in worker processes (resumable results.jsonl), then
- * write summary.csv and the self-contained report.html next to it.
+ * Shared by `npm run bench` and `npm run grid` (which validate every cell first, with check-cells.ts): refuse to
+ * resume a results file made with other backbone weights, run the cells in worker processes (resumable results.jsonl), then write summary.csv
+ * and the self-contained report.html next to it.
  */
 import * as path from "node:path";
 import type { Cell } from "../lib/experiment/grid";
 import { ProcessPool } from "../lib/experiment/process-pool";
-import { readRecords, RunRecord } from "../lib/experiment/record";
-import { describeGridEvent, runGrid, RunGridResult } from "../lib/experiment/runner";
+import { readRecords, recordsOf, RunRecord } from "../lib/experiment/record";
+import { defaultErrorsPath, describeCell, describeGridEvent, runGrid, RunGridResult } from "../lib/experiment/runner";
 import { summarizeRecords, SummaryRow, toCsv } from "../lib/experiment/summary";
+import { checkOneFingerprintPerBackbone, checkResumeFingerprints, shippedFingerprints } from "../lib/experiment/weights-fingerprint";
 import { writeFileAtomic } from "../lib/io/atomic-write";
 import { experimentReportHtml } from "../lib/viz/report";
 
@@ -22,8 +24,19 @@ export interface GridReportOptions {
   readonly logPrefix?: string;
 }
 
-export async function runGridReport(o: GridReportOptions): Promise<{ result: RunGridResult; records: RunRecord[]; rows: SummaryRow[] }> {
+export interface GridReport {
+  readonly result: RunGridResult;
+  readonly records: RunRecord[];
+  readonly rows: SummaryRow[];
+  /** "2 of 6 cells failed ...; first: ..." when cells failed, else null. */
+  readonly failures: string | null;
+}
+
+export async function runGridReport(o: GridReportOptions): Promise<GridReport> {
   const resultsPath = path.join(o.outDir, "results.jsonl");
+  const fingerprintOf = shippedFingerprints(o.root);
+  const earlier = recordsOf(readRecords(resultsPath, { allowMissing: true }), o.cells);
+  checkResumeFingerprints(earlier, o.cells, fingerprintOf, resultsPath, "write to another --out DIR (or move that file away) and run again");
   const pool = new ProcessPool<Cell, RunRecord>({ script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"), size: o.concurrency });
   let result: RunGridResult;
   try {
@@ -37,10 +50,20 @@ export async function runGridReport(o: GridReportOptions): Promise<{ result: Run
   } finally {
     await pool.close();
   }
-  const ids = new Set(o.cells.map((c) => c.cellId));
-  const records = readRecords(resultsPath).filter((r) => ids.has(r.cellId));
+  const records = recordsOf(readRecords(resultsPath, { allowMissing: true }), o.cells);
+  checkOneFingerprintPerBackbone(records, resultsPath);
   const rows = summarizeRecords(records);
   writeFileAtomic(path.join(o.outDir, "summary.csv"), toCsv(rows));
   writeFileAtomic(path.join(o.outDir, "report.html"), experimentReportHtml({ title: o.title, records, command: o.command, notes: o.notes }));
-  return { result, records, rows };
+  return { result, records, rows, failures: failureSummary(result, resultsPath) };
+}
+
+/** How many cells failed this time, where they are logged, and the first cause; null when none failed. */
+export function failureSummary(result: RunGridResult, resultsPath: string): string | null {
+  if (result.failed.length === 0) return null;
+  const first = result.failed[0]!;
+  return (
+    `${result.failed.length} of ${result.total - result.skipped} cells run failed (details in ${defaultErrorsPath(resultsPath)}); ` +
+    `first: cell ${first.index} (${describeCell(first.cell)}): ${first.error.message}`
+  );
 }

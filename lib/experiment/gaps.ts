@@ -5,7 +5,8 @@
  * length), A's run with seed s is paired with B's run on the same backbone, task and seed, and
  * metric(A) - metric(B) is summarised with lib/eval/stats.ts `pairedDifference`. Seeds present for
  * only one side are left out (counted in `unpaired`). B must have exactly one run per
- * (backbone, task, seed) after `bWhere` filtering; otherwise the pairing is ambiguous and throws.
+ * (backbone, task, seed) after `bWhere` filtering; otherwise the pairing is ambiguous and throws. Runs pair only
+ * when they used the same backbone weights (record.backbone.fingerprint): a gap never compares two models.
  */
 import { seedFromString } from "../backend/random";
 import { pairedDifference, type BootstrapOptions, type Summary } from "../eval/stats";
@@ -51,7 +52,7 @@ export function methodGaps(records: readonly RunRecord[], options: MethodGapOpti
 
   const bByKey = new Map<string, RunRecord>();
   for (const r of bRuns) {
-    const key = canonicalJson([r.backbone.name, r.task, r.seed]);
+    const key = canonicalJson([r.backbone.name, r.backbone.fingerprint, r.task, r.seed]);
     const prev = bByKey.get(key);
     if (prev && prev.cellId !== r.cellId) {
       throw new Error(`methodGaps: method ${JSON.stringify(b)} has several runs for ${r.backbone.name}/${r.task} seed ${r.seed} (configs ${canonicalJson(prev.config)} and ${canonicalJson(r.config)}); narrow them with bWhere`);
@@ -72,7 +73,7 @@ export function methodGaps(records: readonly RunRecord[], options: MethodGapOpti
   for (const [key, group] of groups) {
     const first = group[0]!;
     const pairs = group
-      .map((r) => ({ r, partner: bByKey.get(canonicalJson([r.backbone.name, r.task, r.seed])) }))
+      .map((r) => ({ r, partner: bByKey.get(canonicalJson([r.backbone.name, r.backbone.fingerprint, r.task, r.seed])) }))
       .filter((p): p is { r: RunRecord; partner: RunRecord } => p.partner !== undefined)
       .sort((x, y) => x.r.seed - y.r.seed);
     const bSameTask = bRuns.filter((r) => r.backbone.name === first.backbone.name && r.task === first.task);

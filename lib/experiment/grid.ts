@@ -18,6 +18,7 @@
  * `options` axes apply to every method; `methodOptions[m]` axes only to method m (e.g. prompt
  * length means nothing for full fine-tuning, which would otherwise run once per prompt length).
  */
+import { describe } from "../io/validate";
 import { canonicalJson, cellIdOf } from "./cell-id";
 
 export interface GridSpec {
@@ -188,16 +189,5 @@ function checkRecord(where: string, field: string, value: unknown): string[] {
 function checkKey(where: string, field: string, key: string): void {
   if (RESERVED_CONFIG_KEYS.includes(key)) {
     throw new Error(`${where}: ${field}: key "${key}" is reserved (cells already have ${RESERVED_CONFIG_KEYS.join(", ")}); use the grid's own axis or rename it`);
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return "undefined";
-  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
-  try {
-    const s = JSON.stringify(v);
-    return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 80)}...` : s;
-  } catch {
-    return String(v);
   }
 }

@@ -94,7 +94,8 @@ export function cellFields(cell: Cell): Pick<RunRecord, "cellId" | "task" | "met
 
 /**
  * Every problem with `obj` as a RunRecord, each naming the field, what was expected and what was
- * found; [] for a valid record.
+ * found; [] for a valid record. Long (one check per field, in the order of RunRecord) on purpose: it reads as
+ * the record's schema, and splitting it would scatter that schema over several functions.
  */
 export function recordProblems(obj: unknown): string[] {
   const p: string[] = [];
@@ -209,6 +210,13 @@ export function readRecords(filePath: string, options: { allowMissing?: boolean;
   return readJsonl<unknown>(filePath, { onBadLine: "throw", allowMissing: options.allowMissing, onWarning: options.onWarning }).map(({ line, record }) =>
     validateRecord(record, `${filePath}:${line}`),
   );
+}
+
+/** The first record of each of `cells`, in cell order (cells without a record are left out). */
+export function recordsOf(records: readonly RunRecord[], cells: readonly Cell[]): RunRecord[] {
+  const byId = new Map<string, RunRecord>();
+  for (const r of records) if (!byId.has(r.cellId)) byId.set(r.cellId, r);
+  return cells.map((c) => byId.get(c.cellId)).filter((r): r is RunRecord => r !== undefined);
 }
 
 function metricsProblems(p: string[], r: Record<string, unknown>, field: string, nullable: boolean): void {

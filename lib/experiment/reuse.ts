@@ -9,7 +9,7 @@
  * A copied record keeps everything that describes the run (metrics, curve, timings, timestamps, versions) and
  * takes the new cell's identity (cellId, config); `reusedFrom` names the file and cellId it came from, so a
  * report can always tell reused results from fresh ones. Not re-exported from lib/experiment/index.ts because
- * it resolves options through run-cell.ts, which loads tfjs.
+ * it resolves options through cell-options.ts, which loads the method registry (and tfjs).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -17,7 +17,7 @@ import { canonicalJson } from "./cell-id";
 import type { Cell } from "./grid";
 import { RESERVED_CONFIG_KEYS } from "./grid";
 import { cellFields, readRecords, type ReusedFrom, type RunRecord } from "./record";
-import { resolveCellOptions } from "./run-cell";
+import { resolveCellOptions } from "./cell-options";
 
 /**
  * Canonical key of the run a config defines: backbone, task, method, seed and every option resolved against

@@ -158,7 +158,11 @@ export function recordedCellIds(resultsPath: string, onWarning?: (m: string) => 
   return ids;
 }
 
-/** Runs the cells that have no record yet; see the file comment. */
+/**
+ * Runs the cells that have no record yet; see the file comment. Longer than most functions here on purpose: the
+ * worker loop is a closure sharing the queue cursor, counters and stop state with the result built below;
+ * pulled apart, that state would have to be threaded through every helper.
+ */
 export async function runGrid(cells: readonly Cell[], options: RunGridOptions): Promise<RunGridResult> {
   const opts = resolveRunGridOptions(options);
   const t0 = Date.now();
@@ -176,17 +180,7 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
   fs.mkdirSync(path.dirname(path.resolve(opts.resultsPath)), { recursive: true });
   const release = acquireLock(`${opts.resultsPath}.lock`, `runGrid ${cells.length} cells`, opts.onWarning);
   try {
-    const existing = recordedCellIds(opts.resultsPath, opts.onWarning);
-    const wanted = new Set(cells.map((c) => c.cellId));
-    let foreignRecords = 0;
-    for (const [id, count] of existing) {
-      if (!wanted.has(id)) foreignRecords += count;
-      else if (count > 1) opts.onWarning(`${opts.resultsPath}: cell ${id} is recorded ${count} times (summaries keep the first)`);
-    }
-    const pending: number[] = [];
-    cells.forEach((c, i) => {
-      if (!existing.has(c.cellId)) pending.push(i);
-    });
+    const { pending, foreignRecords } = pendingCells(cells, opts.resultsPath, opts.onWarning);
     const skipped = cells.length - pending.length;
     const queue = pending.slice(0, Math.min(pending.length, opts.limit));
     const toRun = queue.length;
@@ -217,19 +211,8 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
           const cellSeconds = (Date.now() - started) / 1000;
           completed++;
           failed.push({ cell, index, error });
-          if (opts.onError === "stop") {
-            stopError ??= new GridRunError(cell, index, error);
-          } else {
-            try {
-              appendJsonl(
-                opts.errorsPath,
-                { cellId: cell.cellId, index, config: cell.config, error: error.message, stack: error.stack ?? null, seconds: cellSeconds, failedAt: new Date().toISOString() },
-                { onWarning: opts.onWarning },
-              );
-            } catch (logErr) {
-              stopError ??= new Error(`runGrid: cannot log the failure of cell ${index} to ${opts.errorsPath}: ${(logErr as Error).message}`);
-            }
-          }
+          const stop = opts.onError === "stop" ? new GridRunError(cell, index, error) : logFailure(opts, cell, index, error, cellSeconds);
+          stopError ??= stop;
           emit({ type: "cell-error", ...base(), error, cellSeconds });
           continue;
         }
@@ -262,6 +245,36 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
     return result;
   } finally {
     release();
+  }
+}
+
+/** Indices of `cells` without a record in `resultsPath`, and how many records belong to other cells. */
+function pendingCells(cells: readonly Cell[], resultsPath: string, onWarning: (m: string) => void): { pending: number[]; foreignRecords: number } {
+  const existing = recordedCellIds(resultsPath, onWarning);
+  const wanted = new Set(cells.map((c) => c.cellId));
+  let foreignRecords = 0;
+  for (const [id, count] of existing) {
+    if (!wanted.has(id)) foreignRecords += count;
+    else if (count > 1) onWarning(`${resultsPath}: cell ${id} is recorded ${count} times (summaries keep the first)`);
+  }
+  const pending: number[] = [];
+  cells.forEach((c, i) => {
+    if (!existing.has(c.cellId)) pending.push(i);
+  });
+  return { pending, foreignRecords };
+}
+
+/** Appends a failed cell to the errors file ("record-and-continue"); an Error that stops the run if it cannot. */
+function logFailure(opts: { errorsPath: string; onWarning: (m: string) => void }, cell: Cell, index: number, error: Error, seconds: number): Error | null {
+  try {
+    appendJsonl(
+      opts.errorsPath,
+      { cellId: cell.cellId, index, config: cell.config, error: error.message, stack: error.stack ?? null, seconds, failedAt: new Date().toISOString() },
+      { onWarning: opts.onWarning },
+    );
+    return null;
+  } catch (logErr) {
+    return new Error(`runGrid: cannot log the failure of cell ${index} to ${opts.errorsPath}: ${(logErr as Error).message}`);
   }
 }
 

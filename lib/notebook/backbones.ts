@@ -10,7 +10,7 @@ import { nonEmbeddingParams, totalParams, type TransformerConfig } from "../back
 import { BACKBONE_SIZES } from "../backbone/sizes";
 import { readJsonFile } from "../io/json-file";
 import { readSafetensorsHeader } from "../io/safetensors";
-import { projectRoot } from "../experiment/run-cell";
+import { projectRoot } from "../experiment/project-paths";
 
 /** The kit's own sizes, smallest first. */
 export const KIT_SIZES: readonly string[] = Object.freeze(Object.keys(BACKBONE_SIZES));

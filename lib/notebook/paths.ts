@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { projectRoot } from "../experiment/run-cell";
+import { projectRoot } from "../experiment/project-paths";
 
 function checkName(name: string): void {
   if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {

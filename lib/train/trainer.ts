@@ -2,11 +2,12 @@
  * A small supervised trainer that knows nothing about prompts or transformers: it takes the variables to
  * train, a loss for a batch of example indices, and a dev-set evaluator. AdamW or Adafactor with a schedule, gradient
  * clipping, evaluation every N steps, early stopping on the dev score (the best variables are restored at the
- * end), a clear stop on a NaN or infinite loss, per-step callbacks, explicit seeds.
+ * end), a clear stop on a NaN or infinite loss or a diverging one (divergence.ts), per-step callbacks, explicit seeds.
  */
 import { tf } from "../backend/backend";
 import { Rng } from "../backend/random";
 import { NonFiniteLossError } from "./adamw";
+import { DivergenceWatch } from "./divergence";
 import { makeOptimizer, type OptimizerName } from "./optimizer";
 import { Schedule, learningRateAt } from "./schedule";
 import { decayFilter } from "./weight-decay";
@@ -98,6 +99,7 @@ export async function train(
   let lossSum = 0;
   let lossCount = 0;
   let step = 0;
+  const divergence = new DivergenceWatch();
   const doEval = () => {
     const score = evaluate();
     const trainLoss = lossCount > 0 ? lossSum / lossCount : NaN;
@@ -127,6 +129,7 @@ export async function train(
       const ms = performance.now() - t0;
       trainMs += ms;
       step++;
+      divergence.observe(res.loss, step, opts.steps);
       lossSum += res.loss;
       lossCount++;
       hooks.onStep?.({ step, loss: res.loss, lr, ms, gradNorm: res.gradNorm });

@@ -55,6 +55,14 @@ export interface Method {
   readonly description: string;
   /** false for methods evaluated without training. */
   readonly trains: boolean;
+  /**
+   * Learning rate used when a run gives none (Adam-style optimizers). Prompts need a much larger rate than full
+   * weights (Lester et al. 2021 tune prompts at 0.3 with Adafactor; fine-tuning uses ~1e-4). 0 for methods that
+   * do not train.
+   */
+  readonly defaultLr: number;
+  /** true when the trained state is a soft prompt (two-stage tuning and prompt positions apply only then). */
+  readonly trainsPrompt: boolean;
   build(ctx: MethodContext): Tuned;
 }
 

@@ -118,6 +118,18 @@ describe("notebook runCells", function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  it("validates every cell before the first runs, naming the label, the cell and the option", async () => {
+    const runner = fakeRunner();
+    const cs = [...cells(), makeCell({ backbone: "tiny", task: "yelp", method: "prompt-tuning", seed: 0, options: { steps: 5, clipNorm: -1 } })];
+    const resultsPath = path.join(dir, "r.jsonl");
+    await assert.rejects(
+      runCells(cs, { resultsPath, runner, sink: new RecordingSink(), stream: new TextStream(), checkFingerprints: false, label: "study" }),
+      /runCells \(study\): 1 of 7 cells are invalid; nothing was run:\n {2}runCells \(study\): cell 6 \(tiny\/yelp\/prompt-tuning seed=0 clipNorm=-1 steps=5\): option clipNorm \(0 disables clipping\) must be a number >= 0, got -1/,
+    );
+    assert.equal(runner.calls.length, 0, "no cell ran");
+    assert.equal(fs.existsSync(resultsPath), false);
+  });
+
   it("merges cell lists without duplicates and picks a study's records", () => {
     const cs = cells();
     const merged = uniqueCells(cs.slice(0, 3), cs.slice(2), cs.slice(0, 1));
@@ -131,6 +143,18 @@ describe("notebook runCells", function () {
     await assert.rejects(runCells(cells(), { ...base, workers: -1 }), /workers must be an integer >= 0, got -1/);
     await assert.rejects(runCells(cells(), { ...base, resultsPath: "" }), /resultsPath must be a non-empty string/);
     await assert.rejects(runCells([], base), /no cells given/);
+  });
+
+  it("a diverged run is a failed cell with its cause, never a record", async () => {
+    await setupBackend();
+    const options = { steps: 6, batchSize: 4, evalEvery: 6, maxDev: 8, maxTest: 8, lr: 10, schedule: "constant", clipNorm: 0 };
+    const cell = makeCell({ backbone: tinyCheckpointDir(), task: "yelp", method: "full-finetune", seed: 0, options });
+    const resultsPath = path.join(dir, "div.jsonl");
+    const r = await runCells([cell], { resultsPath, sink: new RecordingSink(), stream: new TextStream(), onError: "record-and-continue" });
+    assert.equal(r.records.length, 0);
+    assert.equal(r.failed.length, 1);
+    assert.match(r.failed[0]!.error.message, /\(yelp\/full-finetune seed=0\) with lr 10: training (diverged at step \d+ of 6|stopped at step \d+ of 6: loss .* \(not finite\))/);
+    assert.equal(readRecords(resultsPath, { allowMissing: true }).length, 0);
   });
 
   it("runs real cells in this process and in a worker process", async function () {

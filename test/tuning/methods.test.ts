@@ -44,7 +44,7 @@ describe("tuning methods", function () {
     assert.equal(ada.steps, 4);
     assert.notDeepEqual(ada.curve, adam.curve, "a different optimizer gives a different run");
     validateRecord(ada, "adafactor record");
-    await assert.rejects(runCell(cell("prompt-tuning", { optimizer: "sgd" }), {}, b), /option optimizer must be adamw or adafactor, got "sgd"/);
+    await assert.rejects(runCell(cell("prompt-tuning", { optimizer: "sgd" }), {}, b), /option optimizer must be one of adamw, adafactor, got "sgd"/);
     b.model.dispose();
   });
 

@@ -15,6 +15,8 @@ export const deepPromptTuning: Method = {
   name: "deep-prompt-tuning",
   description: "P-tuning v2: [P, D] prompt vectors at the input of every block of a frozen backbone",
   trains: true,
+  defaultLr: 1e-2,
+  trainsPrompt: true,
   build(ctx) {
     ctx.model.freeze();
     const lengths = parsePosition(ctx.prompt.position, ctx.prompt.length);

@@ -6,6 +6,8 @@ export const fullFinetune: Method = {
   name: "full-finetune",
   description: "all backbone weights train; rank classification over label words",
   trains: true,
+  defaultLr: 3e-4,
+  trainsPrompt: false,
   build(ctx) {
     ctx.model.unfreeze();
     const n = ctx.model.paramCount();

@@ -12,6 +12,8 @@ export const headOnly: Method = {
   name: "head-only",
   description: "linear probe [D, C] on the frozen backbone's last hidden state",
   trains: true,
+  defaultLr: 1e-2,
+  trainsPrompt: false,
   build(ctx) {
     ctx.model.freeze();
     const d = ctx.model.config.dModel;

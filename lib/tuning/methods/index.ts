@@ -21,3 +21,6 @@ export function getMethod(name: string): Method {
   if (!m) throw new Error(`unknown method '${name}': expected one of ${Object.keys(METHODS).join(", ")}`);
   return m;
 }
+
+/** Registered method names, in registry order. */
+export const METHOD_NAMES: readonly MethodName[] = Object.freeze(Object.keys(METHODS) as MethodName[]);

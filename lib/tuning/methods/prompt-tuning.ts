@@ -34,6 +34,8 @@ export const promptTuning: Method = {
   name: "prompt-tuning",
   description: "soft prompt [P, D] on a frozen backbone; only the prompt trains",
   trains: true,
+  defaultLr: 3e-2,
+  trainsPrompt: true,
   build(ctx) {
     ctx.model.freeze();
     const lengths = parsePosition(ctx.prompt.position, ctx.prompt.length);

@@ -6,6 +6,8 @@ export const zeroShot: Method = {
   name: "zero-shot",
   description: "frozen backbone, rank classification over label words, no training",
   trains: false,
+  defaultLr: 0,
+  trainsPrompt: false,
   build(ctx) {
     ctx.model.freeze();
     return {

@@ -1,0 +1,72 @@
+/**
+ * The data of a cell: its task (few-shot sampled when asked), the train / dev / test items it uses, and for
+ * two-stage prompt tuning the stage-1 task, checked to share the cell task's labels and label words.
+ */
+import type { Tokenizer } from "../tokenizer/tokenizer";
+import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
+import type { TaskData } from "../tasks/data/example";
+import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
+import { PreparedTask, type TaskItem } from "../tasks/prepared-task";
+import type { Method } from "../tuning/method";
+import type { CellOptions } from "./cell-options";
+import { fewShot } from "./few-shot";
+import type { Cell } from "./grid";
+
+export interface CellTasks {
+  readonly task: PreparedTask;
+  readonly train: readonly TaskItem[];
+  /** the first `maxDev` dev items (early stopping). */
+  readonly dev: readonly TaskItem[];
+  /** the first `maxTest` test items. */
+  readonly test: readonly TaskItem[];
+  /** two-stage prompt tuning: stage 1's task and its items; null for one stage. */
+  readonly stage1: { readonly name: string; readonly train: readonly TaskItem[]; readonly dev: readonly TaskItem[] } | null;
+}
+
+/** Throws naming the task list when `name` is not a shipped task. */
+export function loadTaskData(name: string, dataSeed: number): TaskData {
+  if (!(TASK_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`unknown task '${name}': expected one of ${TASK_NAMES.join(", ")}`);
+  }
+  return loadTask(name as TaskName, { seed: dataSeed });
+}
+
+/** Loads and tokenizes the cell's task(s); throws naming the cell when a prompt slot or stage-1 task does not fit. */
+export function prepareCellTasks(cell: Cell, o: CellOptions, method: Method, tok: Tokenizer): CellTasks {
+  let data = loadTaskData(cell.task, o.dataSeed);
+  if (o.trainPerClass !== null) data = fewShot(data, o.trainPerClass, cell.seed);
+  const task = new PreparedTask(data, tok);
+  if (method.trainsPrompt) checkPromptSlots(cell, o, task, cell.task);
+  let stage1: CellTasks["stage1"] = null;
+  if (o.stage1Task !== null) {
+    const s1 = new PreparedTask(loadTaskData(o.stage1Task, o.dataSeed), tok);
+    const words = (t: PreparedTask) => JSON.stringify(t.verbalizer.tokenIds);
+    if (words(s1) !== words(task) || s1.labels.join() !== task.labels.join()) {
+      throw new Error(
+        `cell ${cell.cellId}: stage1Task '${o.stage1Task}' must have the same labels and label words as '${cell.task}' ` +
+          `(got ${JSON.stringify(s1.verbalizer.words)} vs ${JSON.stringify(task.verbalizer.words)})`,
+      );
+    }
+    checkPromptSlots(cell, o, s1, o.stage1Task);
+    stage1 = { name: o.stage1Task, train: s1.items("train"), dev: s1.items("dev").slice(0, o.maxDev ?? undefined) };
+  }
+  return {
+    task,
+    train: task.items("train"),
+    dev: task.items("dev").slice(0, o.maxDev ?? undefined),
+    test: task.items("test").slice(0, o.maxTest ?? undefined),
+    stage1,
+  };
+}
+
+/** Throws naming the cell, task and template when the prompt position needs a slot the task's template lacks. */
+function checkPromptSlots(cell: Cell, o: CellOptions, task: PreparedTask, taskName: string): void {
+  const lengths = parsePosition(o.promptPosition, o.promptLength);
+  const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !task.template.slots().includes(slot));
+  if (missing.length > 0) {
+    throw new Error(
+      `cell ${cell.cellId}: prompt position '${o.promptPosition}' needs slot(s) ${missing.join(", ")}, but task '${taskName}' offers only ` +
+        `${task.template.slots().join(", ")} (template ${JSON.stringify(task.template.spec.pattern)})`,
+    );
+  }
+}

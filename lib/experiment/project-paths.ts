@@ -1,0 +1,19 @@
+/** Where the project's folders are: the root (the folder with package.json) and backbone checkpoint folders. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** The project root: the nearest folder above this file holding package.json (else the working directory). */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+/** models/NAME for a bare name, else the path as given (relative to the project root). */
+export function backboneDir(name: string, root = projectRoot()): string {
+  return name.includes("/") ? path.resolve(root, name) : path.join(root, "models", name);
+}
