@@ -19,7 +19,13 @@ export { parsePosition, positionName, PROMPT_SLOTS, type PromptSlot, type SlotLe
 export { PromptSet, type PromptSettings } from "./prompt/soft-prompt";
 export { spliceBatch } from "./prompt/splice";
 export { savePrompt, loadPrompt, readPromptMeta } from "./prompt/prompt-file";
-export { PromptLibrary } from "./prompt/library";
+export { PromptLibrary, type LibraryEntry } from "./prompt/library";
+export { frequentTokenIds, PROMPT_INITS, type PromptInitKind } from "./prompt/initializers";
+
+// The short path (PEFT's get_peft_model + print_trainable_parameters): a prompt model that trains, scores and saves.
+export { promptTuning, deepPromptTuning, loadPromptModel, PromptModel, type PromptConfig, type TaskInput } from "./prompt-model/prompt-model";
+export { FIT_DEFAULTS, type FitOptions } from "./prompt-model/fit-options";
+export { formatTrainableParameters, type TrainableParameters } from "./prompt-model/trainable-parameters";
 
 export { METHODS, getMethod, type MethodName } from "./tuning/methods";
 export { classScores, classLoss, lastHidden } from "./tuning/rank-scorer";

@@ -1,0 +1,368 @@
+/**
+ * The short path to prompt tuning, for researchers coming from PEFT (`get_peft_model` +
+ * `print_trainable_parameters`):
+ *
+ *   const model = kit.promptTuning(backbone, { length: 20, init: "class-label", position: "front", task: "yelp" });
+ *   model.printTrainableParameters();       // trainable params: 2,560 || all params: ... || trainable%: ...
+ *   await model.fit("yelp", { steps: 300 });
+ *   model.evaluate("yelp");                  // test accuracy, macro-F1, MCC
+ *   model.save("yelp.safetensors");          // kit.loadPromptModel(backbone, "yelp.safetensors") loads it back
+ *
+ * A PromptModel is a method of the registry (lib/tuning/methods: `prompt-tuning` or `deep-prompt-tuning`) built
+ * on a frozen backbone, trained by the kit's trainer (lib/train/trainer.ts) and scored by the same rank
+ * classification as every grid cell. Where the prompt goes into the input: lib/prompt/splice.ts; how it trains:
+ * lib/train/trainer.ts.
+ *
+ * A model is bound to one task's label words (rank classification scores them): the task given at creation, else
+ * the first one fit/evaluate sees. A task with the same labels and label words (e.g. amazon and yelp) may be used
+ * after it, as in two-stage prompt tuning.
+ */
+import { loadCheckpoint, type LoadedBackbone } from "../backbone/checkpoint";
+import type { ClassificationMetrics } from "../eval/metrics";
+import { backboneDir, DEFAULT_LR, evaluateItems, predict } from "../experiment/run-cell";
+import { finiteNumber, integer, isPlainObject, knownKeys, oneOf, positiveInt, string } from "../io/validate";
+import { frequentTokenIds, PROMPT_INITS, type PromptInitKind } from "../prompt/initializers";
+import { parsePosition, PROMPT_SLOTS, positionName } from "../prompt/positions";
+import { loadPrompt, savePrompt, type PromptMeta } from "../prompt/prompt-file";
+import type { PromptLibrary, LibraryEntry } from "../prompt/library";
+import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
+import type { TaskData } from "../tasks/data/example";
+import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
+import { PreparedTask, type Split, type TaskItem } from "../tasks/prepared-task";
+import { train, type TrainResult } from "../train/trainer";
+import type { Tuned } from "../tuning/method";
+import { getMethod } from "../tuning/methods";
+import { classLoss } from "../tuning/rank-scorer";
+import { resolveFitOptions, scheduleFor, type FitHooks, type FitOptions } from "./fit-options";
+import { formatTrainableParameters, trainableParameters, type TrainableParameters } from "./trainable-parameters";
+
+/** The prompt methods a PromptModel can be. */
+export const PROMPT_MODEL_METHODS = ["prompt-tuning", "deep-prompt-tuning"] as const;
+export type PromptModelMethod = (typeof PROMPT_MODEL_METHODS)[number];
+
+/** A shipped task by name ("yelp"), a user task's data (loadTaskFile), or a task already bound to a tokenizer. */
+export type TaskInput = string | TaskData | PreparedTask;
+
+export interface PromptConfig {
+  /** total soft-prompt length P over all slots (default 20). */
+  readonly length?: number;
+  /** "random-uniform", "sampled-vocab" (default), "class-label" or "text". */
+  readonly init?: PromptInitKind;
+  /** "front" (default), "middle", "back" or a '+' combination, e.g. "front+back". */
+  readonly position?: string;
+  /** half-width of the random-uniform initializer (default 0.5). */
+  readonly initRange?: number;
+  /** text whose token embeddings start the prompt (init "text"). */
+  readonly initText?: string;
+  /** the task to bind now (needed by the "class-label" and "sampled-vocab" initializers); else the first fit/evaluate's. */
+  readonly task?: TaskInput;
+  /** seed of the prompt initialisation and of the batch order (default 0). */
+  readonly seed?: number;
+  /** seed of a shipped task's train/dev/test split (default 0, as in every grid cell). */
+  readonly dataSeed?: number;
+}
+
+type Resolved = Required<Omit<PromptConfig, "task" | "initText">> & { readonly initText?: string };
+
+const CONFIG_KEYS = ["length", "init", "position", "initRange", "initText", "task", "seed", "dataSeed"];
+
+function resolveConfig(config: unknown, where: string): Resolved {
+  if (!isPlainObject(config)) throw new Error(`${where}: config must be an object like { length: 20, init: "class-label" }, got ${JSON.stringify(config)}`);
+  knownKeys(config, CONFIG_KEYS, where);
+  const c = config as PromptConfig;
+  const at = (k: string) => `${where}: ${k}`;
+  const length = positiveInt(c.length ?? 20, at("length"));
+  const position = string(c.position ?? "front", at("position"), { nonEmpty: true });
+  try {
+    parsePosition(position, length);
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+  const init = oneOf(c.init ?? "sampled-vocab", at("init"), PROMPT_INITS);
+  if (init === "text" && (c.initText === undefined || c.initText.trim() === "")) throw new Error(`${where}: init "text" needs initText, e.g. initText: "Is this review positive?"`);
+  return {
+    length,
+    position,
+    init,
+    initRange: finiteNumber(c.initRange ?? 0.5, at("initRange"), { above: 0 }),
+    ...(c.initText !== undefined ? { initText: string(c.initText, at("initText")) } : {}),
+    seed: integer(c.seed ?? 0, at("seed"), { min: 0 }),
+    dataSeed: integer(c.dataSeed ?? 0, at("dataSeed"), { min: 0 }),
+  };
+}
+
+/** Same labels and label words: then one task's prompt scores another's inputs the same way. */
+function sameLabelWords(a: PreparedTask, b: PreparedTask): boolean {
+  return a.labels.join("\u0000") === b.labels.join("\u0000") && JSON.stringify(a.verbalizer.tokenIds) === JSON.stringify(b.verbalizer.tokenIds);
+}
+
+export interface SaveOptions {
+  /** numbers worth keeping with the prompt (e.g. test metrics). */
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export class PromptModel {
+  readonly method: PromptModelMethod;
+  readonly backbone: LoadedBackbone;
+  private readonly config: Resolved;
+  private readonly ownsBackbone: boolean;
+  private bound: { task: PreparedTask; tuned: Tuned } | null = null;
+  private lastFit: { options: FitOptions; result: TrainResult } | null = null;
+
+  /** Use promptTuning / deepPromptTuning / loadPromptModel. */
+  constructor(method: PromptModelMethod, backbone: LoadedBackbone | string, config: PromptConfig = {}) {
+    this.method = oneOf(method, "prompt model method", PROMPT_MODEL_METHODS);
+    this.config = resolveConfig(config, method);
+    this.ownsBackbone = typeof backbone === "string";
+    this.backbone = typeof backbone === "string" ? loadCheckpoint(backboneDir(backbone)) : backbone;
+    try {
+      if (config.task !== undefined) this.bind(config.task);
+    } catch (err) {
+      this.dispose();
+      throw err;
+    }
+  }
+
+  /** Length, initializer and position of the prompt. */
+  get settings(): PromptSettings {
+    return { length: this.config.length, init: this.config.init, position: positionName(parsePosition(this.config.position, this.config.length)) };
+  }
+
+  /** The task the model is bound to, or null before the first fit/evaluate (when none was given). */
+  get task(): PreparedTask | null {
+    return this.bound?.task ?? null;
+  }
+
+  /** Prompt layers: 1, or the backbone's layer count for deep prompts. */
+  get layers(): number {
+    return this.method === "deep-prompt-tuning" ? this.backbone.config.nLayers : 1;
+  }
+
+  /** Trainable values (P x D per layer) against all parameters (backbone + prompt). */
+  trainableParameters(): TrainableParameters {
+    return trainableParameters(this.layers * this.config.length * this.backbone.config.dModel, this.backbone.model.paramCount());
+  }
+
+  /** PEFT's line: "trainable params: 2,560 || all params: ... || trainable%: ..." */
+  summary(): string {
+    return formatTrainableParameters(this.trainableParameters());
+  }
+
+  printTrainableParameters(): void {
+    console.log(this.summary());
+  }
+
+  /**
+   * Trains the prompt on the task's train split, keeping the prompt that scores best on its dev split (the
+   * first `maxDev` examples); the backbone stays frozen. Returns the trainer's result (steps, best dev
+   * accuracy and step, learning curve, ms per step).
+   */
+  async fit(task: TaskInput, options: Partial<FitOptions> & FitHooks = {}): Promise<TrainResult> {
+    const o = resolveFitOptions(options, `${this.method} fit`);
+    const { task: t, tuned } = this.bind(task);
+    const trainItems = t.items("train");
+    const dev = t.items("dev").slice(0, o.maxDev ?? undefined);
+    if (dev.length === 0) throw new Error(`${this.method} fit: task '${t.name}' has no dev examples to select the prompt on`);
+    const lr = o.lr ?? DEFAULT_LR[this.method]!;
+    const lossFor = (batch: number[]) => {
+      const chosen = batch.map((i) => trainItems[i]!);
+      return classLoss(tuned.scores(chosen.map((x) => x.seq), true), chosen.map((x) => x.gold));
+    };
+    const result = await train(
+      tuned.trainable,
+      lossFor,
+      trainItems.length,
+      () => evaluateItems(tuned, dev, t.labels.length, o.evalBatchSize).accuracy,
+      {
+        steps: o.steps,
+        batchSize: o.batchSize,
+        schedule: scheduleFor(o.schedule, lr, o.warmupSteps, o.steps),
+        weightDecay: o.weightDecay,
+        clipNorm: o.clipNorm,
+        optimizer: o.optimizer,
+        evalEvery: o.evalEvery,
+        patience: o.patience,
+        seed: o.seed ?? this.config.seed,
+      },
+      { onStep: o.onStep, onEval: o.onEval },
+    );
+    const { onStep: _s, onEval: _e, ...recorded } = o;
+    this.lastFit = { options: { ...recorded, lr }, result };
+    return result;
+  }
+
+  /** Accuracy, macro-F1 and MCC on a split (default test), first `max` examples (default all). */
+  evaluate(task?: TaskInput, opts: { split?: Split; max?: number | null; batchSize?: number } = {}): ClassificationMetrics {
+    const { task: t, tuned } = this.bind(task);
+    const split = oneOf(opts.split ?? "test", `${this.method} evaluate: split`, ["train", "dev", "test"] as const);
+    const items = t.items(split).slice(0, opts.max ?? undefined);
+    if (items.length === 0) throw new Error(`${this.method} evaluate: task '${t.name}' has no ${split} examples`);
+    return evaluateItems(tuned, items, t.labels.length, positiveInt(opts.batchSize ?? 32, `${this.method} evaluate: batchSize`));
+  }
+
+  /** The predicted label of each text (pair tasks: [text, textB]). */
+  predict(texts: readonly (string | readonly [string, string])[], task?: TaskInput): string[] {
+    const { task: t, tuned } = this.bind(task);
+    const items: TaskItem[] = texts.map((x, i) => {
+      const example = typeof x === "string" ? { id: `input ${i}`, text: x, label: t.labels[0]! } : { id: `input ${i}`, text: x[0], textB: x[1], label: t.labels[0]! };
+      return { seq: t.template.render(example), gold: 0, example };
+    });
+    return predict(tuned, items, 32).map((c) => t.labels[c]!);
+  }
+
+  /** The prompt's layers (input layer first; one for prompt tuning). Owned by the model: do not dispose. */
+  promptLayers(): PromptSet[] {
+    const { tuned } = this.requireBound("promptLayers");
+    return [tuned.prompts!, ...(tuned.deepPrompts ?? [])];
+  }
+
+  /** Metadata a saved prompt carries: task, labels, settings, backbone identity, and the last fit's options. */
+  meta(opts: SaveOptions = {}): PromptMeta {
+    const { task } = this.requireBound("save");
+    return {
+      task: task.name,
+      labels: task.labels,
+      settings: this.settings,
+      backbone: { name: this.backbone.name, fingerprint: this.backbone.fingerprint },
+      metrics: opts.metrics ?? {},
+      extra: {
+        method: this.method,
+        seed: this.config.seed,
+        dataSeed: this.config.dataSeed,
+        ...(this.config.initText !== undefined ? { initText: this.config.initText } : {}),
+        ...(this.lastFit ? { fit: this.lastFit.options, steps: this.lastFit.result.steps } : {}),
+        ...opts.extra,
+      },
+    };
+  }
+
+  /** Writes the prompt (every layer) to a safetensors prompt file. */
+  save(file: string, opts: SaveOptions = {}): void {
+    savePrompt(file, this.promptLayers(), this.meta(opts));
+  }
+
+  /** Adds the prompt (every layer) to a prompt library; returns its entry. */
+  saveTo(library: PromptLibrary, opts: SaveOptions = {}): LibraryEntry {
+    return library.add(this.promptLayers(), this.meta(opts));
+  }
+
+  /** Releases the prompt variables (and the backbone, when this model loaded it by name). */
+  dispose(): void {
+    this.bound?.tuned.dispose();
+    this.bound = null;
+    if (this.ownsBackbone) this.backbone.model.dispose();
+  }
+
+  private requireBound(what: string): { task: PreparedTask; tuned: Tuned } {
+    if (!this.bound) throw new Error(`${this.method} ${what}: the model has no prompt yet; give a task at creation or call fit(task) first`);
+    return this.bound;
+  }
+
+  /** Prepares `task` and builds the prompt on first use; later tasks must share the label words. */
+  private bind(task: TaskInput | undefined): { task: PreparedTask; tuned: Tuned } {
+    if (task === undefined) return this.requireBound("evaluate/predict without a task");
+    const prepared = this.prepare(task);
+    if (this.bound) {
+      if (!sameLabelWords(this.bound.task, prepared)) {
+        throw new Error(
+          `${this.method}: this prompt was built for task '${this.bound.task.name}' (labels ${JSON.stringify(this.bound.task.verbalizer.words)}); ` +
+            `task '${prepared.name}' has other labels or label words (${JSON.stringify(prepared.verbalizer.words)}): build a new prompt model for it`,
+        );
+      }
+      return { task: prepared, tuned: this.bound.tuned };
+    }
+    const lengths = parsePosition(this.config.position, this.config.length);
+    const missing = PROMPT_SLOTS.filter((s) => lengths[s] > 0 && !prepared.template.slots().includes(s));
+    if (missing.length > 0) {
+      throw new Error(
+        `${this.method}: position '${this.config.position}' needs slot(s) ${missing.join(", ")}, but task '${prepared.name}' offers only ` +
+          `${prepared.template.slots().join(", ")} (template ${JSON.stringify(prepared.template.spec.pattern)})`,
+      );
+    }
+    const tok = this.backbone.tokenizer;
+    const tuned = getMethod(this.method).build({
+      model: this.backbone.model,
+      padId: tok.padId,
+      candidates: prepared.verbalizer.tokenIds,
+      seed: this.config.seed,
+      prompt: { length: this.config.length, init: this.config.init, position: this.config.position, initRange: this.config.initRange, initText: this.config.initText },
+      frequentIds: frequentTokenIds(prepared.trainingTokenIds(tok), new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId])),
+      labelTokenIds: prepared.verbalizer.firstWordIds(),
+      ...(this.config.initText !== undefined ? { initTextIds: tok.encode(this.config.initText) } : {}),
+    });
+    this.bound = { task: prepared, tuned };
+    return this.bound;
+  }
+
+  private prepare(task: TaskInput): PreparedTask {
+    if (task instanceof PreparedTask) return task;
+    if (typeof task === "string") {
+      if (this.bound?.task.name === task) return this.bound.task;
+      const name = oneOf(task, `${this.method}: task`, TASK_NAMES as readonly TaskName[]);
+      return new PreparedTask(loadTask(name, { seed: this.config.dataSeed }), this.backbone.tokenizer);
+    }
+    if (isPlainObject(task) && Array.isArray((task as TaskData).train) && Array.isArray((task as TaskData).labels)) {
+      return new PreparedTask(task as TaskData, this.backbone.tokenizer);
+    }
+    throw new Error(`${this.method}: task must be a task name (${TASK_NAMES.join(", ")}), task data (loadTaskFile) or a PreparedTask, got ${JSON.stringify(task)}`);
+  }
+
+  /** Overwrites the prompt with saved layers (same slot lengths); used by loadPromptModel. */
+  assignLayers(layers: readonly PromptSet[]): void {
+    const mine = this.promptLayers();
+    if (layers.length !== mine.length) throw new Error(`${this.method}: the saved prompt has ${layers.length} layer(s), this model ${mine.length}`);
+    mine.forEach((set, l) => {
+      for (const s of PROMPT_SLOTS) {
+        const v = set.slot(s);
+        const w = layers[l]!.slot(s);
+        if ((v === null) !== (w === null) || (v && w && v.shape[0] !== w.shape[0])) {
+          throw new Error(`${this.method}: saved layer ${l} slot '${s}' has ${w?.shape[0] ?? 0} vectors, this model ${v?.shape[0] ?? 0}`);
+        }
+        if (v && w) v.assign(w);
+      }
+    });
+  }
+}
+
+/** Prompt tuning (Lester et al. 2021): a trainable [P, D] soft prompt on a frozen backbone (PEFT's get_peft_model). */
+export function promptTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
+  return new PromptModel("prompt-tuning", backbone, config);
+}
+
+/** Deep prompt tuning (P-tuning v2): a [P, D] prompt at the input of every block of a frozen backbone. */
+export function deepPromptTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
+  return new PromptModel("deep-prompt-tuning", backbone, config);
+}
+
+/**
+ * Loads a saved prompt (a prompt file, or an entry of a prompt library) as a PromptModel on `backbone`. The file
+ * must have been trained on these exact weights (fingerprint check). `task` defaults to the shipped task the
+ * prompt was trained on; give it for a user task (same labels as the file records).
+ */
+export function loadPromptModel(backbone: LoadedBackbone, file: string | { library: PromptLibrary; id: string }, opts: { task?: TaskInput } = {}): PromptModel {
+  const identity = { name: backbone.name, fingerprint: backbone.fingerprint, width: backbone.config.dModel };
+  const label = typeof file === "string" ? file : `${file.library.dir} entry '${file.id}'`;
+  const loaded = typeof file === "string" ? loadPrompt(file, identity) : file.library.load(file.id, identity);
+  const layers = [loaded.prompts, ...loaded.deep];
+  try {
+    const method = loaded.meta.extra?.["method"] ?? (loaded.deep.length > 0 ? "deep-prompt-tuning" : "prompt-tuning");
+    const model = new PromptModel(oneOf(method, `${label}: method`, PROMPT_MODEL_METHODS), backbone, {
+      length: loaded.prompts.settings.length,
+      position: loaded.prompts.settings.position,
+      // The initializer runs (and is then overwritten by the saved values) so the model reports the saved settings.
+      init: loaded.meta.settings.init as PromptInitKind,
+      ...(loaded.meta.settings.init === "text" ? { initText: String(loaded.meta.extra?.["initText"] ?? "saved prompt") } : {}),
+      task: opts.task ?? loaded.meta.task,
+    });
+    const labels = model.task!.labels;
+    if (labels.join("\u0000") !== loaded.meta.labels.join("\u0000")) {
+      model.dispose();
+      throw new Error(`${label}: the prompt was trained for labels ${JSON.stringify(loaded.meta.labels)}, task '${model.task!.name}' has ${JSON.stringify(labels)}`);
+    }
+    model.assignLayers(layers);
+    return model;
+  } finally {
+    layers.forEach((p) => p.dispose());
+  }
+}
