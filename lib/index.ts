@@ -24,7 +24,7 @@ export { frequentTokenIds, PROMPT_INITS, type PromptInitKind } from "./prompt/in
 
 // The short path (PEFT's get_peft_model + print_trainable_parameters): a prompt model that trains, scores and saves.
 export { promptTuning, deepPromptTuning, loadPromptModel, PromptModel, type PromptConfig, type TaskInput } from "./prompt-model/prompt-model";
-export { FIT_DEFAULTS, type FitOptions } from "./prompt-model/fit-options";
+export { FIT_DEFAULTS, type FitOptions, type FitResult } from "./prompt-model/fit-options";
 export { formatTrainableParameters, type TrainableParameters } from "./prompt-model/trainable-parameters";
 
 export { METHODS, getMethod, type MethodName } from "./tuning/methods";

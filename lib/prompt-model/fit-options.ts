@@ -7,6 +7,7 @@ import { CELL_DEFAULTS } from "../experiment/run-cell";
 import { finiteNumber, isPlainObject, knownKeys, nonNegativeInt, nonNegativeNumber, nullable, oneOf, positiveInt, integer } from "../io/validate";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../train/optimizer";
 import type { Schedule } from "../train/schedule";
+import type { CurvePoint } from "../experiment/record";
 import type { EvalInfo, StepInfo } from "../train/trainer";
 
 export const SCHEDULE_KINDS = ["warmup-linear", "warmup-cosine", "constant"] as const;
@@ -32,6 +33,20 @@ export interface FitOptions {
   readonly evalBatchSize: number;
   /** seed of the batch order (null: the model's seed). */
   readonly seed: number | null;
+}
+
+/** What fit returns: the trainer's result, its curve in the form run records use. */
+export interface FitResult {
+  /** optimizer steps taken (fewer than asked when early stopping triggered). */
+  readonly steps: number;
+  /** the step whose prompt was kept (best dev accuracy). */
+  readonly bestStep: number;
+  readonly bestDevAccuracy: number;
+  readonly stoppedEarly: boolean;
+  /** training loss and dev accuracy at each evaluation (as RunRecord.curve). */
+  readonly curve: CurvePoint[];
+  /** mean wall milliseconds per optimizer step (evaluation excluded). */
+  readonly msPerStep: number;
 }
 
 /** Progress callbacks of fit (not options: they are not recorded). */

@@ -29,11 +29,11 @@ import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
 import type { TaskData } from "../tasks/data/example";
 import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
 import { PreparedTask, type Split, type TaskItem } from "../tasks/prepared-task";
-import { train, type TrainResult } from "../train/trainer";
+import { train } from "../train/trainer";
 import type { Tuned } from "../tuning/method";
 import { getMethod } from "../tuning/methods";
 import { classLoss } from "../tuning/rank-scorer";
-import { resolveFitOptions, scheduleFor, type FitHooks, type FitOptions } from "./fit-options";
+import { resolveFitOptions, scheduleFor, type FitHooks, type FitOptions, type FitResult } from "./fit-options";
 import { formatTrainableParameters, trainableParameters, type TrainableParameters } from "./trainable-parameters";
 
 /** The prompt methods a PromptModel can be. */
@@ -108,7 +108,7 @@ export class PromptModel {
   private readonly config: Resolved;
   private readonly ownsBackbone: boolean;
   private bound: { task: PreparedTask; tuned: Tuned } | null = null;
-  private lastFit: { options: FitOptions; result: TrainResult } | null = null;
+  private lastFit: { options: FitOptions; result: FitResult } | null = null;
 
   /** Use promptTuning / deepPromptTuning / loadPromptModel. */
   constructor(method: PromptModelMethod, backbone: LoadedBackbone | string, config: PromptConfig = {}) {
@@ -155,10 +155,10 @@ export class PromptModel {
 
   /**
    * Trains the prompt on the task's train split, keeping the prompt that scores best on its dev split (the
-   * first `maxDev` examples); the backbone stays frozen. Returns the trainer's result (steps, best dev
-   * accuracy and step, learning curve, ms per step).
+   * first `maxDev` examples); the backbone stays frozen. Returns steps, the kept step and its dev accuracy, the
+   * learning curve and ms per step.
    */
-  async fit(task: TaskInput, options: Partial<FitOptions> & FitHooks = {}): Promise<TrainResult> {
+  async fit(task: TaskInput, options: Partial<FitOptions> & FitHooks = {}): Promise<FitResult> {
     const o = resolveFitOptions(options, `${this.method} fit`);
     const { task: t, tuned } = this.bind(task);
     const trainItems = t.items("train");
@@ -169,7 +169,7 @@ export class PromptModel {
       const chosen = batch.map((i) => trainItems[i]!);
       return classLoss(tuned.scores(chosen.map((x) => x.seq), true), chosen.map((x) => x.gold));
     };
-    const result = await train(
+    const r = await train(
       tuned.trainable,
       lossFor,
       trainItems.length,
@@ -187,6 +187,14 @@ export class PromptModel {
       },
       { onStep: o.onStep, onEval: o.onEval },
     );
+    const result: FitResult = {
+      steps: r.steps,
+      bestStep: r.bestStep,
+      bestDevAccuracy: r.bestScore,
+      stoppedEarly: r.stoppedEarly,
+      curve: r.curve.map((c) => ({ step: c.step, trainLoss: c.trainLoss, ...(c.devScore !== undefined ? { devAccuracy: c.devScore } : {}) })),
+      msPerStep: r.msPerStep,
+    };
     const { onStep: _s, onEval: _e, ...recorded } = o;
     this.lastFit = { options: { ...recorded, lr }, result };
     return result;

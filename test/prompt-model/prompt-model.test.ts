@@ -47,7 +47,8 @@ describe("prompt model (the short API)", function () {
     });
     const rec = await runCell(cell);
     assert.deepEqual(metrics, rec.metrics);
-    assert.deepEqual(fit.curve.map((c) => c.devScore), rec.curve.map((c) => c.devAccuracy));
+    assert.deepEqual(fit.curve, rec.curve);
+    assert.equal(fit.steps, rec.steps);
     assert.deepEqual(m.settings, rec.prompt);
     assert.equal(m.predict(["great food, good service", "bad and boring"]).every((l) => ["negative", "positive"].includes(l)), true);
     m.dispose();
