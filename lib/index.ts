@@ -53,5 +53,10 @@ export { summarizeRecords, toCsv, formatSummaryTable, type SummaryRow } from "./
 export { methodGaps } from "./experiment/gaps";
 export { runCell, CELL_DEFAULTS, DEFAULT_LR, backboneDir, projectRoot, predict, evaluateItems } from "./experiment/run-cell";
 
+export { pretrain, type PretrainOptions, type PretrainResult } from "./pretrain/pretrainer";
+export { kiLoss, type KiOptions } from "./pretrain/knowledge-inheritance";
+export { computeSaved, type ComputeSaved } from "./pretrain/compute-saved";
+export { kiResultFiles, readKiResult, type KiExperimentResult, type KiSeedResult } from "./pretrain/ki-experiment";
+
 export * as viz from "./viz";
 export { accuracyVsParamsFigure, learningCurvesFigure, costFigure, experimentReportHtml } from "./viz/report";
