@@ -12,7 +12,6 @@ export * from "./ki-demo";
 export * from "./ki-figures";
 export * from "./ki-tables";
 export * from "./paths";
-export * from "./prompt-session";
 export * from "./run-cells";
 export * from "./sequence-text";
 export * from "./start";

@@ -8,7 +8,7 @@ import { PromptLibrary } from "../../lib/prompt/library";
 import { readPromptMeta } from "../../lib/prompt/prompt-file";
 import { deepPromptTuning, loadPromptModel, promptTuning } from "../../lib/prompt-model/prompt-model";
 import { formatTrainableParameters, trainableParameters } from "../../lib/prompt-model/trainable-parameters";
-import { assertBackboneUnchanged, setupBackend, snapshot } from "../helpers";
+import { assertBackboneUnchanged, assertNoLeak, setupBackend, snapshot } from "../helpers";
 import { loadTiny, tinyCheckpointDir } from "../tuning/fixture";
 
 const FIT = { steps: 3, batchSize: 4, evalEvery: 3, maxDev: 8, warmupSteps: 1 };
@@ -92,6 +92,24 @@ describe("prompt model (the short API)", function () {
     assert.throws(() => m.evaluate("spam"), /built for task 'yelp'.*task 'spam' has other labels or label words/);
     m.evaluate("amazon", { max: 2 }); // same label words: allowed
     m.dispose();
+    b.model.dispose();
+  });
+
+  it("leaks no tensors: build, fit, evaluate, predict, save and dispose", async () => {
+    const b = loadTiny();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pm-leak-"));
+    const once = async () => {
+      const m = deepPromptTuning(b, { length: 2, task: "yelp" });
+      await m.fit("yelp", { ...FIT, steps: 1, evalEvery: 1 });
+      m.evaluate("yelp", { max: 4 });
+      m.predict(["good"]);
+      m.save(path.join(dir, "p.safetensors"));
+      m.dispose();
+      loadPromptModel(b, path.join(dir, "p.safetensors")).dispose();
+    };
+    await once(); // warm-up: first-use caches are not leaks
+    await assertNoLeak("prompt model", once);
+    fs.rmSync(dir, { recursive: true, force: true });
     b.model.dispose();
   });
 });
