@@ -124,9 +124,10 @@ export class PromptModel {
     }
   }
 
-  /** Length, initializer and position of the prompt. */
+  /** Length, initializer and position of the prompt (as run records state them: deep prompts say "(every layer)"). */
   get settings(): PromptSettings {
-    return { length: this.config.length, init: this.config.init, position: positionName(parsePosition(this.config.position, this.config.length)) };
+    const position = positionName(parsePosition(this.config.position, this.config.length));
+    return { length: this.config.length, init: this.config.init, position: this.method === "deep-prompt-tuning" ? `${position} (every layer)` : position };
   }
 
   /** The task the model is bound to, or null before the first fit/evaluate (when none was given). */
@@ -212,6 +213,13 @@ export class PromptModel {
   /** The predicted label of each text (pair tasks: [text, textB]). */
   predict(texts: readonly (string | readonly [string, string])[], task?: TaskInput): string[] {
     const { task: t, tuned } = this.bind(task);
+    if (!Array.isArray(texts)) throw new Error(`${this.method} predict: texts must be an array of strings (pair tasks: [text, textB] pairs), got ${JSON.stringify(texts)}`);
+    texts.forEach((x, i) => {
+      const parts = typeof x === "string" ? [x] : Array.isArray(x) && x.length === 2 ? x : null;
+      if (!parts || parts.some((p) => typeof p !== "string" || p.trim() === "")) {
+        throw new Error(`${this.method} predict: text ${i} must be a non-empty string${t.template.isPair ? " or a [text, textB] pair" : ""}, got ${JSON.stringify(x)}`);
+      }
+    });
     const items: TaskItem[] = texts.map((x, i) => {
       const example = typeof x === "string" ? { id: `input ${i}`, text: x, label: t.labels[0]! } : { id: `input ${i}`, text: x[0], textB: x[1], label: t.labels[0]! };
       return { seq: t.template.render(example), gold: 0, example };

@@ -112,4 +112,26 @@ describe("prompt model (the short API)", function () {
     fs.rmSync(dir, { recursive: true, force: true });
     b.model.dispose();
   });
+
+  it("trains on a user's own task data and predicts pairs on a pair task", async () => {
+    const b = loadTiny();
+    const rows = (n: number, off: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: `mine:${off + i}`, text: i % 2 ? "money and business offers" : "public and general news", label: i % 2 ? "spam" : "ham" }));
+    const source = { package: "file", version: "test", licence: "CC0", note: "test rows" };
+    const data = { name: "mine", labels: ["ham", "spam"], train: rows(8, 0), dev: rows(4, 8), test: rows(4, 12), source };
+    const m = promptTuning(b, { length: 2, init: "class-label" });
+    await m.fit(data, { ...FIT, steps: 2, evalEvery: 2 });
+    assert.equal(m.task!.template.spec.pattern, "<front>{text} Label:<back>", "a user task gets the default template");
+    assert.ok(["ham", "spam"].includes(m.predict(["money offers"])[0]!));
+    assert.throws(() => m.predict([""]), /predict: text 0 must be a non-empty string, got ""/);
+    assert.throws(() => m.predict("money" as never), /predict: texts must be an array of strings/);
+    m.dispose();
+    const pair = promptTuning(b, { length: 3, position: "front+middle+back", task: "wordnet-pairs" });
+    assert.equal(pair.predict([["big", "large"], ["happy", "sad"]]).length, 2);
+    assert.throws(() => pair.predict([["big"]] as never), /text 0 must be a non-empty string or a \[text, textB\] pair/);
+    const deep = deepPromptTuning(b, { length: 2, task: "yelp" });
+    assert.equal(deep.settings.position, "front (every layer)");
+    [pair, deep].forEach((x) => x.dispose());
+    b.model.dispose();
+  });
 });
