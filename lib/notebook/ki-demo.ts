@@ -15,6 +15,7 @@ import type { TimedCurvePoint } from "../pretrain/ki-experiment";
 import { kiLoss } from "../pretrain/knowledge-inheritance";
 import { pretrain, type HistoryPoint, type PretrainOptions } from "../pretrain/pretrainer";
 import { loadTask } from "../tasks/data/registry";
+import type { Tokenizer } from "../tokenizer/tokenizer";
 import { LiveCurve } from "../viz/live";
 
 export interface KiDemo {
@@ -40,27 +41,36 @@ export interface KiDemoOptions {
 
 const VAL_TOKENS = 2048;
 
+/** Yelp train + dev reviews as one token stream (<eos> after each); the last VAL_TOKENS are held out. */
+function yelpTokens(tok: Tokenizer): { train: Int32Array; val: Int32Array; documents: number } {
+  const yelp = loadTask("yelp");
+  const docs = [...yelp.train, ...yelp.dev];
+  const ids: number[] = [];
+  for (const e of docs) ids.push(...tok.encode(e.text), tok.eosId);
+  const stream = Int32Array.from(ids);
+  return { train: stream.subarray(0, stream.length - VAL_TOKENS), val: stream.subarray(stream.length - VAL_TOKENS), documents: docs.length };
+}
+
+/** A 1-layer, width-32 student pre-trained for `steps` steps, evaluated every 2. */
+function toyStudentOptions(vocabSize: number, steps: number): PretrainOptions {
+  const config = resolveConfig({ vocabSize, maxLen: 64, dModel: 32, nLayers: 1, nHeads: 2, dFF: 64 });
+  return {
+    config, seed: 0, steps, batch: 4, length: 32, lr: 1e-2, warmupSteps: 2, minLrRatio: 0.1, weightDecay: 0.01,
+    clipNorm: 1, evalEvery: 2, evalTokens: VAL_TOKENS, ckptSeconds: 3600, logEvery: steps,
+  };
+}
+
 export async function runKiDemo(opts: KiDemoOptions): Promise<KiDemo> {
   const log = opts.log ?? console.log;
   const steps = opts.steps ?? 12;
   const teacher = loadCheckpoint(opts.teacherDir);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kit-ki-demo-"));
   try {
-    const tok = teacher.tokenizer;
-    const yelp = loadTask("yelp");
-    const ids: number[] = [];
-    for (const e of [...yelp.train, ...yelp.dev]) ids.push(...tok.encode(e.text), tok.eosId);
-    const stream = Int32Array.from(ids);
-    const train = stream.subarray(0, stream.length - VAL_TOKENS);
-    const val = stream.subarray(stream.length - VAL_TOKENS);
-    const config = resolveConfig({ vocabSize: teacher.config.vocabSize, maxLen: 64, dModel: 32, nLayers: 1, nHeads: 2, dFF: 64 });
-    const options: PretrainOptions = {
-      config, seed: 0, steps, batch: 4, length: 32, lr: 1e-2, warmupSteps: 2, minLrRatio: 0.1, weightDecay: 0.01,
-      clipNorm: 1, evalEvery: 2, evalTokens: VAL_TOKENS, ckptSeconds: 3600, logEvery: steps,
-    };
+    const { train, val, documents } = yelpTokens(teacher.tokenizer);
+    const options = toyStudentOptions(teacher.config.vocabSize, steps);
     log(
-      `${train.length} training / ${val.length} validation tokens from ${yelp.train.length + yelp.dev.length} Yelp reviews; ` +
-        `toy student ${totalParams(config).toLocaleString("en-US")} params, teacher ${teacher.name} ${totalParams(teacher.config).toLocaleString("en-US")}`,
+      `${train.length} training / ${val.length} validation tokens from ${documents} Yelp reviews; ` +
+        `toy student ${totalParams(options.config).toLocaleString("en-US")} params, teacher ${teacher.name} ${totalParams(teacher.config).toLocaleString("en-US")}`,
     );
     const live = new LiveCurve({ title: `quick demo: validation loss of a toy student, from scratch vs with KI from ${teacher.name}`, xTitle: "optimizer step", yTitle: "validation loss (nats/token)" });
     const teacherBefore = teacher.fingerprint;

@@ -7,6 +7,7 @@
  *   await model.fit("yelp", { steps: 300 });
  *   model.evaluate("yelp");                  // test accuracy, macro-F1, MCC
  *   model.save("yelp.safetensors");          // kit.loadPromptModel(backbone, "yelp.safetensors") loads it back
+ *                                            // (load-prompt-model.ts)
  *
  * A PromptModel is a method of the registry (lib/tuning/methods: `prompt-tuning` or `deep-prompt-tuning`) built
  * on a frozen backbone, trained by the kit's trainer (lib/train/trainer.ts) and scored by the same rank
@@ -20,81 +21,28 @@
 import { loadCheckpoint, type LoadedBackbone } from "../backbone/checkpoint";
 import type { ClassificationMetrics } from "../eval/metrics";
 import { backboneDir, DEFAULT_LR, evaluateItems, predict } from "../experiment/run-cell";
-import { finiteNumber, integer, isPlainObject, knownKeys, oneOf, positiveInt, string } from "../io/validate";
-import { frequentTokenIds, PROMPT_INITS, type PromptInitKind } from "../prompt/initializers";
+import { oneOf, positiveInt } from "../io/validate";
+import { frequentTokenIds } from "../prompt/initializers";
 import { parsePosition, PROMPT_SLOTS, positionName } from "../prompt/positions";
-import { loadPrompt, savePrompt, type PromptMeta } from "../prompt/prompt-file";
+import { savePrompt, type PromptMeta } from "../prompt/prompt-file";
 import type { PromptLibrary, LibraryEntry } from "../prompt/library";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
-import type { TaskData } from "../tasks/data/example";
-import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
-import { PreparedTask, type Split, type TaskItem } from "../tasks/prepared-task";
+import type { PreparedTask, Split, TaskItem } from "../tasks/prepared-task";
 import { train } from "../train/trainer";
 import type { Tuned } from "../tuning/method";
 import { getMethod } from "../tuning/methods";
 import { classLoss } from "../tuning/rank-scorer";
 import { resolveFitOptions, scheduleFor, type FitHooks, type FitOptions, type FitResult } from "./fit-options";
+import { resolvePromptConfig, type PromptConfig, type ResolvedPromptConfig } from "./prompt-config";
+import { prepareTask, sameLabelWords, type TaskInput } from "./task-input";
 import { formatTrainableParameters, trainableParameters, type TrainableParameters } from "./trainable-parameters";
+
+export type { PromptConfig } from "./prompt-config";
+export type { TaskInput } from "./task-input";
 
 /** The prompt methods a PromptModel can be. */
 export const PROMPT_MODEL_METHODS = ["prompt-tuning", "deep-prompt-tuning"] as const;
 export type PromptModelMethod = (typeof PROMPT_MODEL_METHODS)[number];
-
-/** A shipped task by name ("yelp"), a user task's data (loadTaskFile), or a task already bound to a tokenizer. */
-export type TaskInput = string | TaskData | PreparedTask;
-
-export interface PromptConfig {
-  /** total soft-prompt length P over all slots (default 20). */
-  readonly length?: number;
-  /** "random-uniform", "sampled-vocab" (default), "class-label" or "text". */
-  readonly init?: PromptInitKind;
-  /** "front" (default), "middle", "back" or a '+' combination, e.g. "front+back". */
-  readonly position?: string;
-  /** half-width of the random-uniform initializer (default 0.5). */
-  readonly initRange?: number;
-  /** text whose token embeddings start the prompt (init "text"). */
-  readonly initText?: string;
-  /** the task to bind now (needed by the "class-label" and "sampled-vocab" initializers); else the first fit/evaluate's. */
-  readonly task?: TaskInput;
-  /** seed of the prompt initialisation and of the batch order (default 0). */
-  readonly seed?: number;
-  /** seed of a shipped task's train/dev/test split (default 0, as in every grid cell). */
-  readonly dataSeed?: number;
-}
-
-type Resolved = Required<Omit<PromptConfig, "task" | "initText">> & { readonly initText?: string };
-
-const CONFIG_KEYS = ["length", "init", "position", "initRange", "initText", "task", "seed", "dataSeed"];
-
-function resolveConfig(config: unknown, where: string): Resolved {
-  if (!isPlainObject(config)) throw new Error(`${where}: config must be an object like { length: 20, init: "class-label" }, got ${JSON.stringify(config)}`);
-  knownKeys(config, CONFIG_KEYS, where);
-  const c = config as PromptConfig;
-  const at = (k: string) => `${where}: ${k}`;
-  const length = positiveInt(c.length ?? 20, at("length"));
-  const position = string(c.position ?? "front", at("position"), { nonEmpty: true });
-  try {
-    parsePosition(position, length);
-  } catch (err) {
-    throw new Error(`${where}: ${(err as Error).message}`);
-  }
-  const init = oneOf(c.init ?? "sampled-vocab", at("init"), PROMPT_INITS);
-  if (init === "text" && (c.initText === undefined || c.initText.trim() === "")) throw new Error(`${where}: init "text" needs initText, e.g. initText: "Is this review positive?"`);
-  return {
-    length,
-    position,
-    init,
-    initRange: finiteNumber(c.initRange ?? 0.5, at("initRange"), { above: 0 }),
-    ...(c.initText !== undefined ? { initText: string(c.initText, at("initText")) } : {}),
-    seed: integer(c.seed ?? 0, at("seed"), { min: 0 }),
-    dataSeed: integer(c.dataSeed ?? 0, at("dataSeed"), { min: 0 }),
-  };
-}
-
-/** Same labels and label words: then one task's prompt scores another's inputs the same way. */
-function sameLabelWords(a: PreparedTask, b: PreparedTask): boolean {
-  return a.labels.join("\u0000") === b.labels.join("\u0000") && JSON.stringify(a.verbalizer.tokenIds) === JSON.stringify(b.verbalizer.tokenIds);
-}
 
 export interface SaveOptions {
   /** numbers worth keeping with the prompt (e.g. test metrics). */
@@ -105,7 +53,7 @@ export interface SaveOptions {
 export class PromptModel {
   readonly method: PromptModelMethod;
   readonly backbone: LoadedBackbone;
-  private readonly config: Resolved;
+  private readonly config: ResolvedPromptConfig;
   private readonly ownsBackbone: boolean;
   private bound: { task: PreparedTask; tuned: Tuned } | null = null;
   private lastFit: { options: FitOptions; result: FitResult } | null = null;
@@ -113,7 +61,7 @@ export class PromptModel {
   /** Use promptTuning / deepPromptTuning / loadPromptModel. */
   constructor(method: PromptModelMethod, backbone: LoadedBackbone | string, config: PromptConfig = {}) {
     this.method = oneOf(method, "prompt model method", PROMPT_MODEL_METHODS);
-    this.config = resolveConfig(config, method);
+    this.config = resolvePromptConfig(config, method);
     this.ownsBackbone = typeof backbone === "string";
     this.backbone = typeof backbone === "string" ? loadCheckpoint(backboneDir(backbone)) : backbone;
     try {
@@ -312,16 +260,8 @@ export class PromptModel {
   }
 
   private prepare(task: TaskInput): PreparedTask {
-    if (task instanceof PreparedTask) return task;
-    if (typeof task === "string") {
-      if (this.bound?.task.name === task) return this.bound.task;
-      const name = oneOf(task, `${this.method}: task`, TASK_NAMES as readonly TaskName[]);
-      return new PreparedTask(loadTask(name, { seed: this.config.dataSeed }), this.backbone.tokenizer);
-    }
-    if (isPlainObject(task) && Array.isArray((task as TaskData).train) && Array.isArray((task as TaskData).labels)) {
-      return new PreparedTask(task as TaskData, this.backbone.tokenizer);
-    }
-    throw new Error(`${this.method}: task must be a task name (${TASK_NAMES.join(", ")}), task data (loadTaskFile) or a PreparedTask, got ${JSON.stringify(task)}`);
+    if (typeof task === "string" && this.bound?.task.name === task) return this.bound.task;
+    return prepareTask(task, this.backbone.tokenizer, this.config.dataSeed, this.method);
   }
 
   /** Overwrites the prompt with saved layers (same slot lengths); used by loadPromptModel. */
@@ -349,36 +289,4 @@ export function promptTuning(backbone: LoadedBackbone | string, config: PromptCo
 /** Deep prompt tuning (P-tuning v2): a [P, D] prompt at the input of every block of a frozen backbone. */
 export function deepPromptTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
   return new PromptModel("deep-prompt-tuning", backbone, config);
-}
-
-/**
- * Loads a saved prompt (a prompt file, or an entry of a prompt library) as a PromptModel on `backbone`. The file
- * must have been trained on these exact weights (fingerprint check). `task` defaults to the shipped task the
- * prompt was trained on; give it for a user task (same labels as the file records).
- */
-export function loadPromptModel(backbone: LoadedBackbone, file: string | { library: PromptLibrary; id: string }, opts: { task?: TaskInput } = {}): PromptModel {
-  const identity = { name: backbone.name, fingerprint: backbone.fingerprint, width: backbone.config.dModel };
-  const label = typeof file === "string" ? file : `${file.library.dir} entry '${file.id}'`;
-  const loaded = typeof file === "string" ? loadPrompt(file, identity) : file.library.load(file.id, identity);
-  const layers = [loaded.prompts, ...loaded.deep];
-  try {
-    const method = loaded.meta.extra?.["method"] ?? (loaded.deep.length > 0 ? "deep-prompt-tuning" : "prompt-tuning");
-    const model = new PromptModel(oneOf(method, `${label}: method`, PROMPT_MODEL_METHODS), backbone, {
-      length: loaded.prompts.settings.length,
-      position: loaded.prompts.settings.position,
-      // The initializer runs (and is then overwritten by the saved values) so the model reports the saved settings.
-      init: loaded.meta.settings.init as PromptInitKind,
-      ...(loaded.meta.settings.init === "text" ? { initText: String(loaded.meta.extra?.["initText"] ?? "saved prompt") } : {}),
-      task: opts.task ?? loaded.meta.task,
-    });
-    const labels = model.task!.labels;
-    if (labels.join("\u0000") !== loaded.meta.labels.join("\u0000")) {
-      model.dispose();
-      throw new Error(`${label}: the prompt was trained for labels ${JSON.stringify(loaded.meta.labels)}, task '${model.task!.name}' has ${JSON.stringify(labels)}`);
-    }
-    model.assignLayers(layers);
-    return model;
-  } finally {
-    layers.forEach((p) => p.dispose());
-  }
 }
