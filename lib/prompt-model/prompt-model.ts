@@ -18,16 +18,17 @@
  * the first one fit/evaluate sees. A task with the same labels and label words (e.g. amazon and yelp) may be used
  * after it, as in two-stage prompt tuning.
  */
+import { tf } from "../backend/backend";
 import { loadCheckpoint, type LoadedBackbone } from "../backbone/checkpoint";
 import type { ClassificationMetrics } from "../eval/metrics";
-import { backboneDir, DEFAULT_LR, evaluateItems, predict } from "../experiment/run-cell";
+import { backboneDir, DEFAULT_LR, evaluateItems } from "../experiment/run-cell";
 import { oneOf, positiveInt } from "../io/validate";
 import { frequentTokenIds } from "../prompt/initializers";
 import { parsePosition, PROMPT_SLOTS, positionName } from "../prompt/positions";
 import { savePrompt, type PromptMeta } from "../prompt/prompt-file";
 import type { PromptLibrary, LibraryEntry } from "../prompt/library";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
-import type { PreparedTask, Split, TaskItem } from "../tasks/prepared-task";
+import type { PreparedTask, Split } from "../tasks/prepared-task";
 import { train } from "../train/trainer";
 import type { Tuned } from "../tuning/method";
 import { getMethod } from "../tuning/methods";
@@ -39,6 +40,9 @@ import { formatTrainableParameters, trainableParameters, type TrainableParameter
 
 export type { PromptConfig } from "./prompt-config";
 export type { TaskInput } from "./task-input";
+
+/** Texts scored per forward pass by predict. */
+const PREDICT_BATCH = 32;
 
 /** The prompt methods a PromptModel can be. */
 export const PROMPT_MODEL_METHODS = ["prompt-tuning", "deep-prompt-tuning"] as const;
@@ -168,11 +172,14 @@ export class PromptModel {
         throw new Error(`${this.method} predict: text ${i} must be a non-empty string${t.template.isPair ? " or a [text, textB] pair" : ""}, got ${JSON.stringify(x)}`);
       }
     });
-    const items: TaskItem[] = texts.map((x, i) => {
-      const example = typeof x === "string" ? { id: `input ${i}`, text: x, label: t.labels[0]! } : { id: `input ${i}`, text: x[0], textB: x[1], label: t.labels[0]! };
-      return { seq: t.template.render(example), gold: 0, example };
-    });
-    return predict(tuned, items, 32).map((c) => t.labels[c]!);
+    // The template renders an example; its label is not read (any of the task's labels will do).
+    const seqs = texts.map((x, i) => t.template.render(typeof x === "string" ? { id: `input ${i}`, text: x, label: t.labels[0]! } : { id: `input ${i}`, text: x[0], textB: x[1], label: t.labels[0]! }));
+    const out: string[] = [];
+    for (let i = 0; i < seqs.length; i += PREDICT_BATCH) {
+      const best = tf.tidy(() => tf.argMax(tuned.scores(seqs.slice(i, i + PREDICT_BATCH), false), 1).dataSync() as Int32Array);
+      best.forEach((c) => out.push(t.labels[c]!));
+    }
+    return out;
   }
 
   /** The prompt's layers (input layer first; one for prompt tuning). Owned by the model: do not dispose. */
