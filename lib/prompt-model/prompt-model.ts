@@ -60,6 +60,7 @@ export class PromptModel {
   private readonly config: ResolvedPromptConfig;
   private readonly ownsBackbone: boolean;
   private bound: { task: PreparedTask; tuned: Tuned } | null = null;
+  private disposed = false;
   private lastFit: { options: FitOptions; result: FitResult } | null = null;
 
   /** Use promptTuning / deepPromptTuning / loadPromptModel. */
@@ -157,7 +158,8 @@ export class PromptModel {
   evaluate(task?: TaskInput, opts: { split?: Split; max?: number | null; batchSize?: number } = {}): ClassificationMetrics {
     const { task: t, tuned } = this.bind(task);
     const split = oneOf(opts.split ?? "test", `${this.method} evaluate: split`, ["train", "dev", "test"] as const);
-    const items = t.items(split).slice(0, opts.max ?? undefined);
+    const max = opts.max === undefined || opts.max === null ? null : positiveInt(opts.max, `${this.method} evaluate: max`);
+    const items = t.items(split).slice(0, max ?? undefined);
     if (items.length === 0) throw new Error(`${this.method} evaluate: task '${t.name}' has no ${split} examples`);
     return evaluateItems(tuned, items, t.labels.length, positiveInt(opts.batchSize ?? 32, `${this.method} evaluate: batchSize`));
   }
@@ -210,28 +212,34 @@ export class PromptModel {
 
   /** Writes the prompt (every layer) to a safetensors prompt file. */
   save(file: string, opts: SaveOptions = {}): void {
-    savePrompt(file, this.promptLayers(), this.meta(opts));
+    const meta = this.meta(opts); // first: names "save" when there is no prompt yet
+    savePrompt(file, this.promptLayers(), meta);
   }
 
   /** Adds the prompt (every layer) to a prompt library; returns its entry. */
   saveTo(library: PromptLibrary, opts: SaveOptions = {}): LibraryEntry {
-    return library.add(this.promptLayers(), this.meta(opts));
+    const meta = this.meta(opts);
+    return library.add(this.promptLayers(), meta);
   }
 
   /** Releases the prompt variables (and the backbone, when this model loaded it by name). */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.bound?.tuned.dispose();
     this.bound = null;
     if (this.ownsBackbone) this.backbone.model.dispose();
   }
 
   private requireBound(what: string): { task: PreparedTask; tuned: Tuned } {
+    if (this.disposed) throw new Error(`${this.method} ${what}: this prompt model was disposed; build a new one`);
     if (!this.bound) throw new Error(`${this.method} ${what}: the model has no prompt yet; give a task at creation or call fit(task) first`);
     return this.bound;
   }
 
   /** Prepares `task` and builds the prompt on first use; later tasks must share the label words. */
   private bind(task: TaskInput | undefined): { task: PreparedTask; tuned: Tuned } {
+    if (this.disposed) throw new Error(`${this.method}: this prompt model was disposed; build a new one`);
     if (task === undefined) return this.requireBound("evaluate/predict without a task");
     const prepared = this.prepare(task);
     if (this.bound) {

@@ -61,7 +61,11 @@ export class PromptLibrary {
    * entry. The id is derived from task, backbone and settings, plus a counter when taken.
    */
   add(prompts: PromptSet | readonly PromptSet[], meta: PromptMeta): LibraryEntry {
-    fs.mkdirSync(this.dir, { recursive: true });
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`${this.dir}: cannot create the prompt library folder: ${(err as Error).message}`);
+    }
     const base = `${meta.task}-${meta.backbone.name}-${meta.settings.position}-${meta.settings.length}-${meta.settings.init}`.replace(/[^A-Za-z0-9_.+-]/g, "_");
     const id = this.reserveId(base);
     const file = `${id}.safetensors`;

@@ -92,7 +92,11 @@ describe("prompt model (the short API)", function () {
     m.evaluate("yelp", { max: 2 });
     assert.throws(() => m.evaluate("spam"), /built for task 'yelp'.*task 'spam' has other labels or label words/);
     m.evaluate("amazon", { max: 2 }); // same label words: allowed
+    assert.throws(() => m.evaluate("yelp", { max: 0 }), /evaluate: max must be a positive integer, got 0/);
+    assert.throws(() => m.evaluate("yelp", { split: "validation" as never }), /evaluate: split must be one of train, dev, test, got "validation"/);
     m.dispose();
+    assert.throws(() => m.evaluate("yelp"), /this prompt model was disposed; build a new one/);
+    await assert.rejects(m.fit("yelp"), /this prompt model was disposed/);
     b.model.dispose();
   });
 
