@@ -47,3 +47,20 @@ export function bitwiseEqual(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
   return true;
 }
+
+/** What assertBackboneUnchanged needs of a model: its variables and their names, in one order. */
+interface NamedVariables {
+  variables(): tf.Variable[];
+  names(): string[];
+}
+
+/**
+ * Asserts every variable of `model` is bitwise equal to `before` (a snapshot taken earlier): the frozen-backbone
+ * guarantee. The message names the first changed weight.
+ */
+export function assertBackboneUnchanged(model: NamedVariables, before: readonly Float32Array[], label = "backbone"): void {
+  const after = snapshot(model.variables());
+  if (after.length !== before.length) throw new Error(`${label}: ${before.length} weights before, ${after.length} after`);
+  const changed = before.map((w, i) => (bitwiseEqual(w, after[i]!) ? null : model.names()[i])).filter((n) => n !== null);
+  if (changed.length > 0) throw new Error(`${label}: weight(s) ${changed.join(", ")} changed (the backbone must stay bitwise unchanged)`);
+}

@@ -4,9 +4,16 @@
  * the notebooks' figures. Notebooks import the compiled build: `import * as nb from "../build/lib/notebook";`.
  */
 export * from "./backbones";
+export * from "./checks";
 export * from "./figures";
+export * from "./fit-progress";
+export * from "./ki-checks";
+export * from "./ki-demo";
+export * from "./ki-figures";
+export * from "./ki-tables";
 export * from "./paths";
-export * from "./prompt-session";
 export * from "./run-cells";
 export * from "./sequence-text";
+export * from "./start";
+export * from "./study";
 export * from "./tables";

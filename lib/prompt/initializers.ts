@@ -86,3 +86,13 @@ export function fromText(table: EmbeddingTable, textIds: readonly number[], fill
     return out;
   };
 }
+
+/**
+ * Candidates for sampled-vocabulary initialisation: the distinct ids of a text sample, most frequent first
+ * (ties by id), skipping `skip` (special tokens), at most `max` of them.
+ */
+export function frequentTokenIds(ids: readonly number[], skip: ReadonlySet<number>, max = 500): number[] {
+  const counts = new Map<number, number>();
+  for (const id of ids) if (!skip.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, max).map(([id]) => id);
+}

@@ -51,11 +51,13 @@ export class PromptSet {
     return new PromptSet(lengths, width, initName, vars);
   }
 
-  /** Rebuilds a prompt set from saved arrays. */
+  /** Rebuilds a prompt set from saved arrays (variables in slot order front, middle, back, as create makes them). */
   static fromArrays(arrays: ReadonlyMap<PromptSlot, Float32Array>, width: number, init: string): PromptSet {
     const lengths: Record<PromptSlot, number> = { front: 0, middle: 0, back: 0 };
     const vars = new Map<PromptSlot, tf.Variable>();
-    for (const [s, data] of arrays) {
+    for (const s of PROMPT_SLOTS) {
+      const data = arrays.get(s);
+      if (data === undefined) continue;
       if (data.length % width !== 0) throw new Error(`prompt slot '${s}' has ${data.length} values, not a multiple of width ${width}`);
       lengths[s] = data.length / width;
       vars.set(s, variableFrom(data, [lengths[s], width], `prompt/${s}/${counter++}`));

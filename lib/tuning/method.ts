@@ -45,8 +45,10 @@ export interface Tuned {
   readonly taskBytes: number;
   /** prompt settings, or null for methods without prompts. */
   readonly prompt: PromptSettings | null;
-  /** the trained prompts, for saving to the prompt library. */
+  /** the trained prompts (the input layer's), for saving to the prompt library. */
   readonly prompts: PromptSet | null;
+  /** deep prompt tuning: the prompt sets of blocks 1..L-1, saved with `prompts` (absent for other methods). */
+  readonly deepPrompts?: readonly PromptSet[];
   dispose(): void;
 }
 

@@ -12,7 +12,7 @@ import { distillationDivergence } from "../../lib/pretrain/ki-divergence";
 import { assertKiRunMatches, kiCardNotes, kiRunName, kiRunRecord, readValidationCurve } from "../../lib/pretrain/ki-run";
 import { alphaAt, kiLoss, resolveKiOptions, teacherLogits } from "../../lib/pretrain/knowledge-inheritance";
 import { LossFn, PretrainOptions, pretrain } from "../../lib/pretrain/pretrainer";
-import { TINY, assertNoLeak, bitwiseEqual, fakeIds, setupBackend, snapshot } from "../helpers";
+import { TINY, assertBackboneUnchanged, assertNoLeak, bitwiseEqual, fakeIds, setupBackend, snapshot } from "../helpers";
 
 const STUDENT = resolveConfig(TINY);
 const TEACHER = resolveConfig({ ...TINY, dModel: 8, nLayers: 1, nHeads: 2, dFF: 16 });
@@ -374,8 +374,7 @@ describe("knowledge inheritance", () => {
       const dirKi = tempDir("kit-ki-a-");
       const dirScratch = tempDir("kit-ki-b-");
       const r = await pretrain(dirKi, train, val, OPTIONS, { ...quiet, loss: kiLoss(teacher, ki) });
-      const after = snapshot(teacher.variables());
-      before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `teacher weight ${teacher.names()[i]} changed`));
+      assertBackboneUnchanged(teacher, before, "teacher");
       const s = await pretrain(dirScratch, train, val, OPTIONS, quiet);
       const wk = snapshot(r.model.variables());
       const ws = snapshot(s.model.variables());

@@ -5,7 +5,7 @@ import { CELL_DEFAULTS, resolveCellOptions, runCell } from "../../lib/experiment
 import { validateRecord } from "../../lib/experiment/record";
 import { getMethod, METHODS } from "../../lib/tuning/methods";
 import { assertBackboneExcluded } from "../../lib/tuning/method";
-import { bitwiseEqual, setupBackend, snapshot } from "../helpers";
+import { assertBackboneUnchanged, bitwiseEqual, setupBackend, snapshot } from "../helpers";
 import { loadTiny, tinyCheckpointDir } from "./fixture";
 
 const OPTIONS = { steps: 4, batchSize: 4, evalEvery: 2, maxDev: 8, maxTest: 12, promptLength: 4, warmupSteps: 1 };
@@ -23,8 +23,7 @@ describe("tuning methods", function () {
     const before = snapshot(b.model.variables());
     const rec = await runCell(cell("prompt-tuning"), {}, b);
     validateRecord(rec, "prompt-tuning record");
-    const after = snapshot(b.model.variables());
-    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assertBackboneUnchanged(b.model, before);
     assert.equal(rec.trainableParams, 4 * 16);
     assert.equal(rec.taskBytes, 4 * 16 * 4);
     assert.deepEqual(rec.prompt, { length: 4, init: "sampled-vocab", position: "front" });
@@ -38,8 +37,7 @@ describe("tuning methods", function () {
     const b = loadTiny();
     const before = snapshot(b.model.variables());
     const [adam, ada] = [await runCell(cell("prompt-tuning"), {}, b), await runCell(cell("prompt-tuning", { optimizer: "adafactor", lr: 0.3 }), {}, b)];
-    const after = snapshot(b.model.variables());
-    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assertBackboneUnchanged(b.model, before);
     assert.equal(ada.config["optimizer"], "adafactor");
     assert.equal(ada.steps, 4);
     assert.notDeepEqual(ada.curve, adam.curve, "a different optimizer gives a different run");
@@ -55,8 +53,7 @@ describe("tuning methods", function () {
     const one = await runCell(cell("prompt-tuning"), {}, b);
     const two = await runCell(cell("prompt-tuning", { stage1Task: "amazon", stage1Steps: 3 }), { onStep: (s, total) => seen.push([s, total]) }, b);
     validateRecord(two, "two-stage record");
-    const after = snapshot(b.model.variables());
-    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assertBackboneUnchanged(b.model, before);
     assert.equal(two.stage1?.task, "amazon");
     assert.equal(two.stage1?.steps, 3);
     assert.ok(two.stage1!.devAccuracy >= 0 && two.stage1!.devAccuracy <= 1);
@@ -75,8 +72,7 @@ describe("tuning methods", function () {
     const b = loadTiny();
     const before = snapshot(b.model.variables());
     const rec = await runCell(cell("deep-prompt-tuning"), {}, b);
-    const after = snapshot(b.model.variables());
-    before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `backbone weight ${b.model.names()[i]} changed`));
+    assertBackboneUnchanged(b.model, before);
     assert.equal(rec.trainableParams, 2 * 4 * 16); // nLayers x P x D
     // The deeper layer's prompt must matter: zeroing it changes the scores.
     const tuned = getMethod("deep-prompt-tuning").build({
@@ -116,8 +112,7 @@ describe("tuning methods", function () {
       const b = loadTiny();
       const before = snapshot(b.model.variables());
       const rec = await runCell(cell(m), {}, b);
-      const after = snapshot(b.model.variables());
-      before.forEach((w, i) => assert.ok(bitwiseEqual(w, after[i]!), `${m}: weight ${b.model.names()[i]} changed`));
+      assertBackboneUnchanged(b.model, before, m);
       assert.equal(rec.trainableParams, m === "zero-shot" ? 0 : 16 * 2 + 2);
       assert.equal(rec.steps, m === "zero-shot" ? 0 : 4);
       b.model.dispose();

@@ -36,6 +36,7 @@ export const deepPromptTuning: Method = {
       taskBytes: params * 4,
       prompt: { ...input.settings, position: `${input.settings.position} (every layer)` },
       prompts: input,
+      deepPrompts: deep,
       dispose: () => layers.forEach((p) => p.dispose()),
     };
   },

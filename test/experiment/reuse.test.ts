@@ -10,7 +10,7 @@ import { runCells, shippedFingerprints, type CellRunner } from "../../lib/notebo
 import { fakeRecord } from "../fixtures/experiment/fake-record";
 import { setupBackend } from "../helpers";
 import { tinyCheckpointDir } from "../tuning/fixture";
-import { installCheckpoint, RecordingSink, tempDir, TextStream } from "./fixtures";
+import { installCheckpoint, RecordingSink, tempDir, TextStream } from "../notebook/fixtures";
 
 const grid = (fixed: Record<string, unknown>, seeds = [0, 1]): Cell[] =>
   expandGrid({ name: "g", backbones: ["tiny"], tasks: ["yelp"], methods: ["zero-shot", "prompt-tuning"], seeds, fixed });
