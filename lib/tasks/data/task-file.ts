@@ -116,6 +116,17 @@ function truncate(s: string, n = 60): string {
 
 /** Load, validate and split a task file. */
 export async function loadTaskFile(file: string, opts: TaskFileOptions): Promise<TaskData> {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(`loadTaskFile: cannot read ${file}: ${(err as Error).message}`);
+  }
+  return loadTaskFileBytes(file, bytes, opts);
+}
+
+/** loadTaskFile on bytes already read from `file` (so a caller can hash exactly what was loaded). */
+export async function loadTaskFileBytes(file: string, bytes: Buffer, opts: TaskFileOptions): Promise<TaskData> {
   const { textColumn, textBColumn, labelColumn, labels, name, encoding: _encoding, format: _format, ...splitOpts } = opts ?? ({} as TaskFileOptions);
   const split = resolveSplitOptions(splitOpts);
   for (const [k, v] of [["textColumn", textColumn], ["labelColumn", labelColumn]] as const) {
@@ -132,12 +143,6 @@ export async function loadTaskFile(file: string, opts: TaskFileOptions): Promise
     if (labels.length < 2) throw new Error(`loadTaskFile(${file}): option labels needs at least 2 labels, got ${describe(labels)}`);
   }
 
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    throw new Error(`loadTaskFile: cannot read ${file}: ${(err as Error).message}`);
-  }
   const format = opts.format ?? formatOfFile(file);
   if (format === null) {
     throw new Error(`loadTaskFile: ${file}: unsupported extension "${path.extname(file)}", expected .csv, .tsv, .tab, .jsonl or .ndjson (or give option format: ${TASK_FILE_FORMATS.join(" | ")})`);
@@ -334,9 +339,21 @@ async function readCsvRecords(file: string, content: string, columns: readonly s
     throw new Error(`loadTaskFile: ${file}: danfojs read ${df.values.length} data rows but the file has ${data.length} records; cannot map rows to lines`);
   }
   const index = new Map(df.columns.map((c, i) => [c.trim(), i]));
+  const at = new Map(names.map((c, i) => [c, i]));
   return df.values.map((row, i) => {
     const fields: Record<string, unknown> = {};
-    for (const c of columns) fields[c] = row[index.get(c)!];
+    for (const c of columns) {
+      const value = row[index.get(c)!];
+      // danfojs read the file from disk again: its cells must be the bytes that were scanned (and hashed).
+      const scanned = data[i]!.values[at.get(c)!];
+      if (typeof value === "string" && value !== scanned) {
+        throw new Error(
+          `loadTaskFile: ${file}: line ${data[i]!.line}, field "${c}": danfojs read ${describe(value)} where the line scan read ${describe(scanned)}; ` +
+            `did the file change while it was being read?`,
+        );
+      }
+      fields[c] = value;
+    }
     return { line: data[i]!.line, row: i + 1, fields };
   });
 }
