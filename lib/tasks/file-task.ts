@@ -349,3 +349,46 @@ function canonical(v: unknown): string {
   }
   return JSON.stringify(v ?? null);
 }
+
+/**
+ * A task as a grid cell carries it: `identity` (what the cell id hashes: `identity.key` / `identity.config`) and
+ * `ref`, what a worker process needs to load it: the built-in name, or the file task with `file` made absolute
+ * (so it loads from any working directory). `ref` is not part of the identity: moving the file changes nothing.
+ */
+export interface TaskBinding {
+  readonly ref: TaskRef;
+  readonly identity: TaskIdentity;
+}
+
+/** Checks a task reference, hashes its file and returns its binding (see TaskBinding). */
+export function bindTask(ref: unknown, baseDir: string, where = "task"): TaskBinding {
+  const identity = taskIdentity(ref, baseDir, where);
+  if (typeof ref === "string") return Object.freeze({ ref, identity });
+  const spec = ref as FileTaskSpec;
+  return Object.freeze({ ref: Object.freeze({ ...spec, file: identity.file! }), identity });
+}
+
+/**
+ * Binds every task of a list (a grid's `tasks`), before anything runs. Refuses the same task twice, and two
+ * different tasks under one name (tables and summaries show tasks by name). `where` names the list, e.g.
+ * "grid.json tasks"; each entry is reported as `${where}[i]`.
+ */
+export function bindTasks(refs: readonly unknown[], baseDir: string, where = "tasks"): TaskBinding[] {
+  if (!Array.isArray(refs) || refs.length === 0) throw new TaskSpecError(`${where} must be a non-empty list of task names or file task objects, got ${describe(refs)}`);
+  const out: TaskBinding[] = [];
+  const byName = new Map<string, { i: number; key: string }>();
+  refs.forEach((r, i) => {
+    const b = bindTask(r, baseDir, `${where}[${i}]`);
+    const prev = byName.get(b.identity.name);
+    if (prev) {
+      throw new TaskSpecError(
+        prev.key === b.identity.key
+          ? `${where}[${i}] is the same task as ${where}[${prev.i}] ("${b.identity.name}"); list it once`
+          : `${where}[${i}] and ${where}[${prev.i}] are different tasks both named "${b.identity.name}" (${prev.key} vs ${b.identity.key}); give them different names`,
+      );
+    }
+    byName.set(b.identity.name, { i, key: b.identity.key });
+    out.push(b);
+  });
+  return out;
+}

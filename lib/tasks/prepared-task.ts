@@ -43,9 +43,11 @@ export class PreparedTask {
   readonly template: Template;
   readonly verbalizer: Verbalizer;
   private readonly cache = new Map<Split, TaskItem[]>();
+  private readonly tokenizer: Tokenizer;
 
   constructor(data: TaskData, tokenizer: Tokenizer, spec: TaskSpec = TASK_SPECS[data.name] ?? defaultSpec(data.labels, data.train.some((e) => e.textB !== undefined))) {
     this.data = data;
+    this.tokenizer = tokenizer;
     this.template = new Template(spec.template, tokenizer);
     this.verbalizer = new Verbalizer(data.labels, spec.verbalizer, tokenizer);
   }
@@ -83,6 +85,18 @@ export class PreparedTask {
       truncated[s] = countTruncated(items);
     }
     return { policy: truncationPolicy(this.template.spec), maxFieldTokens: this.template.spec.maxFieldTokens, examples, truncated };
+  }
+
+  /**
+   * Per example of a split: its label and the token count of each field before truncation (textB: 0 for
+   * single-text tasks), e.g. for a table or histogram of lengths against the template's maxFieldTokens.
+   */
+  fieldTokenLengths(split: Split): Array<{ label: string; text: number; textB: number }> {
+    return this.data[split].map((e) => ({
+      label: e.label,
+      text: this.tokenizer.encode(e.text.trim()).length,
+      textB: e.textB === undefined ? 0 : this.tokenizer.encode(e.textB.trim()).length,
+    }));
   }
 
   /** Token ids of a text sample of the training split, for frequency-based prompt initialisation. */

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describeTask } from "../../lib/tasks/data/example";
 import { TaskFileError } from "../../lib/tasks/data/task-file";
-import { normalizeFileTask, parseTaskRef, taskIdentity, TaskSpecError, type FileTaskSpec } from "../../lib/tasks/file-task";
+import { bindTasks, normalizeFileTask, parseTaskRef, taskIdentity, TaskSpecError, type FileTaskSpec } from "../../lib/tasks/file-task";
 import { prepareTask, resolveTask } from "../../lib/tasks/resolve-task";
 import { TASK_SPECS } from "../../lib/tasks/task-specs";
 import { Tokenizer } from "../../lib/tokenizer/tokenizer";
@@ -160,5 +160,32 @@ describe("tasks/resolve-task", () => {
     assert.equal(parseTaskRef("imdb"), "imdb");
     const spec = { ...SPEC, file: "does-not-exist-yet.csv" };
     assert.equal(parseTaskRef(spec, "x"), spec);
+  });
+});
+
+describe("tasks/file-task: bindTask / bindTasks", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bind-task-"));
+    fs.writeFileSync(path.join(dir, "speeches.csv"), csv());
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("a binding's ref loads from any directory and gives the same identity", async () => {
+    const [yelp, party] = bindTasks(["yelp", SPEC], dir, "grid.json tasks");
+    assert.deepEqual(yelp, { ref: "yelp", identity: taskIdentity("yelp", dir) });
+    assert.equal((party!.ref as FileTaskSpec).file, path.join(dir, "speeches.csv"));
+    const t = await resolveTask(party!.ref, os.tmpdir(), { expectIdentity: party!.identity });
+    assert.deepEqual(t.identity, party!.identity);
+  });
+
+  it("refuses a task listed twice, and two tasks with one name", () => {
+    assert.throws(() => bindTasks(["yelp", "imdb", "yelp"], dir, "grid.json tasks"), /grid\.json tasks\[2\] is the same task as grid\.json tasks\[0\] \("yelp"\); list it once/);
+    assert.throws(
+      () => bindTasks([SPEC, { ...SPEC, template: "{text} It is" }], dir, "grid.json tasks"),
+      /grid\.json tasks\[1\] and grid\.json tasks\[0\] are different tasks both named "party" \(party@[0-9a-f]{12} vs party@[0-9a-f]{12}\)/,
+    );
+    assert.throws(() => bindTasks([], dir, "grid.json tasks"), /grid\.json tasks must be a non-empty list/);
+    assert.throws(() => bindTasks(["yelp", { ...SPEC, file: "gone.csv" }], dir, "grid.json tasks"), /grid\.json tasks\[1\]\.file: task "party": no such file/);
   });
 });

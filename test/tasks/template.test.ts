@@ -61,5 +61,9 @@ describe("tasks/template", () => {
     assert.deepEqual(t.truncated, { train: 3, dev: 0, test: 3 }, "only the long texts are cut");
     assert.equal(countTruncated(task.items("test").slice(0, 2)), task.items("test").slice(0, 2).filter((x) => x.example.label === "b").length);
     assert.match(t.policy, /longer than 5 tokens/);
+    const lengths = task.fieldTokenLengths("test");
+    assert.equal(lengths.length, 6);
+    assert.deepEqual(lengths.map((l) => l.text > 5), task.items("test").map((x) => x.truncated), "a field is cut exactly when it is longer than maxFieldTokens");
+    assert.ok(lengths.every((l) => l.textB === 0));
   });
 });
