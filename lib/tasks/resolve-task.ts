@@ -81,7 +81,10 @@ export async function resolveTask(ref: unknown, baseDir: string, options: Resolv
         `(new data gives new cell ids; records of the old data stay valid for the old data).`,
     );
   }
-  const data = await loadTaskFileBytes(path.relative(process.cwd(), abs) || abs, bytes, {
+  // Messages name the file as the user knows it: relative to the current directory when it is inside it.
+  const rel = path.relative(process.cwd(), abs);
+  const shown = rel === "" || rel.startsWith("..") || path.isAbsolute(rel) ? abs : rel;
+  const data = await loadTaskFileBytes(shown, bytes, {
     name: spec.name,
     textColumn: spec.textColumn,
     ...(spec.textBColumn !== null ? { textBColumn: spec.textBColumn } : {}),
