@@ -1,5 +1,12 @@
 /**
- * User classification tasks from a .csv or .jsonl (JSON Lines, also .ndjson) file.
+ * User classification tasks from a .csv, .tsv or .jsonl (JSON Lines, also .ndjson) file.
+ *
+ * Bytes: the file is decoded as UTF-8 by default, strictly: a byte sequence that is not UTF-8 is refused with
+ * its line and byte column (silently turning it into U+FFFD would alter the user's text). Files in another
+ * encoding are read by declaring it (option `encoding`, e.g. "latin1", "windows-1252", "utf-16le"; any label
+ * the WHATWG Encoding Standard knows). A leading byte-order mark is ignored.
+ *
+ * TSV (.tsv, .tab) is the same dialect as CSV with a tab between fields (double quotes still quote a field).
  *
  * CSV is read with danfojs-node's readCSV (papaparse underneath) with dynamicTyping OFF, so every
  * cell arrives as the exact string in the file: danfojs's default typing would turn "1.50" into
@@ -35,6 +42,22 @@ export interface TaskFileOptions extends Partial<SplitOptions> {
   readonly labels?: readonly string[];
   /** Task name (default: file name without extension). */
   readonly name?: string;
+  /** Text encoding of the file (default "utf-8", strict). */
+  readonly encoding?: string;
+  /** File format (default: from the extension: .csv, .tsv/.tab, .jsonl/.ndjson). */
+  readonly format?: TaskFileFormat;
+}
+
+export const TASK_FILE_FORMATS = Object.freeze(["csv", "tsv", "jsonl"] as const);
+export type TaskFileFormat = (typeof TASK_FILE_FORMATS)[number];
+
+/** The format a file name implies, or null for an extension the loader does not know. */
+export function formatOfFile(file: string): TaskFileFormat | null {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === ".csv") return "csv";
+  if (ext === ".tsv" || ext === ".tab") return "tsv";
+  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
+  return null;
 }
 
 /** One located problem in a task file. */
@@ -93,7 +116,18 @@ function truncate(s: string, n = 60): string {
 
 /** Load, validate and split a task file. */
 export async function loadTaskFile(file: string, opts: TaskFileOptions): Promise<TaskData> {
-  const { textColumn, textBColumn, labelColumn, labels, name, ...splitOpts } = opts ?? ({} as TaskFileOptions);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(`loadTaskFile: cannot read ${file}: ${(err as Error).message}`);
+  }
+  return loadTaskFileBytes(file, bytes, opts);
+}
+
+/** loadTaskFile on bytes already read from `file` (so a caller can hash exactly what was loaded). */
+export async function loadTaskFileBytes(file: string, bytes: Buffer, opts: TaskFileOptions): Promise<TaskData> {
+  const { textColumn, textBColumn, labelColumn, labels, name, encoding: _encoding, format: _format, ...splitOpts } = opts ?? ({} as TaskFileOptions);
   const split = resolveSplitOptions(splitOpts);
   for (const [k, v] of [["textColumn", textColumn], ["labelColumn", labelColumn]] as const) {
     if (typeof v !== "string" || v === "") throw new Error(`loadTaskFile(${file}): option ${k} must be a non-empty string, got ${describe(v)}`);
@@ -109,36 +143,155 @@ export async function loadTaskFile(file: string, opts: TaskFileOptions): Promise
     if (labels.length < 2) throw new Error(`loadTaskFile(${file}): option labels needs at least 2 labels, got ${describe(labels)}`);
   }
 
-  let content: string;
-  try {
-    content = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new Error(`loadTaskFile: cannot read ${file}: ${(err as Error).message}`);
+  const format = opts.format ?? formatOfFile(file);
+  if (format === null) {
+    throw new Error(`loadTaskFile: ${file}: unsupported extension "${path.extname(file)}", expected .csv, .tsv, .tab, .jsonl or .ndjson (or give option format: ${TASK_FILE_FORMATS.join(" | ")})`);
   }
-  const ext = path.extname(file).toLowerCase();
+  if (!(TASK_FILE_FORMATS as readonly string[]).includes(format)) {
+    throw new Error(`loadTaskFile(${file}): option format must be one of ${TASK_FILE_FORMATS.join(", ")}, got ${describe(format)}`);
+  }
+  const encoding = opts.encoding ?? "utf-8";
+  const content = decodeTaskFile(file, bytes, encoding);
+  if (content.trim() === "") {
+    const what = format === "jsonl" ? "JSON object lines" : "a header line and data rows";
+    throw new TaskFileError(file, [{ line: 0, field: "(file)", expected: what, got: bytes.length === 0 ? "an empty file (0 bytes)" : `only whitespace (${bytes.length} bytes)` }]);
+  }
   const columns = [textColumn, ...(textBColumn !== undefined ? [textBColumn] : []), labelColumn];
   let records: RawRecord[];
-  if (ext === ".csv") records = await readCsvRecords(file, content, columns);
-  else if (ext === ".jsonl" || ext === ".ndjson") records = readJsonlRecords(file, content);
-  else throw new Error(`loadTaskFile: ${file}: unsupported extension "${ext}", expected .csv, .jsonl or .ndjson`);
+  if (format === "jsonl") records = readJsonlRecords(file, content, columns);
+  else records = await readCsvRecords(file, content, columns, format === "tsv" ? "\t" : ",", isUtf8(encoding));
 
   const examples = toExamples(file, records, { textColumn, textBColumn, labelColumn, labels });
   const finalLabels = labels ?? sortLabels([...new Set(examples.map((e) => e.label))]);
   const taskName = name ?? path.basename(file, path.extname(file));
-  const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
-  return buildTask(taskName, finalLabels, examples, split, {
+  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const task = buildTask(taskName, finalLabels, examples, split, {
     package: "file",
     version: `sha256:${hash}`,
     licence: "user-supplied (unknown)",
     note:
       `${path.resolve(file)}: ${examples.length} examples from ${records.length} records; text=${textColumn}` +
-      `${textBColumn !== undefined ? `, textB=${textBColumn}` : ""}, label=${labelColumn}.`,
+      `${textBColumn !== undefined ? `, textB=${textBColumn}` : ""}, label=${labelColumn}` +
+      `${isUtf8(encoding) ? "" : `, encoding=${encoding}`}.`,
   });
+  checkSplitCoverage(file, labelColumn, task, split, examples);
+  return task;
+}
+
+function isUtf8(encoding: string): boolean {
+  return /^(utf-?8|unicode-1-1-utf-8)$/i.test(encoding.trim());
+}
+
+/**
+ * Bytes -> text. UTF-8 is decoded strictly: the first invalid sequence is refused with its line, byte column
+ * and bytes. Another encoding must be one the WHATWG Encoding Standard (TextDecoder) knows.
+ */
+export function decodeTaskFile(file: string, bytes: Uint8Array, encoding = "utf-8"): string {
+  if (typeof encoding !== "string" || encoding.trim() === "") {
+    throw new Error(`loadTaskFile(${file}): option encoding must be a non-empty string such as "utf-8" or "latin1", got ${describe(encoding)}`);
+  }
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(encoding.trim(), { fatal: true });
+  } catch {
+    throw new Error(`loadTaskFile(${file}): option encoding ${JSON.stringify(encoding)} is not an encoding this runtime knows (e.g. "utf-8", "latin1", "windows-1252", "utf-16le")`);
+  }
+  try {
+    return stripBom(decoder.decode(bytes));
+  } catch {
+    if (!isUtf8(encoding)) {
+      throw new TaskFileError(file, [{ line: 0, field: "(file)", expected: `text in the declared encoding ${encoding}`, got: "bytes that are not valid in it" }]);
+    }
+    const bad = firstInvalidUtf8(bytes);
+    throw new TaskFileError(file, [
+      {
+        line: bad.line,
+        field: "(bytes)",
+        expected: `UTF-8 text (or declare the file's encoding, e.g. "encoding": "latin1")`,
+        got: `byte 0x${bad.byte.toString(16).padStart(2, "0")} at byte ${bad.column} of the line (after ${JSON.stringify(bad.before)}), which is not valid UTF-8`,
+      },
+    ]);
+  }
+}
+
+function stripBom(s: string): string {
+  return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+}
+
+/** 1-based line and byte column of the first invalid UTF-8 sequence (found line by line). */
+function firstInvalidUtf8(bytes: Uint8Array): { line: number; column: number; byte: number; before: string } {
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  let start = 0;
+  let line = 1;
+  while (start <= bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    const chunk = bytes.subarray(start, end);
+    try {
+      strict.decode(chunk);
+    } catch {
+      // Narrow down to the first byte where a valid prefix stops growing.
+      let ok = 0;
+      for (let i = 1; i <= chunk.length; i++) {
+        try {
+          strict.decode(chunk.subarray(0, i));
+          ok = i;
+        } catch {
+          // a valid prefix may end in the middle of a multi-byte character: keep going a few bytes
+          if (i - ok > 4) break;
+        }
+      }
+      const before = strict.decode(chunk.subarray(0, ok));
+      return { line, column: ok + 1, byte: chunk[ok]!, before: before.length > 40 ? `…${before.slice(-40)}` : before };
+    }
+    start = end + 1;
+    line++;
+  }
+  return { line: 0, column: 0, byte: 0, before: "" };
+}
+
+/**
+ * Every label must reach every split that is asked for (train always, dev/test when their fraction is > 0), or
+ * evaluation would silently score a class the model never saw (or never test it). Refuses, naming the label,
+ * how many examples it has after de-duplication and how many it needs with these fractions.
+ */
+function checkSplitCoverage(file: string, labelColumn: string, task: TaskData, split: SplitOptions, examples: readonly Example[]): void {
+  const short: string[] = [];
+  for (const label of task.labels) {
+    const n = (xs: readonly Example[]): number => xs.filter((e) => e.label === label).length;
+    const counts = { train: n(task.train), dev: n(task.dev), test: n(task.test) };
+    const empty = (["train", "dev", "test"] as const).filter((s) => counts[s] === 0 && (s === "train" || (s === "dev" ? split.devFraction : split.testFraction) > 0));
+    if (empty.length === 0) continue;
+    const kept = counts.train + counts.dev + counts.test;
+    const raw = n(examples);
+    short.push(`${JSON.stringify(label)} has ${kept}${raw !== kept ? ` (${raw} before de-duplication)` : ""}, leaving ${empty.join(" and ")} without it`);
+  }
+  if (short.length === 0) return;
+  const splits = `train${split.devFraction > 0 ? ", dev" : ""}${split.testFraction > 0 ? " and test" : ""}`;
+  throw new TaskFileError(file, [
+    {
+      line: 0,
+      field: labelColumn,
+      expected: `at least ${minExamplesPerLabel(split)} examples of each label (so that ${splits} each get one with devFraction ${split.devFraction}, testFraction ${split.testFraction})`,
+      got: `label ${short.join("; label ")}. Add examples, merge the label into another, or drop its rows`,
+    },
+  ]);
+}
+
+/** Smallest label size for which the stratified split gives train, and dev/test when asked, at least one each. */
+export function minExamplesPerLabel(split: Pick<SplitOptions, "devFraction" | "testFraction">): number {
+  for (let n = 1; n < 100_000; n++) {
+    const nTest = Math.round(n * split.testFraction);
+    const nDev = Math.min(n - nTest, Math.round(n * split.devFraction));
+    const nTrain = n - nTest - nDev;
+    if (nTrain >= 1 && (split.testFraction === 0 || nTest >= 1) && (split.devFraction === 0 || nDev >= 1)) return n;
+  }
+  return Infinity;
 }
 
 /** CSV -> records via danfojs, with line numbers from scanCsv. */
-async function readCsvRecords(file: string, content: string, columns: readonly string[]): Promise<RawRecord[]> {
-  const scan = scanCsv(content);
+async function readCsvRecords(file: string, content: string, columns: readonly string[], delimiter: string, utf8: boolean): Promise<RawRecord[]> {
+  const scan = scanCsv(content, delimiter);
   if (scan.problem) {
     throw new TaskFileError(file, [{ line: scan.problem.line, field: "(line)", expected: "well-formed CSV", got: scan.problem.message }]);
   }
@@ -164,12 +317,21 @@ async function readCsvRecords(file: string, content: string, columns: readonly s
   if (data.length === 0) issues.push({ line: 0, field: "(file)", expected: "at least one data row after the header", got: "none" });
   if (issues.length > 0) throw new TaskFileError(file, issues.slice(0, MAX_ISSUES));
 
+  if (!utf8) {
+    // danfojs reads the file itself, as UTF-8; for a declared encoding the scan's values (decoded text) are used.
+    const at = new Map(names.map((c, i) => [c, i]));
+    return data.map((r, i) => {
+      const fields: Record<string, unknown> = {};
+      for (const c of columns) fields[c] = r.values[at.get(c)!];
+      return { line: r.line, row: i + 1, fields };
+    });
+  }
   const dfd = (await import("danfojs-node")) as unknown as {
     readCSV(p: string, o: Record<string, unknown>): Promise<{ columns: string[]; values: unknown[][] }>;
   };
   let df: { columns: string[]; values: unknown[][] };
   try {
-    df = await dfd.readCSV(file, { dynamicTyping: false, skipEmptyLines: true });
+    df = await dfd.readCSV(file, { dynamicTyping: false, skipEmptyLines: true, delimiter });
   } catch (err) {
     throw new Error(`loadTaskFile: danfojs could not read ${file}: ${(err as Error).message}`);
   }
@@ -177,16 +339,28 @@ async function readCsvRecords(file: string, content: string, columns: readonly s
     throw new Error(`loadTaskFile: ${file}: danfojs read ${df.values.length} data rows but the file has ${data.length} records; cannot map rows to lines`);
   }
   const index = new Map(df.columns.map((c, i) => [c.trim(), i]));
+  const at = new Map(names.map((c, i) => [c, i]));
   return df.values.map((row, i) => {
     const fields: Record<string, unknown> = {};
-    for (const c of columns) fields[c] = row[index.get(c)!];
+    for (const c of columns) {
+      const value = row[index.get(c)!];
+      // danfojs read the file from disk again: its cells must be the bytes that were scanned (and hashed).
+      const scanned = data[i]!.values[at.get(c)!];
+      if (typeof value === "string" && value !== scanned) {
+        throw new Error(
+          `loadTaskFile: ${file}: line ${data[i]!.line}, field "${c}": danfojs read ${describe(value)} where the line scan read ${describe(scanned)}; ` +
+            `did the file change while it was being read?`,
+        );
+      }
+      fields[c] = value;
+    }
     return { line: data[i]!.line, row: i + 1, fields };
   });
 }
 
 /** JSON Lines -> records; malformed lines and non-object lines are reported with their line. */
-function readJsonlRecords(file: string, content: string): RawRecord[] {
-  const text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
+function readJsonlRecords(file: string, content: string, columns: readonly string[]): RawRecord[] {
+  const text = stripBom(content);
   const records: RawRecord[] = [];
   const issues: TaskFileIssue[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -208,6 +382,12 @@ function readJsonlRecords(file: string, content: string): RawRecord[] {
     issues.push({ line: 0, field: "(file)", expected: "at least one JSON object line", got: "none" });
   }
   if (issues.length > 0) throw new TaskFileError(file, issues.slice(0, MAX_ISSUES));
+  // A key that no line has is a wrong column name: one problem listing the keys found, not one per line.
+  const keys = new Set(records.flatMap((r) => Object.keys(r.fields)));
+  for (const c of columns) {
+    if (!keys.has(c)) issues.push({ line: 0, field: c, expected: `a key named "${c}" in the JSON objects`, got: `none in any of ${records.length} lines; keys found: [${[...keys].join(", ")}]` });
+  }
+  if (issues.length > 0) throw new TaskFileError(file, issues);
   return records;
 }
 

@@ -46,14 +46,14 @@ describe("tasks/data/task-file", () => {
   });
 
   it("pair tasks read textB", async () => {
-    const task = await loadTaskFile(fx("pair.csv"), { ...basic, textColumn: "premise", textBColumn: "hypothesis", labels: ["yes", "no"] });
+    const task = await loadTaskFile(fx("pair.csv"), { ...basic, testFraction: 0, textColumn: "premise", textBColumn: "hypothesis", labels: ["yes", "no"] });
     const all = [...task.train, ...task.test];
     assert.ok(all.some((e) => e.text === "A dog runs" && e.textB === "An animal moves" && e.label === "yes"));
     assert.deepEqual(task.labels, ["yes", "no"]);
   });
 
   it("JSON Lines: blank lines skipped, numeric labels stringified, extra keys ignored", async () => {
-    const task = await loadTaskFile(fx("good.jsonl"), basic);
+    const task = await loadTaskFile(fx("good.jsonl"), { ...basic, testFraction: 0 }); // one example per label: train only
     const all = [...task.train, ...task.test];
     assert.deepEqual(all.map((e) => e.id).sort(), ["good.jsonl:1", "good.jsonl:3", "good.jsonl:4"]);
     assert.deepEqual(task.labels, ["0", "neg", "pos"]);
