@@ -112,7 +112,9 @@ export function loadCheckpoint(dir: string): LoadedBackbone {
     throw new Error(`${file(CHECKPOINT_FILES.config)}: not valid JSON: ${(err as Error).message}`);
   }
   const config = configFromJson(rawConfig, file(CHECKPOINT_FILES.config));
-  const tokenizer = Tokenizer.fromFile(file(CHECKPOINT_FILES.tokenizer));
+  // The kit's own checkpoints (config.json has kit_name) use its fixed special ids; others are Hugging Face folders.
+  const ours = typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string";
+  const tokenizer = ours ? Tokenizer.fromFile(file(CHECKPOINT_FILES.tokenizer)) : Tokenizer.fromHfFolder(dir);
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(
       `${file(CHECKPOINT_FILES.tokenizer)}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${config.vocabSize}`,
