@@ -5,11 +5,13 @@
  * spliced in, and the gradient of a prompt-tuning loss agrees too.
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { tf } from "../../lib/backend/backend";
 import { embeddingLookup } from "../../lib/backend/embedding";
 import { loadCheckpoint, LoadedBackbone } from "../../lib/backbone/checkpoint";
+import { generate } from "../../lib/backbone/generate";
 import { PromptSet } from "../../lib/prompt/soft-prompt";
 import { slot, tokens, type InputSequence } from "../../lib/prompt/sequence";
 import { spliceBatch } from "../../lib/prompt/splice";
@@ -20,6 +22,7 @@ const TOL = 1e-4;
 
 interface Expected {
   batches: { ids: number[][]; lengths: number[]; logits: number[][][] }[];
+  generate: { prompt: number[]; ids: number[]; logprobs: number[] };
   prompt: { vectors: number[][]; ids: number[][]; targets: number[]; logits: number[][][]; loss: number; grad: number[][] };
 }
 
@@ -64,8 +67,31 @@ describe("Hugging Face families against independent PyTorch references", functio
     }
   });
 
+  it("npm run generate --json prints the reference's greedy ids and log-probabilities; bad flags are named", () => {
+    const dir = path.join(refs!.root, "neox-f16");
+    const exp = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as Expected;
+    const script = path.resolve(__dirname, "../../scripts/generate.js");
+    const run = (args: string[]) => spawnSync(process.execPath, [script, "--model", dir, ...args], { encoding: "utf8", timeout: 60_000 });
+    const ok = run(["--ids", "5,6,7", "--max-new-tokens", "5", "--greedy", "--json", "--no-stop"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const line = JSON.parse(ok.stdout.trim()) as { ids: number[]; logprobs: number[]; text: string };
+    assert.deepEqual(line.ids, exp.generate.ids);
+    maxDiff(Float32Array.from(line.logprobs), exp.generate.logprobs, "generate CLI log-probabilities");
+    assert.equal(typeof line.text, "string");
+    const sampled = run(["--prompt", "the film", "--max-new-tokens", "3", "--seed", "4", "--json", "--no-stop"]);
+    assert.equal(sampled.status, 0, sampled.stderr);
+    assert.equal((JSON.parse(sampled.stdout) as { ids: number[] }).ids.length, 3);
+    const bad = run(["--ids", "5,x", "--max-new-tokens", "2"]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--ids: entry 2 is "x", expected an integer in \[0, 320\)/);
+    const both = run(["--ids", "5", "--prompt", "a", "--max-new-tokens", "2"]);
+    assert.match(both.stderr, /give exactly one of --prompt TEXT or --ids/);
+    const long = run(["--ids", "5", "--max-new-tokens", "64"]);
+    assert.match(long.stderr, /--max-new-tokens 64 with a 1-token prompt exceeds the model's maximum length 64/);
+  });
+
   for (const variant of ["gpt2", "llama-gqa-untied", "qwen2-bf16-sharded", "llama-f16-noprefix", "neox-f16", "neox-sequential-sharded"]) {
-    it(`${variant}: logits for several lengths with padding, with a soft prompt, and the prompt gradient agree within ${TOL}`, () => {
+    it(`${variant}: logits for several lengths with padding, greedy generation, logits with a soft prompt and the prompt gradient agree within ${TOL}`, () => {
       const dir = path.join(refs!.root, variant);
       const exp = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as Expected;
       const b = loadCheckpoint(dir);
@@ -77,6 +103,9 @@ describe("Hugging Face families against independent PyTorch references", functio
           batch.logits.forEach((seq, r) => seq.slice(0, batch.lengths[r]).forEach((l) => want.push(...l)));
           maxDiff(rows, want, `${variant} lengths ${batch.lengths}`);
         }
+        const g = generate(b.model, exp.generate.prompt, { maxNewTokens: 5, greedy: true, choosableIds: 300 });
+        assert.deepEqual(g.ids, exp.generate.ids, `${variant}: greedy continuation`);
+        maxDiff(Float32Array.from(g.logprobs), exp.generate.logprobs, `${variant} generated log-probabilities`);
         // soft prompt in front; frozen backbone as under prompt tuning
         b.model.freeze();
         const p = exp.prompt;
@@ -96,8 +125,8 @@ describe("Hugging Face families against independent PyTorch references", functio
           return tf.neg(tf.sum(tf.mul(logp, onehot))) as tf.Scalar;
         }, prompts.variables());
         assert.ok(Math.abs(value.dataSync()[0]! - p.loss) <= TOL * Math.max(1, Math.abs(p.loss)), `${variant}: loss ${value.dataSync()[0]} vs torch ${p.loss}`);
-        const g = grads[prompts.slot("front")!.name]!;
-        maxDiff(g.dataSync() as Float32Array, p.grad.flat(), `${variant} prompt gradient`);
+        const grad = grads[prompts.slot("front")!.name]!;
+        maxDiff(grad.dataSync() as Float32Array, p.grad.flat(), `${variant} prompt gradient`);
         value.dispose();
         for (const t of Object.values(grads)) t.dispose();
         prompts.dispose();

@@ -20,6 +20,7 @@ import torch
 torch.set_default_dtype(torch.float32)
 VOCAB = 320
 PAD = 0
+CHOOSABLE = 300  # the test tokenizer's vocabulary (the model's is padded to VOCAB)
 
 VARIANTS = {
     # name: (family, config overrides, dtype, prefix?, shards, extra tensors)
@@ -322,6 +323,18 @@ def run_cases(fam, W, cfg, seed):
     logp = torch.log_softmax(logits[torch.arange(len(lengths)), last], -1)
     loss = -logp[torch.arange(len(lengths)), targets].sum()
     loss.backward()
+    # greedy continuation of [5, 6, 7] among the ids the test tokenizer decodes (CHOOSABLE), with full-softmax log-probs
+    seq = [5, 6, 7]
+    gen, lps = [], []
+    with torch.no_grad():
+        for _ in range(5):
+            ids = torch.tensor([seq])
+            logp = torch.log_softmax(forward(fam, W, cfg, E[ids], torch.ones_like(ids))[0, -1], -1)
+            nxt = int(torch.argmax(logp[:CHOOSABLE]))
+            gen.append(nxt)
+            lps.append(float(logp[nxt]))
+            seq.append(nxt)
+    out["generate"] = {"prompt": [5, 6, 7], "ids": gen, "logprobs": lps}
     out["prompt"] = {
         "vectors": prompt.detach().tolist(),
         "ids": [t.tolist() for t in tok],
