@@ -153,14 +153,36 @@ export function resolveConfig(overrides: Partial<TransformerConfig> = {}): Trans
   return Object.freeze(c);
 }
 
-/** Parameters outside the embeddings (the usual "model size" of scaling studies); GPT-2 layout. */
+/** Parameters outside the embeddings (the usual "model size" of scaling studies), for the config's family. */
 export function nonEmbeddingParams(c: TransformerConfig): number {
+  const a = arch(c);
   const d = c.dModel;
-  const perBlock = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * c.dFF + c.dFF) + (c.dFF * d + d);
-  return c.nLayers * perBlock + 2 * d;
+  const f = c.dFF;
+  const b = (on: boolean, n: number) => (on ? n : 0);
+  switch (a.family) {
+    case "gpt2": {
+      const perBlock = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * f + f) + (f * d + d);
+      return c.nLayers * perBlock + 2 * d;
+    }
+    case "llama": {
+      const q = c.nHeads * a.headDim;
+      const kv = a.nKvHeads * a.headDim;
+      const attn = d * q + 2 * d * kv + b(a.qkvBias, q + 2 * kv) + q * d + b(a.outBias, d);
+      const mlp = 3 * d * f + b(a.mlpBias, 2 * f + d);
+      return c.nLayers * (2 * d + attn + mlp) + d;
+    }
+    case "gpt_neox": {
+      const attn = 3 * d * d + b(a.qkvBias, 3 * d) + d * d + b(a.outBias, d);
+      const mlp = 2 * d * f + b(a.mlpBias, f + d);
+      return c.nLayers * (4 * d + attn + mlp) + 2 * d;
+    }
+  }
 }
 
-/** All parameters (token and position embeddings included; the output matrix is tied). */
+/** All parameters: token embedding, learned positions (GPT-2), and an untied output head when there is one. */
 export function totalParams(c: TransformerConfig): number {
-  return nonEmbeddingParams(c) + c.vocabSize * c.dModel + c.maxLen * c.dModel;
+  const a = arch(c);
+  const positions = a.family === "gpt2" ? c.maxLen * c.dModel : 0;
+  const head = a.tiedHead ? 0 : c.vocabSize * c.dModel;
+  return nonEmbeddingParams(c) + c.vocabSize * c.dModel + positions + head;
 }

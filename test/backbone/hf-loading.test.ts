@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { tf } from "../../lib/backend/backend";
 import { configFromJson, loadCheckpoint } from "../../lib/backbone/checkpoint";
+import { nonEmbeddingParams, totalParams } from "../../lib/backbone/config";
 import { fingerprint } from "../../lib/backbone/fingerprint";
 import { Transformer } from "../../lib/backbone/transformer";
 import { readSafetensorsFile, readSafetensorsHeader, writeSafetensorsFile } from "../../lib/io/safetensors";
@@ -58,6 +59,19 @@ describe("Hugging Face checkpoints: loading and refusals", function () {
       }
     });
   }
+
+  it("totalParams and nonEmbeddingParams count every family's parameters", () => {
+    for (const [family, cfg] of Object.entries(TINY_FAMILIES)) {
+      for (const extra of [{}, { mlpBias: true, qkvBias: true, outBias: true }, { tiedHead: true }]) {
+        if (family === "gpt2" && Object.keys(extra).length > 0) continue;
+        const m = Transformer.create({ ...cfg, ...extra, vocabSize: 50 }, 1);
+        const embeddings = m.names().filter((n) => /^(wte|wpe|embed_tokens|embed_in|embed_out|lm_head)\./.test(n)).reduce((s, n) => s + m.param(n).size, 0);
+        assert.equal(totalParams(m.config), m.paramCount(), `${family} ${JSON.stringify(extra)}`);
+        assert.equal(nonEmbeddingParams(m.config), m.paramCount() - embeddings, `${family} ${JSON.stringify(extra)}`);
+        m.dispose();
+      }
+    }
+  });
 
   it("a flipped bit in the weights is refused, naming both fingerprints", () => {
     const dir = copyDir(tinyFamilyDir("llama"));
