@@ -99,6 +99,9 @@ interface Located {
 /** Loads and validates a checkpoint folder. */
 export function loadCheckpoint(dir: string): LoadedBackbone {
   const file = (f: string) => path.join(dir, f);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new Error(`${dir}: no such folder (a checkpoint folder holds config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`);
+  }
   for (const f of [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer]) {
     if (!fs.existsSync(file(f))) throw new Error(`${file(f)}: missing (a checkpoint folder needs config.json, model.safetensors, tokenizer.json)`);
   }
