@@ -101,6 +101,8 @@ function gpt2(f: Fields): Partial<TransformerConfig> {
 function llama(f: Fields, modelType: string): Partial<TransformerConfig> {
   f.refuse("rope_scaling", null, "rotary scaling");
   f.refuse("use_sliding_window", false, "sliding-window attention");
+  f.refuse("rope_interleaved", false, "interleaved rotary pairs");
+  f.refuse("use_mrope", false, "multimodal rotary positions");
   f.activation("hidden_act", "silu", ["silu"]);
   const dModel = f.num("hidden_size");
   const nHeads = f.num("num_attention_heads");

@@ -109,6 +109,9 @@ describe("Hugging Face checkpoints: loading and refusals", function () {
     assert.throws(() => configFromJson({ ...base, hidden_act: "gelu" }, f), /field 'hidden_act' is "gelu"/);
     assert.throws(() => configFromJson({ ...base, num_key_value_heads: 3 }, f), /config\.json: config\.nHeads \(4\) must be a multiple of config\.nKvHeads \(3\)/);
     assert.throws(() => configFromJson({ ...base, model_type: "qwen2", use_sliding_window: true }, f), /field 'use_sliding_window' is true/);
+    assert.throws(() => configFromJson({ ...base, rope_interleaved: true }, f), /field 'rope_interleaved' is true: interleaved rotary pairs is not supported/);
+    // what real configs carry and the kit implements loads (SmolLM2 / Qwen2.5 / TinyLlama style)
+    configFromJson({ ...base, rope_interleaved: false, rope_scaling: null, use_sliding_window: false, sliding_window: 4096, pretraining_tp: 1 }, f);
     const neox = JSON.parse(fs.readFileSync(path.join(tinyFamilyDir("gpt_neox"), "config.json"), "utf8"));
     assert.throws(() => configFromJson({ ...neox, rope_scaling: { type: "linear", factor: 2 } }, f), /field 'rope_scaling'/);
     assert.throws(() => configFromJson({ model_type: "gpt2", n_embd: 16, n_layer: 1, n_head: 2, vocab_size: 9, n_positions: 8, scale_attn_by_inverse_layer_idx: true }, f), /field 'scale_attn_by_inverse_layer_idx'/);
