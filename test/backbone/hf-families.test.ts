@@ -12,6 +12,9 @@ import { tf } from "../../lib/backend/backend";
 import { embeddingLookup } from "../../lib/backend/embedding";
 import { loadCheckpoint, LoadedBackbone } from "../../lib/backbone/checkpoint";
 import { generate } from "../../lib/backbone/generate";
+import { makeCell } from "../../lib/experiment/grid";
+import { validateRecord } from "../../lib/experiment/record";
+import { runCell } from "../../lib/experiment/run-cell";
 import { PromptSet } from "../../lib/prompt/soft-prompt";
 import { slot, tokens, type InputSequence } from "../../lib/prompt/sequence";
 import { spliceBatch } from "../../lib/prompt/splice";
@@ -88,6 +91,22 @@ describe("Hugging Face families against independent PyTorch references", functio
     assert.match(both.stderr, /give exactly one of --prompt TEXT or --ids/);
     const long = run(["--ids", "5", "--max-new-tokens", "64"]);
     assert.match(long.stderr, /--max-new-tokens 64 with a 1-token prompt exceeds the model's maximum length 64/);
+  });
+
+  it("a prompt-tuning cell runs on a plain Hugging Face folder (HF tokenizer path, no kit metadata) and leaves the backbone unchanged", async () => {
+    const dir = path.join(refs!.root, "qwen2-bf16-sharded");
+    const b = loadCheckpoint(dir);
+    try {
+      assert.equal(b.name, "qwen2-bf16-sharded");
+      const before = b.model.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
+      const options = { steps: 2, batchSize: 4, evalEvery: 2, maxDev: 4, maxTest: 6, promptLength: 3, warmupSteps: 1 };
+      const rec = await runCell(makeCell({ backbone: dir, task: "yelp", method: "prompt-tuning", seed: 0, options }), {}, b);
+      validateRecord(rec, "prompt-tuning on a Hugging Face folder");
+      assert.equal(rec.backbone.fingerprint, b.fingerprint);
+      b.model.variables().forEach((v, i) => assert.deepEqual(v.dataSync(), before[i], `${b.model.names()[i]} changed`));
+    } finally {
+      b.model.dispose();
+    }
   });
 
   for (const variant of ["gpt2", "llama-gqa-untied", "qwen2-bf16-sharded", "llama-f16-noprefix", "neox-f16", "neox-sequential-sharded"]) {
