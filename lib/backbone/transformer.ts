@@ -23,7 +23,7 @@ import { Rng, normalArray } from "../backend/random";
 import { customOp } from "../backend/custom-op";
 import { embeddingLookup } from "../backend/embedding";
 import { linear } from "../backend/linear";
-import { attentionMask, causalBias } from "./attention";
+import { attentionMask } from "./attention";
 import { TransformerConfig, arch, resolveConfig } from "./config";
 import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
 import { familyOf } from "./families";
@@ -253,7 +253,7 @@ export class Transformer {
     const a = arch(this.config);
     if (a.family === "gpt2") return { mask: attentionMask(mask, batch, length), rotary: null };
     const width = Math.floor(a.headDim * a.rotaryPct);
-    return { mask: { bias: causalBias(mask, batch, length), keys: null }, rotary: rotaryTables(positions, width, a.ropeTheta) };
+    return { mask: attentionMask(mask, batch, length), rotary: rotaryTables(positions, width, a.ropeTheta) };
   }
 
   /**

@@ -76,8 +76,7 @@ export const gptNeoxFamily: FamilyDef = {
     const a = arch(c);
     const weightGrad = ctx.weightGrad;
     const rotary = ctx.aux.rotary;
-    const bias = ctx.aux.mask.bias;
-    if (!rotary || !bias) throw new Error("gpt_neox block: missing rotary tables or attention bias");
+    if (!rotary) throw new Error("gpt_neox block: missing rotary tables");
     const names = gptNeoxFamily.blockParams(c);
     const p = (n: string): tf.Tensor => w[names.indexOf(n)]!;
     const maybe = (n: string): tf.Tensor1D | null => (names.includes(n) ? (p(n) as tf.Tensor1D) : null);
@@ -88,7 +87,7 @@ export const gptNeoxFamily: FamilyDef = {
     const dh = a.headDim;
     const qkv = tf.reshape(lin(norm(h, "input_layernorm"), "attention.query_key_value"), [n, c.nHeads, 3 * dh]);
     const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-    const ctxRows = headAttention(applyRotary(q, rotary), applyRotary(k, rotary), v, bias, ctx.dims.batch, ctx.dims.length);
+    const ctxRows = headAttention(applyRotary(q, rotary), applyRotary(k, rotary), v, ctx.aux.mask, ctx.dims.batch, ctx.dims.length);
     const attn = ctx.drop(lin(ctxRows, "attention.dense"), 0);
     const mlp = (x: tf.Tensor2D) => ctx.drop(lin(activate(lin(x, "mlp.dense_h_to_4h"), c.activation), "mlp.dense_4h_to_h"), 1);
     if (a.parallelResidual) return tf.add(tf.add(h, attn), mlp(norm(h, "post_attention_layernorm"))) as tf.Tensor2D;

@@ -79,8 +79,7 @@ export const llamaFamily: FamilyDef = {
     const a = arch(c);
     const weightGrad = ctx.weightGrad;
     const rotary = ctx.aux.rotary;
-    const bias = ctx.aux.mask.bias;
-    if (!rotary || !bias) throw new Error("llama block: missing rotary tables or attention bias");
+    if (!rotary) throw new Error("llama block: missing rotary tables");
     const names = llamaFamily.blockParams(c);
     const p = (n: string): tf.Tensor => w[names.indexOf(n)]!;
     const maybe = (n: string): tf.Tensor1D | null => (names.includes(n) ? (p(n) as tf.Tensor1D) : null);
@@ -90,7 +89,7 @@ export const llamaFamily: FamilyDef = {
     const q = applyRotary(tf.reshape(lin(x, "self_attn.q_proj"), [n, c.nHeads, a.headDim]), rotary);
     const k = applyRotary(tf.reshape(lin(x, "self_attn.k_proj"), [n, a.nKvHeads, a.headDim]), rotary);
     const v = tf.reshape(lin(x, "self_attn.v_proj"), [n, a.nKvHeads, a.headDim]) as tf.Tensor3D;
-    const attn = lin(headAttention(q, k, v, bias, ctx.dims.batch, ctx.dims.length), "self_attn.o_proj");
+    const attn = lin(headAttention(q, k, v, ctx.aux.mask, ctx.dims.batch, ctx.dims.length), "self_attn.o_proj");
     const mid = tf.add(h, ctx.drop(attn, 0)) as tf.Tensor2D;
     const m = rmsNorm(mid, p("post_attention_layernorm.weight") as tf.Tensor1D, c.lnEps);
     const gated = tf.mul(activate(lin(m, "mlp.gate_proj"), "silu"), lin(m, "mlp.up_proj")) as tf.Tensor2D;
