@@ -1,7 +1,8 @@
 /**
- * npm run generate -- --model DIR (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json]
+ * npm run generate -- --model DIR|hub:ORG/NAME (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json]
  *
- * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one) to check it loaded correctly.
+ * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one, or a model in the Hugging Face
+ * cache) to check it loaded correctly.
  * With --json: one line {"ids": [...], "logprobs": [...], "text": "..."}: the generated ids, each one's natural-log
  * probability under the model's full-vocabulary softmax, and their decoded text.
  */
@@ -11,7 +12,7 @@ import { generate } from "../lib/backbone/generate";
 import { parseArgs } from "./args";
 
 const USAGE =
-  "usage: npm run generate -- --model DIR (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json] [--no-stop]\n" +
+  "usage: npm run generate -- --model DIR|hub:ORG/NAME[@REV] (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json] [--no-stop]\n" +
   "  --greedy   argmax tokens (default: sample with --seed, default 0)\n" +
   "  --no-stop  do not stop at the tokenizer's end-of-sequence token";
 

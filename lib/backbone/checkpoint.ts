@@ -23,6 +23,7 @@ import { Tokenizer } from "../tokenizer/tokenizer";
 import { TransformerConfig, arch } from "./config";
 import { familyOf } from "./families";
 import { fingerprint } from "./fingerprint";
+import { isHubSpec, resolveHubSpec } from "./hub-cache";
 import { configFromJson, configToJson } from "./hf-config";
 import { Transformer, parameterSpec } from "./transformer";
 
@@ -96,8 +97,9 @@ interface Located {
   readonly rawName: string;
 }
 
-/** Loads and validates a checkpoint folder. */
-export function loadCheckpoint(dir: string): LoadedBackbone {
+/** Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts). */
+export function loadCheckpoint(where: string): LoadedBackbone {
+  const dir = isHubSpec(where) ? resolveHubSpec(where) : where;
   const file = (f: string) => path.join(dir, f);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new Error(`${dir}: no such folder (a checkpoint folder holds config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`);
@@ -138,7 +140,9 @@ export function loadCheckpoint(dir: string): LoadedBackbone {
     const name =
       typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string"
         ? ((rawConfig as Record<string, unknown>)["kit_name"] as string)
-        : path.basename(path.resolve(dir));
+        : isHubSpec(where)
+          ? where.slice("hub:".length)
+          : path.basename(path.resolve(dir));
     return { model, tokenizer, config, dir, name, fingerprint: fp, metadata };
   } finally {
     for (const r of readers) r.close();
