@@ -25,7 +25,7 @@ import { parseArgs } from "../scripts/args";
 import { PerfShape, StepKind, prepareStep, stepFlops } from "./perf-steps";
 import { kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 
-const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base] [--profile] [--rounds N]";
+const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base,gpt2-small] [--profile] [--rounds N]";
 /** The steps bench/reference_torch.py also times. */
 const STEPS: StepKind[] = ["prompt", "full", "eval"];
 /** Every timed step: the reference's, then the kit-only activation-checkpointing variants. */
@@ -46,6 +46,11 @@ interface Row {
 
 function shapes(names: string[], root: string): PerfShape[] {
   return names.map((name) => {
+    if (name === "gpt2-small") {
+      // GPT-2 small's shape (124M parameters) at batch 8 x 128; MLP activation as the PyTorch reference (quick GELU)
+      const config = resolveConfig({ vocabSize: 50257, maxLen: 1024, dModel: 768, nLayers: 12, nHeads: 12, dFF: 3072, activation: "quick_gelu" });
+      return { name, config, batch: 8, seqLen: 128, promptLen: 16 };
+    }
     if (name === "ref") {
       return { name, config: resolveConfig({ vocabSize: 2000, maxLen: 128, dModel: 128, nLayers: 2, nHeads: 4, dFF: 512 }), batch: 16, seqLen: 64, promptLen: 16 };
     }

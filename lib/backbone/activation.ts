@@ -5,7 +5,9 @@ import { activeKernels } from "../backend/kernels/kernel-set";
 import { nativeActivation } from "../backend/kernels/native-ops";
 
 export function activate(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
-  if (activeKernels() === "native") return nativeActivation(x, kind); // one fused pass forward, one backward
+  if (activeKernels() === "native" && (kind === "quick_gelu" || kind === "gelu_new" || kind === "relu")) {
+    return nativeActivation(x, kind); // one fused pass forward, one backward
+  }
   switch (kind) {
     case "quick_gelu":
       return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
@@ -16,5 +18,9 @@ export function activate(x: tf.Tensor2D, kind: Activation): tf.Tensor2D {
     }
     case "relu":
       return tf.relu(x);
+    case "gelu": // exact: 0.5 x (1 + erf(x / sqrt 2)), as torch's nn.GELU() and HF's "gelu"
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    case "silu": // x sigmoid(x), the gate of Llama's SwiGLU MLP
+      return tf.mul(x, tf.sigmoid(x));
   }
 }

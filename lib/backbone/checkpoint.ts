@@ -1,28 +1,38 @@
 /**
- * Backbone checkpoints: a folder with
- *   config.json        GPT-2-style fields (n_embd, n_layer, ...) plus the kit's own
- *   model.safetensors  float32 weights, GPT-2 names and layouts
- *   tokenizer.json     Hugging Face tokenizer
+ * Backbone checkpoints: a folder in Hugging Face layout with
+ *   config.json        HF field names for the family (model_type gpt2 | llama | qwen2 | gpt_neox), plus kit_name
+ *   model.safetensors  weights (F32, F16 or BF16; computed in float32), or shards listed in
+ *                      model.safetensors.index.json ({"weight_map": {tensor: file}})
+ *   tokenizer.json     Hugging Face tokenizer (special tokens also from tokenizer_config.json etc., see tokenizer.ts)
  *   README.md          the model card
  *
  * Loading validates everything and fails with a message naming the file and the tensor: a truncated file, an
- * oversized or malformed header, a wrong shape or dtype, a missing or unknown tensor, a config that disagrees with
- * the tokenizer. A GPT-2-style checkpoint a user brings loads too: a "transformer." name prefix is stripped, the
- * causal-mask buffers (attn.bias, attn.masked_bias) are ignored, and lm_head.weight is accepted when it equals
- * the token embedding (tied).
+ * oversized or malformed header, a wrong shape or dtype, a missing or unknown tensor, NaN/Inf weights, a weights
+ * fingerprint that differs from the one recorded at save time (a flipped bit), a config that disagrees with the
+ * tokenizer. Checkpoints a user brings load too: the family's name prefix (`transformer.`, `model.`, `gpt_neox.`) is
+ * stripped, buffers that hold no weights (causal masks, rotary inverse frequencies) are ignored, nn.Linear weights
+ * are transposed to the kit's [in, out], and a head tensor in a tied model is accepted when it equals the token
+ * embedding. Tensors are read, converted and handed to the model one at a time: peak memory is the model plus one
+ * tensor (plus the embedding when a tied head must be compared with it).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic-write";
-import { SafeTensor, readSafetensorsFile, validateAgainst, writeSafetensorsFile } from "../io/safetensors";
+import { SafeTensor, SafetensorsReader, TensorSpec, openSafetensors, validateAgainst, writeSafetensorsFile } from "../io/safetensors";
 import { Tokenizer } from "../tokenizer/tokenizer";
-import { ACTIVATIONS, Activation, TransformerConfig, resolveConfig } from "./config";
+import { TransformerConfig, arch } from "./config";
+import { familyOf } from "./families";
 import { fingerprint } from "./fingerprint";
+import { isHubSpec, resolveHubSpec } from "./hub-cache";
+import { configFromJson, configToJson } from "./hf-config";
 import { Transformer, parameterSpec } from "./transformer";
+
+export { configFromJson, configToJson } from "./hf-config";
 
 export const CHECKPOINT_FILES = Object.freeze({
   config: "config.json",
   weights: "model.safetensors",
+  weightsIndex: "model.safetensors.index.json",
   tokenizer: "tokenizer.json",
   card: "README.md",
 });
@@ -37,65 +47,13 @@ export interface LoadedBackbone {
   readonly name: string;
   /** SHA-256 fingerprint of the weights. */
   readonly fingerprint: string;
-  /** safetensors __metadata__. */
+  /** safetensors __metadata__ (of every shard, merged). */
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** config.json contents: GPT-2 field names, so Hugging Face tooling can read them. */
-export function configToJson(c: TransformerConfig, name: string): Record<string, unknown> {
-  return {
-    model_type: "gpt2",
-    kit_name: name,
-    architectures: ["GPT2LMHeadModel"],
-    vocab_size: c.vocabSize,
-    n_positions: c.maxLen,
-    n_embd: c.dModel,
-    n_layer: c.nLayers,
-    n_head: c.nHeads,
-    n_inner: c.dFF,
-    activation_function: c.activation,
-    layer_norm_epsilon: c.lnEps,
-    resid_pdrop: c.dropout,
-    embd_pdrop: c.dropout,
-    attn_pdrop: 0,
-    tie_word_embeddings: true,
-  };
-}
-
-/** Reads a config.json object (ours or a GPT-2 one) into a validated TransformerConfig. */
-export function configFromJson(raw: unknown, file: string): TransformerConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new Error(`${file}: expected a JSON object`);
-  }
-  const o = raw as Record<string, unknown>;
-  const num = (key: string, fallback?: number): number => {
-    const v = o[key] ?? fallback;
-    if (typeof v !== "number") throw new Error(`${file}: field '${key}' must be a number, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  const activation = (o["activation_function"] ?? "gelu_new") as string;
-  if (!ACTIVATIONS.includes(activation as Activation)) {
-    throw new Error(`${file}: activation_function '${activation}' is not supported (supported: ${ACTIVATIONS.join(", ")})`);
-  }
-  if (o["tie_word_embeddings"] === false) {
-    throw new Error(`${file}: untied output embeddings (tie_word_embeddings: false) are not supported`);
-  }
-  const dModel = num("n_embd");
-  try {
-    return resolveConfig({
-      vocabSize: num("vocab_size"),
-      maxLen: num("n_positions"),
-      dModel,
-      nLayers: num("n_layer"),
-      nHeads: num("n_head"),
-      dFF: o["n_inner"] === null || o["n_inner"] === undefined ? 4 * dModel : num("n_inner"),
-      activation: activation as Activation,
-      lnEps: num("layer_norm_epsilon", 1e-5),
-      dropout: num("resid_pdrop", 0),
-    });
-  } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message}`);
-  }
+/** Whether `dir` holds weights: model.safetensors or a shard index. */
+export function hasWeights(dir: string): boolean {
+  return fs.existsSync(path.join(dir, CHECKPOINT_FILES.weights)) || fs.existsSync(path.join(dir, CHECKPOINT_FILES.weightsIndex));
 }
 
 /** Writes a checkpoint folder atomically file by file. Existing files in `dir` are replaced. */
@@ -110,9 +68,15 @@ export function saveCheckpoint(
   }
   fs.mkdirSync(dir, { recursive: true });
   const tensors: Record<string, SafeTensor> = {};
-  for (const name of model.names()) {
+  const family = familyOf(model.config);
+  const gpt2 = arch(model.config).family === "gpt2"; // the kit's own GPT-2 files keep their unprefixed names
+  for (const [name, spec] of parameterSpec(model.config)) {
     const v = model.param(name);
-    tensors[name] = { dtype: "F32", shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
+    const data = v.dataSync() as Float32Array;
+    const fileName = gpt2 || family.hfUnprefixed.includes(name) ? name : family.hfPrefixes[0] + name;
+    tensors[fileName] = spec.hfTransposed
+      ? { dtype: "F32", shape: [v.shape[1]!, v.shape[0]!], data: transpose2d(data, v.shape[0]!, v.shape[1]!) }
+      : { dtype: "F32", shape: [...v.shape], data: Float32Array.from(data) };
   }
   const fp = fingerprint(model);
   writeSafetensorsFile(path.join(dir, CHECKPOINT_FILES.weights), tensors, {
@@ -127,13 +91,24 @@ export function saveCheckpoint(
   return fp;
 }
 
-const IGNORED_BUFFER = /\.attn\.(bias|masked_bias)$/;
+/** One weight as found in the files: which shard, under which raw name. */
+interface Located {
+  readonly reader: SafetensorsReader;
+  readonly rawName: string;
+}
 
-/** Loads and validates a checkpoint folder. */
-export function loadCheckpoint(dir: string): LoadedBackbone {
+/** Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts). */
+export function loadCheckpoint(where: string): LoadedBackbone {
+  const dir = isHubSpec(where) ? resolveHubSpec(where) : where;
   const file = (f: string) => path.join(dir, f);
-  for (const f of [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer]) {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new Error(`${dir}: no such folder (a checkpoint folder holds config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`);
+  }
+  for (const f of [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer]) {
     if (!fs.existsSync(file(f))) throw new Error(`${file(f)}: missing (a checkpoint folder needs config.json, model.safetensors, tokenizer.json)`);
+  }
+  if (!hasWeights(dir)) {
+    throw new Error(`${file(CHECKPOINT_FILES.weights)}: missing (a checkpoint folder needs config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`);
   }
   let rawConfig: unknown;
   try {
@@ -142,40 +117,152 @@ export function loadCheckpoint(dir: string): LoadedBackbone {
     throw new Error(`${file(CHECKPOINT_FILES.config)}: not valid JSON: ${(err as Error).message}`);
   }
   const config = configFromJson(rawConfig, file(CHECKPOINT_FILES.config));
-  const tokenizer = Tokenizer.fromFile(file(CHECKPOINT_FILES.tokenizer));
+  // The kit's own checkpoints (config.json has kit_name) use its fixed special ids; others are Hugging Face folders.
+  const ours = typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string";
+  const tokenizer = ours ? Tokenizer.fromFile(file(CHECKPOINT_FILES.tokenizer)) : Tokenizer.fromHfFolder(dir);
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(
       `${file(CHECKPOINT_FILES.tokenizer)}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${config.vocabSize}`,
     );
   }
-  const weightsFile = file(CHECKPOINT_FILES.weights);
-  const { tensors, metadata } = readSafetensorsFile(weightsFile);
-  const renamed: Record<string, SafeTensor> = {};
-  for (const [rawName, t] of Object.entries(tensors)) {
-    const name = rawName.startsWith("transformer.") ? rawName.slice("transformer.".length) : rawName;
-    if (IGNORED_BUFFER.test(name)) continue;
-    renamed[name] = t;
-  }
-  const lmHead = renamed["lm_head.weight"];
-  if (lmHead) {
-    const wte = renamed["wte.weight"];
-    if (!wte || !sameFloats(lmHead.data as Float32Array, wte.data as Float32Array)) {
-      throw new Error(`${weightsFile}: tensor "lm_head.weight" differs from "wte.weight": untied output layers are not supported`);
+  const readers = openWeightFiles(dir);
+  try {
+    const { model, metadata } = buildModel(config, readers);
+    const fp = fingerprint(model);
+    const recorded = metadata["kit_fingerprint"];
+    if (recorded !== undefined && recorded !== fp) {
+      model.dispose();
+      throw new Error(
+        `${readers.map((r) => r.file).join(", ")}: the weights' fingerprint ${fp} differs from the one recorded when they were saved ` +
+          `(kit_fingerprint ${recorded}): the file was altered or damaged after saving; refusing to load it`,
+      );
     }
-    delete renamed["lm_head.weight"];
+    const name =
+      typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string"
+        ? ((rawConfig as Record<string, unknown>)["kit_name"] as string)
+        : isHubSpec(where)
+          ? where.slice("hub:".length)
+          : path.basename(path.resolve(dir));
+    return { model, tokenizer, config, dir, name, fingerprint: fp, metadata };
+  } finally {
+    for (const r of readers) r.close();
   }
-  const spec: Record<string, { shape: number[]; dtype: "F32" }> = {};
-  for (const [name, s] of parameterSpec(config)) spec[name] = { shape: [...s.shape], dtype: "F32" };
-  validateAgainst(spec, renamed, weightsFile, { anyFloatPrecision: true });
-  const arrays = new Map<string, Float32Array>();
-  for (const [name, t] of Object.entries(renamed)) arrays.set(name, t.data as Float32Array);
-  const model = Transformer.fromArrays(config, arrays);
-  const fp = fingerprint(model);
-  const name =
-    typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string"
-      ? ((rawConfig as Record<string, unknown>)["kit_name"] as string)
-      : path.basename(path.resolve(dir));
-  return { model, tokenizer, config, dir, name, fingerprint: fp, metadata };
+}
+
+/** The weight files of a folder: model.safetensors, or every shard named by model.safetensors.index.json. */
+function openWeightFiles(dir: string): SafetensorsReader[] {
+  const single = path.join(dir, CHECKPOINT_FILES.weights);
+  if (fs.existsSync(single)) return [openSafetensors(single)];
+  const indexFile = path.join(dir, CHECKPOINT_FILES.weightsIndex);
+  let index: unknown;
+  try {
+    index = JSON.parse(fs.readFileSync(indexFile, "utf8"));
+  } catch (err) {
+    throw new Error(`${indexFile}: not valid JSON: ${(err as Error).message}`);
+  }
+  const map = (index as Record<string, unknown> | null)?.["weight_map"];
+  if (typeof map !== "object" || map === null || Array.isArray(map)) {
+    throw new Error(`${indexFile}: expected a "weight_map" object {tensor name: shard file}, got ${JSON.stringify(map)}`);
+  }
+  const shards = new Map<string, string[]>();
+  for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== "string" || shard === "" || path.basename(shard) !== shard) {
+      throw new Error(`${indexFile}: weight_map["${tensor}"] must be a file name in the same folder, got ${JSON.stringify(shard)}`);
+    }
+    shards.set(shard, [...(shards.get(shard) ?? []), tensor]);
+  }
+  if (shards.size === 0) throw new Error(`${indexFile}: weight_map lists no tensors`);
+  const readers: SafetensorsReader[] = [];
+  try {
+    for (const [shard, names] of [...shards].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const shardFile = path.join(dir, shard);
+      if (!fs.existsSync(shardFile)) throw new Error(`${indexFile}: shard ${shard} (holding "${names[0]}") is missing: ${shardFile}`);
+      const r = openSafetensors(shardFile);
+      readers.push(r);
+      const absent = names.filter((n) => !Object.prototype.hasOwnProperty.call(r.header.tensors, n));
+      if (absent.length > 0) throw new Error(`${shardFile}: tensor "${absent[0]}" is listed for this shard in ${indexFile} but not in the file`);
+    }
+  } catch (err) {
+    for (const r of readers) r.close();
+    throw err;
+  }
+  return readers;
+}
+
+/** Maps the files' tensors onto the config's parameters, validates them, and builds the model tensor by tensor. */
+function buildModel(config: TransformerConfig, readers: readonly SafetensorsReader[]): { model: Transformer; metadata: Record<string, string> } {
+  const family = familyOf(config);
+  const tied = arch(config).tiedHead;
+  const label = readers.length === 1 ? readers[0]!.file : `${readers[0]!.file} (and ${readers.length - 1} more shard(s))`;
+  const metadata: Record<string, string> = {};
+  const located = new Map<string, Located>();
+  const headers: Record<string, { dtype: TensorSpec["dtype"]; shape: number[] }> = {};
+  for (const reader of readers) {
+    Object.assign(metadata, reader.header.metadata);
+    for (const [rawName, info] of Object.entries(reader.header.tensors)) {
+      const prefix = family.hfPrefixes.find((p) => rawName.startsWith(p));
+      const name = prefix ? rawName.slice(prefix.length) : rawName;
+      if (family.ignoredBuffer.test(name)) continue;
+      const prev = located.get(name);
+      if (prev) throw new Error(`${reader.file}: tensor "${rawName}" duplicates "${prev.rawName}" in ${prev.reader.file}`);
+      located.set(name, { reader, rawName });
+      headers[name] = { dtype: info.dtype, shape: [...info.shape] };
+    }
+  }
+  const spec = parameterSpec(config);
+  const tiedHeadInFile = tied && located.has(family.headName) && !spec.has(family.headName);
+  if (tiedHeadInFile) {
+    const head = readFloats(located.get(family.headName)!);
+    const embed = readFloats(located.get(family.embedName)!);
+    if (!sameFloats(head, embed)) {
+      throw new Error(
+        `${located.get(family.headName)!.reader.file}: tensor "${located.get(family.headName)!.rawName}" differs from the token embedding ` +
+          `"${located.get(family.embedName)?.rawName}", but config.json says the output layer is tied (tie_word_embeddings): ` +
+          `set "tie_word_embeddings": false if the head is separate`,
+      );
+    }
+    located.delete(family.headName);
+    delete headers[family.headName];
+  }
+  const want: Record<string, TensorSpec> = {};
+  for (const [name, s] of spec) want[name] = { shape: s.hfTransposed ? [s.shape[1]!, s.shape[0]!] : [...s.shape], dtype: "F32" };
+  validateAgainst(want, headers, label, { anyFloatPrecision: true });
+  const model = Transformer.fromSource(config, (name, s) => {
+    const data = readFloats(located.get(name)!);
+    return s.hfTransposed ? transpose2d(data, s.shape[1]!, s.shape[0]!) : data;
+  });
+  return { model, metadata };
+}
+
+/** One tensor as float32, refusing NaN and infinite values (naming the file, tensor and first bad element). */
+function readFloats(at: Located): Float32Array {
+  const t = at.reader.read(at.rawName);
+  if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") {
+    throw new Error(`${at.reader.file}: tensor "${at.rawName}": dtype ${t.dtype}, expected F32, F16 or BF16`);
+  }
+  const data = t.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      throw new Error(
+        `${at.reader.file}: tensor "${at.rawName}" holds a non-finite value (${data[i]} at flat index ${i}): refusing to load weights with NaN or Inf`,
+      );
+    }
+  }
+  return data;
+}
+
+/** [rows, cols] row-major -> [cols, rows] row-major. */
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = data[r * cols + c]!;
+    }
+  }
+  return out;
 }
 
 function sameFloats(a: Float32Array, b: Float32Array): boolean {
@@ -183,4 +270,3 @@ function sameFloats(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-

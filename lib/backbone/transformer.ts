@@ -1,11 +1,12 @@
 /**
- * Decoder-only, pre-LayerNorm transformer (GPT-2 layout) on tfjs ops.
+ * Decoder-only transformer on tfjs ops: one interface for every architecture family (GPT-2, Llama, GPT-NeoX; see
+ * family.ts and families/), so callers never depend on which family runs underneath.
  *
  *   ids [B, T] --embed--> [B, T, D] --(+ soft prompts, spliced by the caller)--> forwardEmbeddings(x, mask)
- *   --> hidden [B, T, D] --logits--> [N, V] (output matrix tied to the token embedding)
+ *   --> hidden [B, T, D] --logits--> [N, V] (output matrix tied to the token embedding, or an untied head)
  *
- * Weight names and layouts follow GPT-2's checkpoints (weights stored [in, out]), so a GPT-2-style safetensors
- * file maps onto this class by name. All matmuls in forward and backward go through `linear` (fast 2D path);
+ * Weight names follow each family's Hugging Face checkpoints (without the model prefix); linear weights are held
+ * [in, out] (checkpoint.ts transposes nn.Linear [out, in] tensors on load and save). All matmuls in forward and backward go through `linear` (fast 2D path);
  * the token-embedding gradient goes through `embeddingLookup` (wasm has no UnsortedSegmentSum kernel).
  *
  * freeze() marks every variable non-trainable AND switches every op to its no-weight-gradient form, so under
@@ -23,48 +24,20 @@ import { Rng, normalArray } from "../backend/random";
 import { customOp } from "../backend/custom-op";
 import { embeddingLookup } from "../backend/embedding";
 import { linear } from "../backend/linear";
-import { activate } from "./activation";
-import { attentionMask, selfAttention, type AttentionMask } from "./attention";
-import { TransformerConfig, resolveConfig } from "./config";
-import { layerNorm } from "./layer-norm";
+import { attentionMask } from "./attention";
+import { TransformerConfig, arch, resolveConfig } from "./config";
+import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
+import { familyOf } from "./families";
+import { rotaryTables } from "./rotary";
 
-export interface ParamSpec {
-  readonly shape: readonly number[];
-}
+/** One block's weights, in the family's blockParams order. */
+type BlockWeights = readonly tf.Tensor[];
 
-/** Names and shapes of every parameter, in a fixed order. */
+export type { ParamSpec } from "./family";
+
+/** Names and shapes of every parameter, in a fixed order (the family's names; see family.ts). */
 export function parameterSpec(c: TransformerConfig): Map<string, ParamSpec> {
-  const d = c.dModel;
-  const spec = new Map<string, ParamSpec>();
-  spec.set("wte.weight", { shape: [c.vocabSize, d] });
-  spec.set("wpe.weight", { shape: [c.maxLen, d] });
-  for (let i = 0; i < c.nLayers; i++) {
-    const p = `h.${i}.`;
-    spec.set(p + "ln_1.weight", { shape: [d] });
-    spec.set(p + "ln_1.bias", { shape: [d] });
-    spec.set(p + "attn.c_attn.weight", { shape: [d, 3 * d] });
-    spec.set(p + "attn.c_attn.bias", { shape: [3 * d] });
-    spec.set(p + "attn.c_proj.weight", { shape: [d, d] });
-    spec.set(p + "attn.c_proj.bias", { shape: [d] });
-    spec.set(p + "ln_2.weight", { shape: [d] });
-    spec.set(p + "ln_2.bias", { shape: [d] });
-    spec.set(p + "mlp.c_fc.weight", { shape: [d, c.dFF] });
-    spec.set(p + "mlp.c_fc.bias", { shape: [c.dFF] });
-    spec.set(p + "mlp.c_proj.weight", { shape: [c.dFF, d] });
-    spec.set(p + "mlp.c_proj.bias", { shape: [d] });
-  }
-  spec.set("ln_f.weight", { shape: [d] });
-  spec.set("ln_f.bias", { shape: [d] });
-  return spec;
-}
-
-/** GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 L), LayerNorm 1/0, biases 0. */
-function initialValue(name: string, shape: readonly number[], c: TransformerConfig, rng: Rng): Float32Array {
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (/ln_\w+\.weight$/.test(name)) return new Float32Array(size).fill(1);
-  if (name.endsWith(".bias")) return new Float32Array(size);
-  const std = name.endsWith("c_proj.weight") ? 0.02 / Math.sqrt(2 * c.nLayers) : 0.02;
-  return normalArray(rng, size, std);
+  return familyOf(c).spec(c);
 }
 
 export interface ForwardOptions {
@@ -85,36 +58,10 @@ export interface ForwardOptions {
   readonly checkpoint?: boolean;
 }
 
-/** The per-block parameters, by their name after `h.<i>.`, in the order a checkpointed block takes them. */
-const BLOCK_PARAMS = [
-  "ln_1.weight",
-  "ln_1.bias",
-  "attn.c_attn.weight",
-  "attn.c_attn.bias",
-  "attn.c_proj.weight",
-  "attn.c_proj.bias",
-  "ln_2.weight",
-  "ln_2.bias",
-  "mlp.c_fc.weight",
-  "mlp.c_fc.bias",
-  "mlp.c_proj.weight",
-  "mlp.c_proj.bias",
-] as const;
-
-/** One block's weights, in BLOCK_PARAMS order. */
-type BlockWeights = readonly tf.Tensor[];
-
-interface BlockDims {
-  readonly batch: number;
-  readonly length: number;
-  readonly heads: number;
-}
-
-/** Dropout of a block's attention (0) or MLP (1) output; the identity when dropout is off. */
-type BlockDropout = (m: tf.Tensor2D, which: 0 | 1) => tf.Tensor2D;
-
 export class Transformer {
   readonly config: TransformerConfig;
+  /** the architecture family's layout and math (see family.ts). */
+  readonly family: FamilyDef;
   private readonly params: Map<string, tf.Variable>;
   private isFrozen = false;
   private checkpointByDefault = false;
@@ -122,6 +69,7 @@ export class Transformer {
 
   private constructor(config: TransformerConfig, params: Map<string, tf.Variable>) {
     this.config = config;
+    this.family = familyOf(config);
     this.params = params;
   }
 
@@ -130,8 +78,9 @@ export class Transformer {
     const c = resolveConfig(config);
     const rng = new Rng(seed);
     const params = new Map<string, tf.Variable>();
+    const family = familyOf(c);
     for (const [name, { shape }] of parameterSpec(c)) {
-      const value = tf.tensor(initialValue(name, shape, c, rng), shape as number[], "float32");
+      const value = tf.tensor(family.initialValue(name, shape, c, rng), shape as number[], "float32");
       params.set(name, tf.variable(value, true, `kit/${name}/${seed}/${uniqueTag()}`));
       value.dispose();
     }
@@ -143,18 +92,36 @@ export class Transformer {
    * its exact shape; the caller (checkpoint loader) is responsible for file-level messages.
    */
   static fromArrays(config: TransformerConfig, arrays: ReadonlyMap<string, Float32Array>): Transformer {
+    return Transformer.fromSource(config, (name) => arrays.get(name));
+  }
+
+  /**
+   * Builds a model asking `source` for one parameter at a time (in canonical order), so a loader can read,
+   * convert and hand over each tensor and drop its own copy before the next: peak memory is the model plus one
+   * tensor. Every parameter must come back with its exact size; on any failure the variables made so far are freed.
+   */
+  static fromSource(config: TransformerConfig, source: (name: string, spec: ParamSpec) => Float32Array | undefined): Transformer {
     const c = resolveConfig(config);
     const params = new Map<string, tf.Variable>();
-    for (const [name, { shape }] of parameterSpec(c)) {
-      const data = arrays.get(name);
+    try {
+      for (const [name, spec] of parameterSpec(c)) params.set(name, Transformer.variableFrom(name, spec, source(name, spec)));
+    } catch (err) {
+      for (const v of params.values()) v.dispose();
+      throw err;
+    }
+    return new Transformer(c, params);
+  }
+
+  private static variableFrom(name: string, { shape }: ParamSpec, data: Float32Array | undefined): tf.Variable {
+    {
       if (!data) throw new Error(`missing parameter '${name}'`);
       const size = shape.reduce((a, b) => a * b, 1);
       if (data.length !== size) throw new Error(`parameter '${name}' has ${data.length} values, expected ${size}`);
       const value = tf.tensor(data, shape as number[], "float32");
-      params.set(name, tf.variable(value, true, `kit/${name}/${uniqueTag()}`));
+      const v = tf.variable(value, true, `kit/${name}/${uniqueTag()}`);
       value.dispose();
+      return v;
     }
-    return new Transformer(c, params);
   }
 
   /** Parameter names in canonical order. */
@@ -213,12 +180,17 @@ export class Transformer {
     this.checkpointByDefault = on;
   }
 
+  /** The token-embedding table [V, D] (whatever the family calls it). */
+  tokenEmbedding(): tf.Variable {
+    return this.param(this.family.embedName);
+  }
+
   /** Token embeddings: ids (B*T, row-major) -> [B, T, D]. */
   embed(ids: Int32Array, batch: number, length: number): tf.Tensor3D {
     if (ids.length !== batch * length) {
       throw new Error(`embed: ${ids.length} ids do not form a [${batch}, ${length}] batch`);
     }
-    const rows = embeddingLookup(ids, this.param("wte.weight") as tf.Tensor2D, { tableGrad: !this.isFrozen });
+    const rows = embeddingLookup(ids, this.tokenEmbedding() as tf.Tensor2D, { tableGrad: !this.isFrozen });
     return tf.reshape(rows, [batch, length, this.config.dModel]);
   }
 
@@ -243,14 +215,19 @@ export class Transformer {
     // forward pass did. Seeds are drawn in the same order with and without checkpointing.
     const dropping = opts.training === true && c.dropout > 0;
     const seededDrop = (m: tf.Tensor2D, seed: number) => tf.dropout(m, c.dropout, undefined, seed) as tf.Tensor2D;
-    const pos = embeddingLookup(positions, this.param("wpe.weight") as tf.Tensor2D, { tableGrad: weightGrad });
-    let h = tf.add(tf.reshape(x, [b * t, d]), pos) as tf.Tensor2D; // [B*T, D]
+    let h = tf.reshape(x, [b * t, d]) as tf.Tensor2D; // [B*T, D]
+    if (this.family.positionName) {
+      const pos = embeddingLookup(positions, this.param(this.family.positionName) as tf.Tensor2D, { tableGrad: weightGrad });
+      h = tf.add(h, pos) as tf.Tensor2D;
+    }
     if (dropping) h = seededDrop(h, dropoutSeed());
-    const bias = attentionMask(mask, b, t);
+    // The mask and positions, copied: a checkpointed block rebuilds the attention mask and rotary tables from them
+    // in the backward pass (the forward's tensors are gone by then), and the caller may reuse its arrays.
+    const maskCopy = Float32Array.from(mask);
+    const posCopy = Int32Array.from(positions);
+    const makeAux = () => this.blockAux(maskCopy, posCopy, b, t);
+    const aux = makeAux();
     const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };
-    // The mask, copied: a checkpointed block rebuilds the attention mask from it in the backward pass (the
-    // forward's mask tensor is gone by then), and the caller may reuse its array.
-    const maskCopy = checkpoint ? Float32Array.from(mask) : null;
     for (let i = 0; i < c.nLayers; i++) {
       if (i > 0 && opts.layerHook) h = opts.layerHook(i, h);
       let drop: BlockDropout = (m) => m;
@@ -259,37 +236,25 @@ export class Transformer {
         drop = (m, which) => seededDrop(m, seeds[which]);
       }
       const w = this.blockWeights(i);
-      h = maskCopy
-        ? this.checkpointedBlock(h, w, bias, maskCopy, dims, weightGrad, drop)
-        : this.block(h, w, bias, dims, weightGrad, drop);
+      const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop };
+      h = checkpoint ? this.checkpointedBlock(h, w, ctx, makeAux) : this.family.block(h, w, ctx);
     }
-    const p = (name: string) => this.param(name) as tf.Tensor;
-    const out = layerNorm(h, p("ln_f.weight") as tf.Tensor1D, p("ln_f.bias") as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
+    const out = this.family.finalNormApply(h, this.family.finalNorm.map((n) => this.param(n)), c, weightGrad);
     return tf.reshape(out, [b, t, d]);
   }
 
-  /** Block i's weights in BLOCK_PARAMS order. */
+  /** Block i's weights in the family's blockParams order. */
   private blockWeights(i: number): BlockWeights {
-    return BLOCK_PARAMS.map((name) => this.param(`h.${i}.${name}`));
+    const f = this.family;
+    return f.blockParams(this.config).map((name) => this.param(`${f.blockPrefix}${i}.${name}`));
   }
 
-  /** One pre-LN block: h + attn(ln_1(h)), then + mlp(ln_2(.)). h: [B*T, D] -> [B*T, D]. */
-  private block(h: tf.Tensor2D, w: BlockWeights, bias: AttentionMask, dims: BlockDims, weightGrad: boolean, drop: BlockDropout): tf.Tensor2D {
-    const c = this.config;
-    const [ln1W, ln1B, qkvW, qkvB, projW, projB, ln2W, ln2B, fcW, fcB, outW, outB] = w;
-    const a = layerNorm(h, ln1W as tf.Tensor1D, ln1B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-    const attn = selfAttention(
-      a,
-      { qkvW: qkvW as tf.Tensor2D, qkvB: qkvB as tf.Tensor1D, projW: projW as tf.Tensor2D, projB: projB as tf.Tensor1D },
-      bias,
-      dims,
-      weightGrad,
-    );
-    const mid = tf.add(h, drop(attn, 0)) as tf.Tensor2D;
-    const m = layerNorm(mid, ln2W as tf.Tensor1D, ln2B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-    const up = linear(m, fcW as tf.Tensor2D, fcB as tf.Tensor1D, { weightGrad });
-    const down = linear(activate(up, c.activation), outW as tf.Tensor2D, outB as tf.Tensor1D, { weightGrad });
-    return tf.add(mid, drop(down, 1)) as tf.Tensor2D;
+  /** The attention mask (and rotary tables) every block of one forward pass shares. */
+  private blockAux(mask: Float32Array, positions: Int32Array, batch: number, length: number): BlockAux {
+    const a = arch(this.config);
+    if (a.family === "gpt2") return { mask: attentionMask(mask, batch, length), rotary: null };
+    const width = Math.floor(a.headDim * a.rotaryPct);
+    return { mask: attentionMask(mask, batch, length), rotary: rotaryTables(positions, width, a.ropeTheta) };
   }
 
   /**
@@ -300,25 +265,18 @@ export class Transformer {
    * recomputation uses the same weights, the same dropout seeds and an attention bias rebuilt from the same mask,
    * so it reproduces the forward pass exactly.
    */
-  private checkpointedBlock(
-    h: tf.Tensor2D,
-    w: BlockWeights,
-    bias: AttentionMask,
-    mask: Float32Array,
-    dims: BlockDims,
-    weightGrad: boolean,
-    drop: BlockDropout,
-  ): tf.Tensor2D {
-    const run = (hIn: tf.Tensor2D, ws: BlockWeights, biasIn: AttentionMask) => this.block(hIn, ws, biasIn, dims, weightGrad, drop);
+  private checkpointedBlock(h: tf.Tensor2D, w: BlockWeights, ctx: BlockContext, makeAux: () => BlockAux): tf.Tensor2D {
+    const weightGrad = ctx.weightGrad;
+    const run = (hIn: tf.Tensor2D, ws: BlockWeights, aux: BlockAux) => this.family.block(hIn, ws, { ...ctx, aux });
     const op = customOp<tf.Tensor[], tf.Tensor2D>((inputs, save) => {
       save([inputs[0]!]);
       return {
-        value: run(inputs[0] as tf.Tensor2D, weightGrad ? inputs.slice(1) : w, bias),
+        value: run(inputs[0] as tf.Tensor2D, weightGrad ? inputs.slice(1) : w, ctx.aux),
         grad: (dy, [hSaved]) =>
           tf.tidy(() => {
-            const biasAgain = attentionMask(mask, dims.batch, dims.length);
+            const auxAgain = makeAux();
             const xs = weightGrad ? [hSaved!, ...w] : [hSaved!];
-            const f = (...args: tf.Tensor[]) => run(args[0] as tf.Tensor2D, weightGrad ? args.slice(1) : w, biasAgain);
+            const f = (...args: tf.Tensor[]) => run(args[0] as tf.Tensor2D, weightGrad ? args.slice(1) : w, auxAgain);
             return gradientsInsideBackward(() => tf.grads(f)(xs, dy));
           }),
       };
@@ -326,14 +284,15 @@ export class Transformer {
     return weightGrad ? op(h, ...w) : op(h);
   }
 
-  /** LM logits for hidden rows: [N, D] -> [N, V], using the tied token-embedding matrix. */
+  /** LM logits for hidden rows: [N, D] -> [N, V], through the tied token-embedding matrix or the untied head. */
   logits(hidden: tf.Tensor2D): tf.Tensor2D {
     return linear(hidden, this.outputMatrix(), null, { weightGrad: !this.isFrozen });
   }
 
-  /** E^T [D, V]; cached while frozen (the transpose is then a constant). */
+  /** The untied head [D, V], or E^T [D, V] (cached while frozen: the transpose is then a constant). */
   private outputMatrix(): tf.Tensor2D {
-    const e = this.param("wte.weight") as tf.Tensor2D;
+    if (!arch(this.config).tiedHead) return this.param(this.family.headName) as tf.Tensor2D;
+    const e = this.tokenEmbedding() as tf.Tensor2D;
     if (!this.isFrozen) return tf.transpose(e);
     if (!this.frozenOutputT) this.frozenOutputT = tf.keep(tf.tidy(() => tf.transpose(e)));
     return this.frozenOutputT;

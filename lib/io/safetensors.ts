@@ -297,6 +297,47 @@ export function readSafetensorsFile(filePath: string): SafetensorsContents {
   }
 }
 
+/** An open file whose tensors are read one at a time (for loaders that must not hold two copies of the weights). */
+export interface SafetensorsReader {
+  readonly file: string;
+  readonly header: SafetensorsHeader;
+  /** Reads and decodes one tensor named in the header. */
+  read(name: string): SafeTensor;
+  close(): void;
+}
+
+/** Opens a file and validates its header; read tensors with `read`, then `close`. */
+export function openSafetensors(filePath: string): SafetensorsReader {
+  assertLittleEndianHost();
+  const fd = openForRead(filePath);
+  let header: SafetensorsHeader;
+  let dataStart: number;
+  try {
+    ({ header, dataStart } = readHeaderFromFd(fd, filePath));
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  let open = true;
+  return {
+    file: filePath,
+    header,
+    read(name: string): SafeTensor {
+      if (!open) throw new SafetensorsError(filePath, name, "read after close");
+      const info = Object.prototype.hasOwnProperty.call(header.tensors, name) ? header.tensors[name] : undefined;
+      if (!info) throw new SafetensorsError(filePath, name, "no such tensor in the file");
+      const [begin, end] = info.dataOffsets;
+      const raw = new Uint8Array(end - begin);
+      readExactly(fd, raw, dataStart + begin, filePath, name);
+      return tensorFromBytes(name, info, raw, filePath);
+    },
+    close(): void {
+      if (open) fs.closeSync(fd);
+      open = false;
+    },
+  };
+}
+
 /** Read and validate only the header (names, dtypes, shapes, offsets, metadata) of a file. */
 export function readSafetensorsHeader(filePath: string): SafetensorsHeader {
   const fd = openForRead(filePath);

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CHECKPOINT_FILES, configFromJson } from "../backbone/checkpoint";
+import { CHECKPOINT_FILES, configFromJson, hasWeights } from "../backbone/checkpoint";
 import { nonEmbeddingParams, totalParams, type TransformerConfig } from "../backbone/config";
 import { BACKBONE_SIZES } from "../backbone/sizes";
 import { readJsonFile } from "../io/json-file";
@@ -32,7 +32,24 @@ function modelsDir(root: string): string {
 }
 
 function isCheckpointDir(dir: string): boolean {
-  return [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].every((f) => fs.existsSync(path.join(dir, f)));
+  return [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer].every((f) => fs.existsSync(path.join(dir, f))) && hasWeights(dir);
+}
+
+/** safetensors metadata of a folder's weights (the first shard's when sharded). */
+function weightsMetadata(dir: string): Record<string, string> {
+  const single = path.join(dir, CHECKPOINT_FILES.weights);
+  if (fs.existsSync(single)) return readSafetensorsHeader(single).metadata;
+  const indexFile = path.join(dir, CHECKPOINT_FILES.weightsIndex);
+  let index: unknown;
+  try {
+    index = JSON.parse(fs.readFileSync(indexFile, "utf8"));
+  } catch (err) {
+    throw new Error(`${indexFile}: not valid JSON: ${(err as Error).message}`);
+  }
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
+  const first = typeof map === "object" && map !== null ? Object.values(map as Record<string, unknown>).filter((v): v is string => typeof v === "string").sort()[0] : undefined;
+  if (!first) throw new Error(`${indexFile}: expected a "weight_map" object naming the shard files`);
+  return readSafetensorsHeader(path.join(dir, path.basename(first))).metadata;
 }
 
 /** Sort key: kit sizes in size order first, then other names alphabetically. */
@@ -66,7 +83,7 @@ export function backboneInfo(name: string, root: string = projectRoot()): Backbo
   }
   const configFile = path.join(dir, CHECKPOINT_FILES.config);
   const config = configFromJson(readJsonFile(configFile), configFile);
-  const meta = readSafetensorsHeader(path.join(dir, CHECKPOINT_FILES.weights)).metadata;
+  const meta = weightsMetadata(dir);
   return {
     name,
     dir,

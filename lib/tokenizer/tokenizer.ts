@@ -8,8 +8,10 @@
  * Literal occurrences of "<pad>", "<bos>", "<eos>", "<unk>" in input text encode to the special ids.
  */
 import * as fs from "node:fs";
+import * as nodePath from "node:path";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import { writeJsonAtomic } from "../io/atomic-write";
+import { resolveSpecialIds, type SpecialIds } from "./hf-specials";
 import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from "./special-tokens";
 import { TokenizerJson, validateTokenizerJson } from "./tokenizer-json";
 
@@ -29,19 +31,28 @@ export interface DecodeOptions {
 
 export class Tokenizer {
   readonly vocabSize: number;
-  readonly padId = PAD_ID;
-  readonly bosId = BOS_ID;
-  readonly eosId = EOS_ID;
-  readonly unkId = UNK_ID;
+  readonly padId: number = PAD_ID;
+  readonly bosId: number = BOS_ID;
+  readonly eosId: number = EOS_ID;
+  readonly unkId: number = UNK_ID;
+  /** ids decode({ skipSpecial }) drops: the kit's four, or a Hugging Face tokenizer's special added tokens. */
+  private readonly specialIds: ReadonlySet<number> = new Set(SPECIAL_TOKENS.map((_, i) => i));
   /** Where this tokenizer came from (file path or "<object>"), used in error messages. */
   readonly source: string;
   private readonly json: TokenizerJson;
   private readonly hf: HfTokenizer;
 
-  private constructor(json: TokenizerJson, source: string) {
+  private constructor(json: TokenizerJson, source: string, hf?: { vocabSize: number; specials: SpecialIds; specialIds: Set<number> }) {
     this.json = json;
     this.source = source;
-    this.vocabSize = Object.keys(json.model.vocab).length;
+    this.vocabSize = hf ? hf.vocabSize : Object.keys(json.model.vocab).length;
+    if (hf) {
+      this.padId = hf.specials.pad;
+      this.bosId = hf.specials.bos;
+      this.eosId = hf.specials.eos;
+      this.unkId = hf.specials.unk;
+      this.specialIds = hf.specialIds;
+    }
     try {
       // clean_up_tokenization_spaces would rewrite " ." -> "." on decode and break round trips.
       this.hf = new HfTokenizer(structuredClone(json), { clean_up_tokenization_spaces: false });
@@ -67,6 +78,50 @@ export class Tokenizer {
     return Tokenizer.fromJSON(obj, path);
   }
 
+  /**
+   * A Hugging Face tokenizer folder (a checkpoint a user brings): tokenizer.json of any layout the library
+   * supports (byte-level BPE as GPT-2/Qwen2, SentencePiece-style BPE with byte fallback as Llama), special tokens
+   * from tokenizer_config.json / special_tokens_map.json / generation_config.json / config.json (see hf-specials.ts).
+   * Text is encoded as the library does, without adding special tokens (ask with encode's bos/eos).
+   */
+  static fromHfFolder(dir: string): Tokenizer {
+    const file = nodePath.join(dir, "tokenizer.json");
+    let obj: unknown;
+    try {
+      obj = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new Error(`${file}: cannot read a tokenizer: ${(err as Error).message}`);
+    }
+    const o = obj as Record<string, unknown> | null;
+    const model = o?.["model"] as Record<string, unknown> | undefined;
+    if (typeof o !== "object" || o === null || typeof model !== "object" || model === null) {
+      throw new Error(`${file}: expected a tokenizer.json object with a "model" object`);
+    }
+    const vocab = model["vocab"];
+    const ids: number[] = [];
+    if (Array.isArray(vocab)) ids.push(vocab.length - 1); // Unigram: [[piece, score], ...]
+    else if (typeof vocab === "object" && vocab !== null) ids.push(...Object.values(vocab as Record<string, number>));
+    else throw new Error(`${file}: model.vocab: expected an object or a list, got ${JSON.stringify(vocab)?.slice(0, 40)}`);
+    const specialIds = new Set<number>();
+    const added = Array.isArray(o["added_tokens"]) ? (o["added_tokens"] as Record<string, unknown>[]) : [];
+    for (const t of added) {
+      if (typeof t["id"] === "number") {
+        ids.push(t["id"]);
+        if (t["special"] === true) specialIds.add(t["id"]);
+      }
+    }
+    const vocabSize = ids.reduce((m, id) => (typeof id === "number" && id > m ? id : m), -1) + 1;
+    let lib: HfTokenizer;
+    try {
+      lib = new HfTokenizer(structuredClone(obj) as never, { clean_up_tokenization_spaces: false });
+    } catch (err) {
+      throw new Error(`${file}: @huggingface/tokenizers rejected the tokenizer: ${(err as Error).message}`);
+    }
+    const specials = resolveSpecialIds(dir, (tok) => lib.token_to_id(tok) ?? undefined, model["unk_token"]);
+    for (const id of [specials.bos, specials.eos, specials.pad, specials.unk]) specialIds.add(id);
+    return new Tokenizer(obj as TokenizerJson, file, { vocabSize, specials, specialIds });
+  }
+
   /** Build from a parsed tokenizer.json object (validated; `source` names it in errors). */
   static fromJSON(obj: unknown, source = "<tokenizer object>"): Tokenizer {
     return new Tokenizer(validateTokenizerJson(obj, source), source);
@@ -76,8 +131,8 @@ export class Tokenizer {
   encode(text: string, opts: EncodeOptions = {}): number[] {
     if (typeof text !== "string") throw new Error(`Tokenizer.encode: expected a string, got ${typeof text}`);
     const ids = text.length === 0 ? [] : this.hf.encode(text, { add_special_tokens: false }).ids;
-    if (opts.bos) ids.unshift(BOS_ID);
-    if (opts.eos) ids.push(EOS_ID);
+    if (opts.bos) ids.unshift(this.bosId);
+    if (opts.eos) ids.push(this.eosId);
     return ids;
   }
 
@@ -94,7 +149,7 @@ export class Tokenizer {
         throw new Error(`Tokenizer.decode: ids[${i}]: expected an integer in [0, ${this.vocabSize}), got ${id}`);
       }
     });
-    const kept = opts.skipSpecial ? list.filter((id) => id >= SPECIAL_TOKENS.length) : list;
+    const kept = opts.skipSpecial ? list.filter((id) => !this.specialIds.has(id)) : list;
     if (kept.length === 0) return "";
     return this.hf.decode(kept, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }

@@ -10,7 +10,7 @@ import { classScores } from "../rank-scorer";
 import { assertBackboneExcluded, Method, MethodContext } from "../method";
 
 function embeddingTable(ctx: MethodContext): EmbeddingTable {
-  const w = ctx.model.param("wte.weight");
+  const w = ctx.model.tokenEmbedding();
   return { data: w.dataSync() as Float32Array, vocab: w.shape[0]!, width: w.shape[1]! };
 }
 
