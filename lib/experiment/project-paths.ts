@@ -1,6 +1,7 @@
 /** Where the project's folders are: the root (the folder with package.json) and backbone checkpoint folders. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { isHubSpec, resolveHubSpec } from "../backbone/hub-cache";
 
 /** The project root: the nearest folder above this file holding package.json (else the working directory). */
 export function projectRoot(): string {
@@ -13,7 +14,11 @@ export function projectRoot(): string {
   return dir;
 }
 
-/** models/NAME for a bare name, else the path as given (relative to the project root). */
+/**
+ * models/NAME for a bare name; `hub:ORG/NAME[@REVISION]`'s snapshot folder in the Hugging Face cache (refused,
+ * naming the download command, when it is not cached); else the path as given (relative to the project root).
+ */
 export function backboneDir(name: string, root = projectRoot()): string {
+  if (isHubSpec(name)) return resolveHubSpec(name);
   return name.includes("/") ? path.resolve(root, name) : path.join(root, "models", name);
 }
