@@ -149,10 +149,14 @@ export function loadCheckpoint(where: string): LoadedBackbone {
   }
 }
 
-/** The weight files of a folder: model.safetensors, or every shard named by model.safetensors.index.json. */
-function openWeightFiles(dir: string): SafetensorsReader[] {
+/**
+ * The weight files of a folder: model.safetensors alone, or the shards model.safetensors.index.json names, in file
+ * name order, each with the tensors the index puts in it (an empty list for a single file). The index is checked:
+ * valid JSON, a "weight_map" of plain file names in the same folder, at least one tensor.
+ */
+export function weightShards(dir: string): { file: string; tensors: string[] }[] {
   const single = path.join(dir, CHECKPOINT_FILES.weights);
-  if (fs.existsSync(single)) return [openSafetensors(single)];
+  if (fs.existsSync(single)) return [{ file: single, tensors: [] }];
   const indexFile = path.join(dir, CHECKPOINT_FILES.weightsIndex);
   let index: unknown;
   try {
@@ -172,10 +176,18 @@ function openWeightFiles(dir: string): SafetensorsReader[] {
     shards.set(shard, [...(shards.get(shard) ?? []), tensor]);
   }
   if (shards.size === 0) throw new Error(`${indexFile}: weight_map lists no tensors`);
+  return [...shards].sort(([a], [b]) => (a < b ? -1 : 1)).map(([shard, tensors]) => ({ file: path.join(dir, shard), tensors }));
+}
+
+/** Opens every weight file of a folder (weightShards), checking each shard holds the tensors its index names. */
+function openWeightFiles(dir: string): SafetensorsReader[] {
+  const shards = weightShards(dir);
+  if (shards.length === 1 && shards[0]!.tensors.length === 0) return [openSafetensors(shards[0]!.file)];
+  const indexFile = path.join(dir, CHECKPOINT_FILES.weightsIndex);
   const readers: SafetensorsReader[] = [];
   try {
-    for (const [shard, names] of [...shards].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const shardFile = path.join(dir, shard);
+    for (const { file: shardFile, tensors: names } of shards) {
+      const shard = path.basename(shardFile);
       if (!fs.existsSync(shardFile)) throw new Error(`${indexFile}: shard ${shard} (holding "${names[0]}") is missing: ${shardFile}`);
       const r = openSafetensors(shardFile);
       readers.push(r);

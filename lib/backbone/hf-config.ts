@@ -4,7 +4,7 @@
  * would change the math in a way the kit does not implement (rope_scaling, sliding windows, cross-attention, ...),
  * is refused naming the field, so a checkpoint never loads into the wrong computation silently.
  */
-import { ACTIVATIONS, Activation, TransformerConfig, arch, resolveConfig } from "./config";
+import { Activation, TransformerConfig, arch, resolveConfig } from "./config";
 
 export const SUPPORTED_MODEL_TYPES = ["gpt2", "llama", "qwen2", "gpt_neox"] as const;
 

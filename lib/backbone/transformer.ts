@@ -20,7 +20,7 @@
  * intermediates at once. See checkpointedBlock.
  */
 import { tf } from "../backend/backend";
-import { Rng, normalArray } from "../backend/random";
+import { Rng } from "../backend/random";
 import { customOp } from "../backend/custom-op";
 import { embeddingLookup } from "../backend/embedding";
 import { linear } from "../backend/linear";

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CHECKPOINT_FILES, configFromJson, hasWeights } from "../backbone/checkpoint";
+import { CHECKPOINT_FILES, configFromJson, hasWeights, weightShards } from "../backbone/checkpoint";
 import { nonEmbeddingParams, totalParams, type TransformerConfig } from "../backbone/config";
 import { BACKBONE_SIZES } from "../backbone/sizes";
 import { readJsonFile } from "../io/json-file";
@@ -37,19 +37,7 @@ function isCheckpointDir(dir: string): boolean {
 
 /** safetensors metadata of a folder's weights (the first shard's when sharded). */
 function weightsMetadata(dir: string): Record<string, string> {
-  const single = path.join(dir, CHECKPOINT_FILES.weights);
-  if (fs.existsSync(single)) return readSafetensorsHeader(single).metadata;
-  const indexFile = path.join(dir, CHECKPOINT_FILES.weightsIndex);
-  let index: unknown;
-  try {
-    index = JSON.parse(fs.readFileSync(indexFile, "utf8"));
-  } catch (err) {
-    throw new Error(`${indexFile}: not valid JSON: ${(err as Error).message}`);
-  }
-  const map = (index as { weight_map?: unknown } | null)?.weight_map;
-  const first = typeof map === "object" && map !== null ? Object.values(map as Record<string, unknown>).filter((v): v is string => typeof v === "string").sort()[0] : undefined;
-  if (!first) throw new Error(`${indexFile}: expected a "weight_map" object naming the shard files`);
-  return readSafetensorsHeader(path.join(dir, path.basename(first))).metadata;
+  return readSafetensorsHeader(weightShards(dir)[0]!.file).metadata;
 }
 
 /** Sort key: kit sizes in size order first, then other names alphabetically. */

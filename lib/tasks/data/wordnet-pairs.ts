@@ -25,7 +25,7 @@ import { Rng } from "../../backend/random";
 import { buildTask } from "./build-task";
 import type { Example, TaskData } from "./example";
 import { mixSeed, resolveSplitOptions, type SplitOptions } from "./split";
-import { readWordNet, type Synset, type WordNetPos, WORDNET_POS } from "./wordnet";
+import { readWordNet, type Synset, type WordNetPos } from "./wordnet";
 
 export const WORDNET_PAIR_LABELS = Object.freeze(["same", "opposite"] as const);
 export type WordNetPairLabel = (typeof WORDNET_PAIR_LABELS)[number];
