@@ -154,7 +154,9 @@ function gptNeox(f: Fields): Partial<TransformerConfig> {
   };
 }
 
-/** config.json contents with Hugging Face's field names for the config's family, so HF tooling can read them. */
+/** config.json contents with Hugging Face's field names for the config's family, so HF tooling can read them.
+ * Long on purpose: one branch per family, each writing Hugging Face's own field names for that family, side by side so they can be checked against HF's config classes.
+ */
 export function configToJson(c: TransformerConfig, name: string): Record<string, unknown> {
   const a = arch(c);
   switch (a.family) {

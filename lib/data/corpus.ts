@@ -140,6 +140,7 @@ interface CleanDocument {
  * Build (or reuse) the corpus in `opts.outDir` and return its manifest.
  * Reuse requires manifest.json with the same format version, options and source package versions,
  * and train/val files of the recorded sizes.
+ * Long on purpose: one pipeline (read, clean, deduplicate, split, shuffle, write, manifest) whose steps share the per-source statistics that the manifest records.
  */
 export async function buildCorpus(opts: Partial<CorpusOptions> & { outDir: string }): Promise<CorpusManifest> {
   const o = resolveCorpusOptions(opts);

@@ -36,6 +36,7 @@ function logSoftmaxRows(x: tf.Tensor2D): tf.Tensor2D {
 /**
  * studentLogits: [N, V]; teacherLogits: thunk returning [N, V] (called once, off the gradient tape);
  * weights: N non-negative per-row weights, not all zero. Returns the scalar T^2-scaled weighted mean KL (nats).
+ * Long on purpose: a forward and backward computation whose intermediate tensors are shared between the two and disposed together.
  */
 export function distillationDivergence(
   studentLogits: tf.Tensor2D,

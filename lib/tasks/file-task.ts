@@ -119,7 +119,9 @@ export function parseTaskRef(value: unknown, where = "task"): TaskRef {
   return value as FileTaskSpec;
 }
 
-/** Fills a file task's defaults and validates every field (no file access). Throws TaskSpecError naming the field. */
+/** Fills a file task's defaults and validates every field (no file access). Throws TaskSpecError naming the field.
+ * Long on purpose: one check per field of the spec, in the order a user writes them, so it reads as the spec's schema (as recordProblems does for records).
+ */
 export function normalizeFileTask(value: unknown, where = "task"): NormalizedFileTask {
   const bad = (field: string, expected: string, got: unknown): never => {
     throw new TaskSpecError(`${where}${field ? `.${field}` : ""} must be ${expected}, got ${describe(got)}`);

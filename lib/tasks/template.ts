@@ -49,6 +49,7 @@ type Part =
 const TOKEN = /<(front|middle|back)>|\{(text|textB|answer)\}/g;
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
+/** Long on purpose: one left-to-right scan of the template that tracks the position of every placeholder, so each error can quote where it is. */
 export function parsePattern(pattern: string): Part[] {
   if (typeof pattern !== "string") throw new Error(`template must be a string pattern such as "<front>{text} It was<back>", got ${JSON.stringify(pattern) ?? String(pattern)}`);
   const q = JSON.stringify(pattern);

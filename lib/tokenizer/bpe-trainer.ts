@@ -72,7 +72,9 @@ export function trainBpe(lines: Iterable<string>, opts: Partial<BpeTrainOptions>
   return trainBpeWithStats(lines, opts).tokenizer;
 }
 
-/** As `trainBpe`, also returning sizes and timings. */
+/** As `trainBpe`, also returning sizes and timings.
+ * Long on purpose: the merge loop updates the pair counts, the pair index and the word table together; split, that incremental state would pass through every helper and the O(changed pairs) update would be hard to follow.
+ */
 export function trainBpeWithStats(
   lines: Iterable<string>,
   opts: Partial<BpeTrainOptions> = {},

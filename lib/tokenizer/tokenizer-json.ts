@@ -109,6 +109,7 @@ function describe(value: unknown): string {
 /**
  * Check that `obj` is a byte-level BPE tokenizer.json with our special tokens, and return it typed.
  * Throws `Error("<source>: <field>: expected ..., got ...")` on the first problem found.
+ * Long on purpose: one check per field of tokenizer.json in file order; it reads as the format's schema.
  */
 export function validateTokenizerJson(obj: unknown, source: string): TokenizerJson {
   const fail = (field: string, expected: string, got: unknown): never => {

@@ -81,6 +81,7 @@ export class BatchSampler {
   }
 }
 
+/** One loop on purpose: the step, evaluation, patience, best-weights snapshot and divergence check share the loop's state (best score, steps since best, the curve). */
 export async function train(
   vars: readonly tf.Variable[],
   lossFor: (batch: number[]) => tf.Scalar,

@@ -24,7 +24,9 @@ export interface CsvScan {
   readonly problem: { line: number; message: string } | null;
 }
 
-/** Scan `text` (a leading byte-order mark is ignored). */
+/** Scan `text` (a leading byte-order mark is ignored).
+ * Long on purpose: a single-pass state machine (field, quoted field, quote in quoted field) whose states share the cursor and line counter.
+ */
 export function scanCsv(text: string, delimiter = ","): CsvScan {
   const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const records: CsvRecordInfo[] = [];

@@ -289,7 +289,9 @@ export function minExamplesPerLabel(split: Pick<SplitOptions, "devFraction" | "t
   return Infinity;
 }
 
-/** CSV -> records via danfojs, with line numbers from scanCsv. */
+/** CSV -> records via danfojs, with line numbers from scanCsv.
+ * Long on purpose: one scan that keeps the line numbers every error message needs.
+ */
 async function readCsvRecords(file: string, content: string, columns: readonly string[], delimiter: string, utf8: boolean): Promise<RawRecord[]> {
   const scan = scanCsv(content, delimiter);
   if (scan.problem) {
@@ -391,7 +393,9 @@ function readJsonlRecords(file: string, content: string, columns: readonly strin
   return records;
 }
 
-/** Validate every record and build examples; throws a TaskFileError listing the problems. */
+/** Validate every record and build examples; throws a TaskFileError listing the problems.
+ * Long on purpose: one pass over the rows that checks each field and builds the examples, so every error can name its row.
+ */
 function toExamples(
   file: string,
   records: readonly RawRecord[],
