@@ -5,29 +5,21 @@
  * untied embed_out head.
  */
 import { tf } from "../../backend/backend";
-import { normalArray, type Rng } from "../../backend/random";
+import type { Rng } from "../../backend/random";
 import { linear } from "../../backend/linear";
 import { activate } from "../activation";
 import { arch, type TransformerConfig } from "../config";
-import type { BlockContext, FamilyDef, ParamSpec } from "../family";
+import type { BlockContext, FamilyDef } from "../family";
 import { headAttention } from "../head-attention";
 import { layerNorm } from "../layer-norm";
 import { applyRotary } from "../rotary";
+import { initialWeights, layeredSpec, pushLinear, type BlockEntry } from "./layered-params";
 
-interface Entry {
-  readonly name: string;
-  readonly shape: number[];
-  readonly linear: boolean;
-}
-
-function blockEntries(c: TransformerConfig): Entry[] {
+function blockEntries(c: TransformerConfig): BlockEntry[] {
   const a = arch(c);
   const d = c.dModel;
-  const e: Entry[] = [];
-  const lin = (name: string, din: number, dout: number, bias: boolean) => {
-    e.push({ name: `${name}.weight`, shape: [din, dout], linear: true });
-    if (bias) e.push({ name: `${name}.bias`, shape: [dout], linear: false });
-  };
+  const e: BlockEntry[] = [];
+  const lin = (name: string, din: number, dout: number, bias: boolean) => pushLinear(e, name, din, dout, bias);
   e.push({ name: "input_layernorm.weight", shape: [d], linear: false }, { name: "input_layernorm.bias", shape: [d], linear: false });
   e.push({ name: "post_attention_layernorm.weight", shape: [d], linear: false }, { name: "post_attention_layernorm.bias", shape: [d], linear: false });
   lin("attention.query_key_value", d, 3 * d, a.qkvBias);
@@ -48,16 +40,7 @@ export const gptNeoxFamily: FamilyDef = {
   ignoredBuffer: /\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/,
 
   spec(c) {
-    const spec = new Map<string, ParamSpec>();
-    spec.set("embed_in.weight", { shape: [c.vocabSize, c.dModel] });
-    const entries = blockEntries(c);
-    for (let i = 0; i < c.nLayers; i++) {
-      for (const e of entries) spec.set(`layers.${i}.${e.name}`, { shape: e.shape, hfTransposed: e.linear });
-    }
-    spec.set("final_layer_norm.weight", { shape: [c.dModel] });
-    spec.set("final_layer_norm.bias", { shape: [c.dModel] });
-    if (!arch(c).tiedHead) spec.set("embed_out.weight", { shape: [c.dModel, c.vocabSize], hfTransposed: true });
-    return spec;
+    return layeredSpec(c, { embed: "embed_in.weight", finalNorm: ["final_layer_norm.weight", "final_layer_norm.bias"], head: "embed_out.weight" }, blockEntries(c));
   },
 
   blockParams(c) {
@@ -65,10 +48,7 @@ export const gptNeoxFamily: FamilyDef = {
   },
 
   initialValue(name: string, shape: readonly number[], _c: TransformerConfig, rng: Rng): Float32Array {
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (/(layernorm|layer_norm)\.weight$/.test(name)) return new Float32Array(size).fill(1);
-    if (name.endsWith(".bias")) return new Float32Array(size);
-    return normalArray(rng, size, 0.02);
+    return initialWeights(name, shape, /(layernorm|layer_norm)\.weight$/, rng);
   },
 
   block(h, w, ctx: BlockContext) {

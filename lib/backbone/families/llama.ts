@@ -4,31 +4,23 @@
  * and MLP biases (Llama attention_bias / mlp_bias), tied or untied lm_head. No learned positions.
  */
 import { tf } from "../../backend/backend";
-import { normalArray, type Rng } from "../../backend/random";
+import type { Rng } from "../../backend/random";
 import { linear } from "../../backend/linear";
 import { activate } from "../activation";
 import { arch, type TransformerConfig } from "../config";
-import type { BlockContext, FamilyDef, ParamSpec } from "../family";
+import type { BlockContext, FamilyDef } from "../family";
 import { headAttention } from "../head-attention";
 import { rmsNorm } from "../rms-norm";
 import { applyRotary } from "../rotary";
+import { initialWeights, layeredSpec, pushLinear, type BlockEntry } from "./layered-params";
 
-interface Entry {
-  readonly name: string;
-  readonly shape: number[];
-  readonly linear: boolean;
-}
-
-function blockEntries(c: TransformerConfig): Entry[] {
+function blockEntries(c: TransformerConfig): BlockEntry[] {
   const a = arch(c);
   const d = c.dModel;
   const q = c.nHeads * a.headDim;
   const kv = a.nKvHeads * a.headDim;
-  const e: Entry[] = [];
-  const lin = (name: string, din: number, dout: number, bias: boolean) => {
-    e.push({ name: `${name}.weight`, shape: [din, dout], linear: true });
-    if (bias) e.push({ name: `${name}.bias`, shape: [dout], linear: false });
-  };
+  const e: BlockEntry[] = [];
+  const lin = (name: string, din: number, dout: number, bias: boolean) => pushLinear(e, name, din, dout, bias);
   e.push({ name: "input_layernorm.weight", shape: [d], linear: false });
   lin("self_attn.q_proj", d, q, a.qkvBias);
   lin("self_attn.k_proj", d, kv, a.qkvBias);
@@ -52,15 +44,7 @@ export const llamaFamily: FamilyDef = {
   ignoredBuffer: /\.rotary_emb\.inv_freq$/,
 
   spec(c) {
-    const spec = new Map<string, ParamSpec>();
-    spec.set("embed_tokens.weight", { shape: [c.vocabSize, c.dModel] });
-    const entries = blockEntries(c);
-    for (let i = 0; i < c.nLayers; i++) {
-      for (const e of entries) spec.set(`layers.${i}.${e.name}`, { shape: e.shape, hfTransposed: e.linear });
-    }
-    spec.set("norm.weight", { shape: [c.dModel] });
-    if (!arch(c).tiedHead) spec.set("lm_head.weight", { shape: [c.dModel, c.vocabSize], hfTransposed: true });
-    return spec;
+    return layeredSpec(c, { embed: "embed_tokens.weight", finalNorm: ["norm.weight"], head: "lm_head.weight" }, blockEntries(c));
   },
 
   blockParams(c) {
@@ -68,10 +52,7 @@ export const llamaFamily: FamilyDef = {
   },
 
   initialValue(name: string, shape: readonly number[], _c: TransformerConfig, rng: Rng): Float32Array {
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (/norm\.weight$/.test(name)) return new Float32Array(size).fill(1);
-    if (name.endsWith(".bias")) return new Float32Array(size);
-    return normalArray(rng, size, 0.02);
+    return initialWeights(name, shape, /norm\.weight$/, rng);
   },
 
   block(h, w, ctx: BlockContext) {
