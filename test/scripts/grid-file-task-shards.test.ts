@@ -107,6 +107,26 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     assert.match(again.err, /2 already recorded/);
   });
 
+  it("bench --task TASK.json runs the file task alone; bad --task values are refused by name", () => {
+    fs.mkdirSync(path.join(dir, "data"));
+    fs.copyFileSync(path.join(root, "datasets", "examples", "sotu-party.csv"), path.join(dir, "data", "party.csv"));
+    const taskFile = path.join(dir, "party-task.json");
+    fs.writeFileSync(taskFile, JSON.stringify({ ...partyTask, file: "data/party.csv" }));
+    const bench = (args: string[]) => spawnSync(process.execPath, [path.join(root, "build", "scripts", "bench.js"), ...args], { cwd: root, encoding: "utf8", timeout: 170000 });
+    const out = path.join(dir, "bench");
+    const r = bench(["--quick", "--methods", "zero-shot", "--task", taskFile, "--out", out, "--concurrency", "1"]);
+    assert.equal(r.status, 0, r.stderr);
+    const records = readRecords(path.join(out, "results.jsonl"));
+    assert.equal(records.length, 1);
+    assert.match(records[0]!.task, /^party@[0-9a-f]{12}$/);
+    const missing = bench(["--quick", "--methods", "zero-shot", "--task", JSON.stringify({ ...partyTask, file: path.join(dir, "nope.csv") }), "--out", out]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /--task \(JSON text\): task\.file: task "party": no such file/);
+    const csv = bench(["--quick", "--task", path.join(dir, "data", "party.csv"), "--out", out]);
+    assert.equal(csv.status, 1);
+    assert.match(csv.stderr, /a data file needs its columns named/);
+  });
+
   it("grid --shard I/N x2 then --collect equals a single run, cell for cell; missing cells exit 1", async () => {
     const spec: GridSpec = { name: "shards", backbones: ["kit-nano"], tasks: ["yelp", partyTask], methods: ["zero-shot"], seeds: [0, 1, 2], fixed: { maxTest: 6 } };
     const file = setUp(dir, spec);
