@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { resolveCellTask } from "../../lib/experiment/cell-tasks";
+import { cellProblems } from "../../lib/experiment/check-cells";
 import { expandGrid, type GridSpec } from "../../lib/experiment/grid";
 import { projectRoot } from "../../lib/experiment/project-paths";
 import { readRecords } from "../../lib/experiment/record";
@@ -67,6 +68,21 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     const b = expandGrid(spec, { baseDir: dir });
     assert.equal(b[0]!.cellId, a[0]!.cellId);
     assert.notEqual(b[1]!.cellId, a[1]!.cellId, "changed data gives a new cell id");
+  });
+
+  it("expandGrid: fixed.stage1Task as a file task object is bound; the cells pass the up-front check", () => {
+    const spec: GridSpec = {
+      name: "two", backbones: ["kit-nano"], tasks: [{ ...partyTask, name: "party2" }], methods: ["prompt-tuning"], seeds: [0],
+      fixed: { stage1Task: partyTask },
+    };
+    setUp(dir, spec);
+    const [cell] = expandGrid(spec, { baseDir: dir });
+    const s1 = cell!.options.stage1Task as string;
+    assert.match(s1, /^party@[0-9a-f]{12}$/);
+    assert.deepEqual(Object.keys(cell!.tasks!).sort(), [cell!.task, s1].sort());
+    assert.deepEqual(cellProblems([cell!], { source: "two.json", backbones: false }), []);
+    const unbound = { ...cell!, tasks: undefined };
+    assert.match(cellProblems([unbound], { source: "two.json", backbones: false })[0]!, /task 'party2@[0-9a-f]{12}' is not one of/);
   });
 
   it("a cell whose file changed after the grid was set up is refused, naming both hashes", async () => {
