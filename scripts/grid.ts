@@ -83,7 +83,7 @@ function collect(file: string, spec: GridSpec, cells: ReturnType<typeof expandGr
     `grid ${spec.name}: collected ${collection.records.length} records from ${collection.files.length} shard file(s) into ${resultsPath} ` +
       `(${appended} new, ${alreadyPresent} already there${collection.duplicates > 0 ? `, ${collection.duplicates} identical duplicates dropped` : ""})`,
   );
-  if (collection.unexpected.length > 0) console.error(`${collection.unexpected.length} shard record(s) are not cells of ${file} (kept in results.jsonl, left out of the report)`);
+  if (collection.unexpected.length > 0) console.error(`${collection.unexpected.length} shard record(s) are not cells of ${file} (kept in results.jsonl, left out of the report; did a task file change since the shards ran? changed data gives new cell ids)`);
   const { records, rows } = writeGridReport({ cells, outDir, title: `grid ${spec.name}`, command });
   if (records.length > 0) console.log(formatSummaryTable(rows));
   console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);
