@@ -157,10 +157,9 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     const early = run([file, "--out", out, "--collect"]);
     const cells = expandGrid(spec, { baseDir: dir });
     const shard0 = readRecords(path.join(out, "shards", "0-of-2", "results.jsonl")).length;
-    if (shard0 < cells.length) {
-      assert.equal(early.rc, 1, "cells missing");
-      assert.match(early.err, new RegExp(`${cells.length - shard0} cells? missing`));
-    }
+    assert.ok(shard0 > 0 && shard0 < cells.length, `shard 0 holds ${shard0} of ${cells.length} cells`);
+    assert.equal(early.rc, 1, "cells missing");
+    assert.match(early.err, new RegExp(`${cells.length - shard0} cells? missing`));
     const s1 = await runAsync([file, "--out", out, "--shard", "1/2", "--concurrency", "1"]);
     assert.equal(s1.rc, 0, s1.err);
     const collected = run([file, "--out", out, "--collect"]);
