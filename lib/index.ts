@@ -43,7 +43,7 @@ export * from "./eval/metrics";
 export * from "./eval/stats";
 
 // Experiments as data: grids of cells, the resumable runner, records, summaries and paired gaps.
-export { expandGrid, makeCell, type Cell, type GridSpec } from "./experiment/grid";
+export { expandGrid, makeCell, type Cell, type ExpandGridOptions, type GridSpec } from "./experiment/grid";
 export { runGrid } from "./experiment/runner";
 export { readRecords, type RunRecord } from "./experiment/record";
 export { summarizeRecords, toCsv, formatSummaryTable, type SummaryRow } from "./experiment/summary";

@@ -1,12 +1,16 @@
 /**
  * npm run bench [-- --quick] [--backbone kit-small] [--tasks a,b] [--methods a,b] [--seeds 0,1,2] [--steps N]
- *               [--concurrency 2] [--out reports/DIR]
+ *               [--concurrency 2] [--out reports/DIR] [--task TASK.json | --task '{"name": ..., "file": ...}']
  *
  * The main job: zero-shot, head-only (linear probe), prompt tuning and full fine-tuning on the shipped tasks with a
  * shipped backbone, several seeds, each cell in a worker process (2 at a time by default). Results are appended to
  * <out>/results.jsonl as cells finish; running the same command with --out pointing at an unfinished run resumes
  * it. Writes summary.csv and a self-contained report.html, prints the summary table, and points reports/latest at
  * the run.
+ *
+ * --task adds the user's own task (a file task object, lib/tasks/file-task.ts), given as a JSON file holding the
+ * object (its `file` relative to that JSON file's folder) or as the JSON text itself (`file` relative to the
+ * directory the command was started in); with --task and no --tasks, the bench runs that task alone.
  */
 import { envForConcurrency, kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 import * as fs from "node:fs";
@@ -17,12 +21,12 @@ import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
 import { projectRoot } from "../lib/experiment/project-paths";
-import { fail, positiveInt } from "../lib/io/validate";
+import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 import { runGridReport } from "./run-grid-report";
 
 const USAGE =
-  "usage: npm run bench [-- --quick] [--backbone NAME] [--tasks a,b] [--methods a,b] [--seeds 0,1,2] [--steps N] [--concurrency N] [--out DIR]";
+  "usage: npm run bench [-- --quick] [--backbone NAME] [--tasks a,b] [--task TASK.json|JSON] [--methods a,b] [--seeds 0,1,2] [--steps N] [--concurrency N] [--out DIR]";
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
 
@@ -31,6 +35,7 @@ async function main(): Promise<void> {
     quick: { type: "bool", default: false },
     backbone: { type: "string", default: "" },
     tasks: { type: "string", default: "" },
+    task: { type: "string", default: "" },
     methods: { type: "string", default: "zero-shot,head-only,prompt-tuning,full-finetune" },
     seeds: { type: "string", default: "" },
     steps: { type: "int" },
@@ -42,15 +47,25 @@ async function main(): Promise<void> {
   const backbone = (args.backbone as string) || (quick ? "kit-nano" : "kit-small");
   const steps = args.steps === undefined ? (quick ? 30 : 200) : positiveInt(args.steps, "--steps");
   const concurrency = positiveInt(args.concurrency, "--concurrency");
+  const fileTask = args.task !== "" ? taskFlag(args.task as string) : null;
   const spec: GridSpec = {
     name: quick ? "bench-quick" : "bench",
     methods: flagList(args.methods as string, "--methods"),
-    tasks: args.tasks !== "" ? flagList(args.tasks as string, "--tasks") : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"],
+    tasks: [
+      ...(args.tasks !== "" ? flagList(args.tasks as string, "--tasks") : fileTask !== null ? [] : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"]),
+      ...(fileTask !== null ? [fileTask.task] : []),
+    ],
     backbones: [backbone],
     seeds: args.seeds !== "" ? seedList(args.seeds as string) : quick ? [0] : [0, 1, 2],
     fixed: quick ? { steps, evalEvery: 15, maxDev: 64, maxTest: 128 } : { steps, evalEvery: 50, maxDev: 200 },
   };
-  const cells = expandGrid(spec);
+  let cells;
+  try {
+    cells = expandGrid(spec, { baseDir: fileTask?.baseDir ?? userDir() });
+  } catch (err) {
+    if (fileTask === null) throw err;
+    throw new Error(`--task ${fileTask.source}: ${(err as Error).message.replace(/^tasks\[\d+\]/, "task")}`);
+  }
   const flags: Record<string, string> = { steps: "--steps" };
   checkCells(cells, { source: "npm run bench", root, optionSource: (_cell, key) => flags[key] ?? `the bench's fixed ${key}` });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -91,6 +106,37 @@ function flagList(text: string, flag: string): string[] {
   const parts = list(text);
   if (parts.length === 0 || new Set(parts).size !== parts.length) fail(flag, "a comma-separated list of distinct names", text);
   return parts;
+}
+
+/** The directory the user started the command in (npm run moves to the package folder; INIT_CWD keeps it). */
+function userDir(): string {
+  return process.env["INIT_CWD"] || process.cwd();
+}
+
+/** --task: a JSON file holding a file task object, or the object as JSON text; with the folder its `file` is relative to. */
+function taskFlag(text: string): { task: Record<string, unknown>; baseDir: string; source: string } {
+  const inline = text.trim().startsWith("{");
+  const file = inline ? null : path.resolve(userDir(), text);
+  let raw: string;
+  if (file === null) raw = text;
+  else {
+    try {
+      raw = fs.readFileSync(file, "utf8");
+    } catch (err) {
+      throw new Error(`--task ${text}: cannot read ${file}: ${(err as Error).message} (expected a JSON file with a task object, or the object itself as JSON text)`);
+    }
+    if (/\.(csv|tsv|tab|jsonl|ndjson)$/i.test(file)) {
+      throw new Error(`--task ${text}: a data file needs its columns named: give a JSON task object instead, e.g. --task '{"name": "mine", "file": ${JSON.stringify(text)}, "textColumn": "text", "labelColumn": "label"}'`);
+    }
+  }
+  let task: unknown;
+  try {
+    task = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`--task ${inline ? "(JSON text)" : text}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(task)) fail(`--task ${inline ? "(JSON text)" : text}`, "a file task object { name, file, textColumn, labelColumn, ... }", task);
+  return { task, baseDir: file === null ? userDir() : path.dirname(file), source: inline ? "(JSON text)" : text };
 }
 
 /** "--seeds 0,1,2" as integers; refuses anything else naming the flag. */

@@ -50,12 +50,22 @@ export async function runGridReport(o: GridReportOptions): Promise<GridReport> {
   } finally {
     await pool.close();
   }
+  const { records, rows } = writeGridReport(o);
+  return { result, records, rows, failures: failureSummary(result, resultsPath) };
+}
+
+/**
+ * Reads the records of `cells` from DIR/results.jsonl and writes DIR/summary.csv and DIR/report.html (what a run
+ * ends with; `npm run grid -- --collect` calls it after merging shard files).
+ */
+export function writeGridReport(o: Pick<GridReportOptions, "cells" | "outDir" | "title" | "command" | "notes">): { records: RunRecord[]; rows: SummaryRow[] } {
+  const resultsPath = path.join(o.outDir, "results.jsonl");
   const records = recordsOf(readRecords(resultsPath, { allowMissing: true }), o.cells);
   checkOneFingerprintPerBackbone(records, resultsPath);
   const rows = summarizeRecords(records);
   writeFileAtomic(path.join(o.outDir, "summary.csv"), toCsv(rows));
   writeFileAtomic(path.join(o.outDir, "report.html"), experimentReportHtml({ title: o.title, records, command: o.command, notes: o.notes }));
-  return { result, records, rows, failures: failureSummary(result, resultsPath) };
+  return { records, rows };
 }
 
 /** How many cells failed this time, where they are logged, and the first cause; null when none failed. */

@@ -96,6 +96,9 @@ export const DEFAULT_LR: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries(Object.entries(METHODS).map(([name, m]) => [name, m.defaultLr])),
 );
 
+/** A file task's identity key (lib/tasks/file-task.ts TaskIdentity.key), as a cell's task or stage1Task. */
+export const FILE_TASK_KEY = /^.+@[0-9a-f]{12}$/;
+
 /** Prompt initialisations a cell can use ("text" needs an init text, which only the prompt API takes). */
 const CELL_PROMPT_INITS = PROMPT_INITS.filter((k) => k !== "text");
 
@@ -128,7 +131,8 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
     trainPerClass: nullable(v.trainPerClass, at("trainPerClass"), positiveInt),
     maxDev: nullable(v.maxDev, at("maxDev"), positiveInt),
     maxTest: nullable(v.maxTest, at("maxTest"), positiveInt),
-    stage1Task: nullable(v.stage1Task, at("stage1Task"), (x, w) => oneOf(x, w, TASK_NAMES)),
+    // a built-in name, or the identity key ("name@<12 hex>") expandGrid gave a file task object
+    stage1Task: nullable(v.stage1Task, at("stage1Task"), (x, w) => (typeof x === "string" && FILE_TASK_KEY.test(x) ? x : oneOf(x, w, TASK_NAMES))),
     stage1Steps: nullable(v.stage1Steps, at("stage1Steps"), positiveInt),
     dataSeed: integer(v.dataSeed, at("dataSeed")),
     evalBatchSize: posInt("evalBatchSize"),

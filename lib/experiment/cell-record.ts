@@ -1,5 +1,6 @@
 /** Assembles a cell's RunRecord from what its run measured (see record.ts for the fields and their units). */
 import type { ClassificationMetrics } from "../eval/metrics";
+import type { TruncationCount } from "../tasks/prepared-task";
 import type { Tuned } from "../tuning/method";
 import { runEnvironment } from "./environment";
 import type { Cell } from "./grid";
@@ -15,10 +16,12 @@ export interface CellOutcome {
   readonly msPerStep: number;
   readonly tokensPerSecond: number;
   readonly stage1?: RunRecord["stage1"];
+  /** examples the task's template cut, per split (see PreparedTask.truncation). */
+  readonly truncation?: TruncationCount;
 }
 
 export function cellRecord(cell: Cell, fingerprint: string, tuned: Tuned, outcome: CellOutcome, startedAt: Date, finishedAt = new Date()): RunRecord {
-  const { stage1, ...measured } = outcome;
+  const { stage1, truncation, ...measured } = outcome;
   return {
     ...cellFields(cell),
     backbone: { name: cell.backbone, fingerprint },
@@ -29,6 +32,7 @@ export function cellRecord(cell: Cell, fingerprint: string, tuned: Tuned, outcom
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     ...runEnvironment(),
     ...(stage1 ? { stage1 } : {}),
+    ...(truncation ? { truncation } : {}),
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
   };

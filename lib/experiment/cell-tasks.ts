@@ -1,12 +1,16 @@
 /**
  * The data of a cell: its task (few-shot sampled when asked), the train / dev / test items it uses, and for
  * two-stage prompt tuning the stage-1 task, checked to share the cell task's labels and label words.
+ *
+ * A task is a built-in name or a file task bound by expandGrid (cell.tasks[key]): both load through resolveTask,
+ * a file task held to the identity its cell id was made from (a file changed since is refused).
  */
 import type { Tokenizer } from "../tokenizer/tokenizer";
 import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
 import type { TaskData } from "../tasks/data/example";
 import { loadTask, TASK_NAMES, type TaskName } from "../tasks/data/registry";
-import { PreparedTask, type TaskItem } from "../tasks/prepared-task";
+import { type TruncationCount, type PreparedTask, type TaskItem } from "../tasks/prepared-task";
+import { prepareTask, resolveTask, type ResolvedTask } from "../tasks/resolve-task";
 import type { Method } from "../tuning/method";
 import type { CellOptions } from "./cell-options";
 import { fewShot } from "./few-shot";
@@ -21,6 +25,8 @@ export interface CellTasks {
   readonly test: readonly TaskItem[];
   /** two-stage prompt tuning: stage 1's task and its items; null for one stage. */
   readonly stage1: { readonly name: string; readonly train: readonly TaskItem[]; readonly dev: readonly TaskItem[] } | null;
+  /** how many examples the template cut, per split (for the record). */
+  readonly truncation: TruncationCount;
 }
 
 /** Throws naming the task list when `name` is not a shipped task. */
@@ -31,15 +37,31 @@ export function loadTaskData(name: string, dataSeed: number): TaskData {
   return loadTask(name as TaskName, { seed: dataSeed });
 }
 
+/**
+ * Loads a task the cell names (its task or stage1Task): a file task from its binding in `cell.tasks`, held to the
+ * identity the cell id was made from; otherwise a built-in name.
+ */
+export async function resolveCellTask(cell: Cell, key: string, dataSeed: number, field: string): Promise<ResolvedTask> {
+  const where = `cell ${cell.cellId}: ${field}`;
+  const binding = cell.tasks?.[key];
+  if (binding === undefined) {
+    if (!(TASK_NAMES as readonly string[]).includes(key)) {
+      throw new Error(`${where}: unknown task '${key}': expected one of ${TASK_NAMES.join(", ")} or a file task object (bound by expandGrid)`);
+    }
+    return resolveTask(key, process.cwd(), { dataSeed, where });
+  }
+  return resolveTask(binding.ref, process.cwd(), { dataSeed, where, expectIdentity: binding.identity });
+}
+
 /** Loads and tokenizes the cell's task(s); throws naming the cell when a prompt slot or stage-1 task does not fit. */
-export function prepareCellTasks(cell: Cell, o: CellOptions, method: Method, tok: Tokenizer): CellTasks {
-  let data = loadTaskData(cell.task, o.dataSeed);
-  if (o.trainPerClass !== null) data = fewShot(data, o.trainPerClass, cell.seed);
-  const task = new PreparedTask(data, tok);
+export async function prepareCellTasks(cell: Cell, o: CellOptions, method: Method, tok: Tokenizer): Promise<CellTasks> {
+  const resolved = await resolveCellTask(cell, cell.task, o.dataSeed, "task");
+  const data = o.trainPerClass !== null ? fewShot(resolved.data, o.trainPerClass, cell.seed) : resolved.data;
+  const task = prepareTask({ ...resolved, data }, tok);
   if (method.trainsPrompt) checkPromptSlots(cell, o, task, cell.task);
   let stage1: CellTasks["stage1"] = null;
   if (o.stage1Task !== null) {
-    const s1 = new PreparedTask(loadTaskData(o.stage1Task, o.dataSeed), tok);
+    const s1 = prepareTask(await resolveCellTask(cell, o.stage1Task, o.dataSeed, "option stage1Task"), tok);
     const words = (t: PreparedTask) => JSON.stringify(t.verbalizer.tokenIds);
     if (words(s1) !== words(task) || s1.labels.join() !== task.labels.join()) {
       throw new Error(
@@ -56,6 +78,7 @@ export function prepareCellTasks(cell: Cell, o: CellOptions, method: Method, tok
     dev: task.items("dev").slice(0, o.maxDev ?? undefined),
     test: task.items("test").slice(0, o.maxTest ?? undefined),
     stage1,
+    truncation: task.truncation(),
   };
 }
 

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { CHECKPOINT_FILES } from "../backbone/checkpoint";
 import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
 import { TASK_NAMES } from "../tasks/data/registry";
+import { normalizeFileTask } from "../tasks/file-task";
 import { TASK_SPECS } from "../tasks/task-specs";
 import { parsePattern } from "../tasks/template";
 import { METHOD_NAMES, getMethod } from "../tuning/methods";
@@ -81,7 +82,9 @@ function cellIssues(cells: readonly Cell[], options: CheckCellsOptions): CellIss
 
 function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, backbone: () => string | null): string | null {
   if (!(METHOD_NAMES as readonly string[]).includes(cell.method)) return `${where}: method '${cell.method}' is not one of ${METHOD_NAMES.join(", ")}`;
-  if (!(TASK_NAMES as readonly string[]).includes(cell.task)) return `${where}: task '${cell.task}' is not one of ${TASK_NAMES.join(", ")}`;
+  if (!(TASK_NAMES as readonly string[]).includes(cell.task) && cell.tasks?.[cell.task] === undefined) {
+    return `${where}: task '${cell.task}' is not one of ${TASK_NAMES.join(", ")} (or a file task object { name, file, textColumn, labelColumn, ... })`;
+  }
   if (options.backbones !== false) {
     const b = backbone();
     if (b !== null) return `${where}: ${b}`;
@@ -91,8 +94,11 @@ function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, back
     const method = getMethod(cell.method);
     checkOptionsForMethod(o, method, where);
     if (!method.trainsPrompt) return null;
+    if (o.stage1Task !== null && !(TASK_NAMES as readonly string[]).includes(o.stage1Task) && cell.tasks?.[o.stage1Task] === undefined) {
+      return `${where}: option stage1Task '${o.stage1Task}' is not one of ${TASK_NAMES.join(", ")} (or a file task object in fixed.stage1Task)`;
+    }
     for (const task of [cell.task, ...(o.stage1Task !== null ? [o.stage1Task] : [])]) {
-      const missing = missingSlots(task, o.promptPosition, o.promptLength);
+      const missing = missingSlots(task, o.promptPosition, o.promptLength, cell);
       if (missing !== null) return `${where}: option promptPosition '${o.promptPosition}' needs slot(s) ${missing} that task '${task}' lacks`;
     }
     return null;
@@ -105,13 +111,22 @@ function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, back
 }
 
 /** The slots `position` needs that `task`'s shipped template lacks ("middle (template ...)"), or null. */
-function missingSlots(task: string, position: string, length: number): string | null {
-  const spec = TASK_SPECS[task];
-  if (spec === undefined) return null; // a task without a shipped spec gets a default template: runCell checks it
+function missingSlots(task: string, position: string, length: number, cell: Cell): string | null {
+  const fileTask = fileTaskTemplate(cell, task);
+  const pattern = fileTask ?? TASK_SPECS[task]?.template.pattern;
+  if (pattern === undefined) return null; // a task without a shipped spec gets a default template: runCell checks it
+  const spec = { template: { pattern } };
   const offered = parsePattern(spec.template.pattern).flatMap((p) => (p.kind === "slot" ? [p.slot] : []));
   const lengths = parsePosition(position, length);
   const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !offered.includes(slot));
   return missing.length === 0 ? null : `${missing.join(", ")} (template ${JSON.stringify(spec.template.pattern)} offers ${offered.join(", ")})`;
+}
+
+/** The template pattern of a file task bound to `cell` under `key` (defaults filled in), or null. */
+function fileTaskTemplate(cell: Cell, key: string): string | null {
+  const b = cell.tasks?.[key];
+  if (b === undefined || typeof b.ref === "string") return null;
+  return normalizeFileTask(b.ref, key).template.pattern;
 }
 
 /** The option a validation error is about, from its `where` ("<where>: option lr ..."). */

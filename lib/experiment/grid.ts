@@ -17,15 +17,23 @@
  *
  * `options` axes apply to every method; `methodOptions[m]` axes only to method m (e.g. prompt
  * length means nothing for full fine-tuning, which would otherwise run once per prompt length).
+ *
+ * Tasks: a `tasks` entry (and `fixed.stage1Task`) is a built-in name or a file task object (lib/tasks/file-task.ts,
+ * `file` relative to `baseDir`, the grid file's folder). File tasks are bound (file read and hashed) here: the
+ * cell's `task` is the task's identity key ("party@3f2a9c01b7de", content hash included, so changed data gives
+ * new cell ids; built-in names stay as they are), and `cell.tasks` carries what a worker needs to load it (the
+ * ref with an absolute path, and the identity to hold the file to) outside the hashed config.
  */
-import { describe } from "../io/validate";
+import { describe, isPlainObject } from "../io/validate";
+import { bindTask, bindTasks, type TaskBinding } from "../tasks/file-task";
 import { canonicalJson, cellIdOf } from "./cell-id";
 
 export interface GridSpec {
   /** Label for logs and output files; not part of any cell id. */
   name: string;
   methods: string[];
-  tasks: string[];
+  /** Built-in task names or file task objects ({ name, file, textColumn, labelColumn, ... }). */
+  tasks: unknown[];
   backbones: string[];
   /** Integer seeds (0 is a real seed). */
   seeds: number[];
@@ -49,24 +57,51 @@ export interface Cell {
   readonly options: Readonly<Record<string, unknown>>;
   /** { backbone, task, method, seed, ...options }: everything that defines the run; hashed into cellId. */
   readonly config: Readonly<Record<string, unknown>>;
+  /**
+   * File tasks the cell uses (its task, and stage1Task), by identity key: how to load each one. Not hashed (moving
+   * a file changes nothing). Absent when the cell uses built-in tasks only.
+   */
+  readonly tasks?: Readonly<Record<string, TaskBinding>>;
+}
+
+export interface ExpandGridOptions {
+  /** Folder that file tasks' `file` paths are relative to (the grid file's folder); default: the current directory. */
+  readonly baseDir?: string;
 }
 
 /** Keys of a cell config that option/fixed keys may not reuse. */
 export const RESERVED_CONFIG_KEYS: readonly string[] = Object.freeze(["backbone", "task", "method", "seed", "cellId"]);
 
 /** Validates the grid and lists its cells in the documented order. Throws naming the bad field. */
-export function expandGrid(spec: GridSpec): Cell[] {
+export function expandGrid(spec: GridSpec, options: ExpandGridOptions = {}): Cell[] {
   const where = `grid ${typeof spec?.name === "string" ? JSON.stringify(spec.name) : "(unnamed)"}`;
   validateGrid(spec, where);
-  const fixed = spec.fixed ?? {};
+  const baseDir = options.baseDir ?? process.cwd();
+  const fixed: Record<string, unknown> = { ...(spec.fixed ?? {}) };
+  // Built-in names are checked per cell (check-cells.ts); file task objects are bound (read, hashed) here.
+  const fileTasks = spec.tasks.some((t) => typeof t !== "string") ? bindTasks(spec.tasks, baseDir, "tasks") : null;
+  const taskKeys = spec.tasks.map((t, i) => (fileTasks ? fileTasks[i]!.identity.key : (t as string)));
+  const bindings: Record<string, TaskBinding> = {};
+  fileTasks?.forEach((b) => {
+    if (b.identity.sha256 !== null) bindings[b.identity.key] = b;
+  });
+  if (isPlainObject(fixed.stage1Task)) {
+    const b = bindTask(fixed.stage1Task, baseDir, "fixed.stage1Task");
+    fixed.stage1Task = b.identity.key;
+    bindings[b.identity.key] = b;
+  }
+  const cellTasks = (task: string): Record<string, TaskBinding> | undefined => {
+    const used = [task, fixed.stage1Task].filter((k): k is string => typeof k === "string" && bindings[k] !== undefined);
+    return used.length === 0 ? undefined : Object.fromEntries(used.map((k) => [k, bindings[k]!]));
+  };
   const cells: Cell[] = [];
   for (const backbone of spec.backbones) {
-    for (const task of spec.tasks) {
+    for (const task of taskKeys) {
       for (const method of spec.methods) {
         const axes = axesFor(spec, method);
         for (const combo of product(axes)) {
           for (const seed of spec.seeds) {
-            cells.push(makeCell({ backbone, task, method, seed, options: { ...fixed, ...combo } }));
+            cells.push(makeCell({ backbone, task, method, seed, options: { ...fixed, ...combo }, tasks: cellTasks(task) }));
           }
         }
       }
@@ -84,7 +119,14 @@ export function expandGrid(spec: GridSpec): Cell[] {
 }
 
 /** Builds one cell (also useful for ad-hoc single runs outside a grid). */
-export function makeCell(parts: { backbone: string; task: string; method: string; seed: number; options?: Record<string, unknown> }): Cell {
+export function makeCell(parts: {
+  backbone: string;
+  task: string;
+  method: string;
+  seed: number;
+  options?: Record<string, unknown>;
+  tasks?: Readonly<Record<string, TaskBinding>>;
+}): Cell {
   const options = parts.options ?? {};
   for (const k of Object.keys(options)) {
     if (RESERVED_CONFIG_KEYS.includes(k)) throw new Error(`cell options: key "${k}" is reserved (it is a cell field), rename it`);
@@ -100,6 +142,7 @@ export function makeCell(parts: { backbone: string; task: string; method: string
     seed: parts.seed,
     options: Object.freeze({ ...options }),
     config: Object.freeze(config),
+    ...(parts.tasks ? { tasks: Object.freeze({ ...parts.tasks }) } : {}),
   });
 }
 
@@ -114,7 +157,9 @@ export function validateGrid(spec: GridSpec, where = "grid"): void {
   for (const axis of ["backbones", "tasks", "methods"] as const) {
     checkAxis(where, axis, spec[axis]);
     spec[axis].forEach((v, i) => {
-      if (typeof v !== "string" || v.trim() === "") throw new Error(`${where}: ${axis}[${i}] must be a non-empty string, got ${describe(v)}`);
+      if (axis === "tasks" && isPlainObject(v)) return; // a file task object: bound (and checked) by expandGrid
+      const what = axis === "tasks" ? "a task name or a file task object { name, file, textColumn, labelColumn, ... }" : "a non-empty string";
+      if (typeof v !== "string" || v.trim() === "") throw new Error(`${where}: ${axis}[${i}] must be ${what}, got ${describe(v)}`);
     });
   }
   checkAxis(where, "seeds", spec.seeds);

@@ -12,6 +12,7 @@
  * the definitions); `devMetrics` are those of the checkpoint selected on the dev split.
  */
 import type { ClassificationMetrics } from "../eval/metrics";
+import type { TruncationCount } from "../tasks/prepared-task";
 import { readJsonl } from "../io/jsonl";
 import { isFiniteNumber, isPlainObject } from "../io/validate";
 import { isCellId } from "./cell-id";
@@ -75,6 +76,8 @@ export interface RunRecord {
   finishedAt: string;
   /** two-stage prompt tuning: the first stage (the rest of the record describes stage 2 on the cell's task). */
   stage1?: { task: string; steps: number; devAccuracy: number; msPerStep: number };
+  /** examples the task's template cut to its maxFieldTokens, per split (absent in old records). */
+  truncation?: TruncationCount;
   /** present when the record was copied from another results file instead of run again (see reuse.ts). */
   reusedFrom?: ReusedFrom;
 }

@@ -51,12 +51,12 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
   const checkpointBefore = backbone.model.activationCheckpointing;
   let tuned: Tuned | null = null;
   try {
-    const data = prepareCellTasks(cell, o, method, backbone.tokenizer);
+    const data = await prepareCellTasks(cell, o, method, backbone.tokenizer);
     backbone.model.setActivationCheckpointing(o.checkpoint);
     tuned = buildCellMethod(method, cell, o, backbone, data.task);
     const outcome = await trainAndEvaluate({ cell, o, method, tuned, data, progress });
     progress.onTrained?.(tuned, data.task);
-    return cellRecord(cell, backbone.fingerprint, tuned, outcome, startedAt);
+    return cellRecord(cell, backbone.fingerprint, tuned, { ...outcome, truncation: data.truncation }, startedAt);
   } finally {
     tuned?.dispose();
     if (!preloaded) backbone.model.dispose();
