@@ -59,7 +59,12 @@ function benchMatMul(reps: number): void {
   console.log("\nBatched matmul: C = op(A) @ op(B); GFLOP/s from the best run");
   for (const [batch, m, k, n] of MATMUL_SHAPES) {
     const flops = 2 * batch * m * n * k;
-    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
       const a = tf.randomNormal(ta ? [batch, k, m] : [batch, m, k]) as tf.Tensor3D;
       const b = tf.randomNormal(tb ? [batch, n, k] : [batch, k, n]) as tf.Tensor3D;
       const theirs = time(() => tf.matMul(a, b, ta, tb), Math.max(3, Math.floor(reps / 3)), 1);
@@ -92,7 +97,9 @@ function benchAttention(reps: number): void {
   const oursFn = core(batchMatMul);
   const theirs = time(() => theirsFn([q, k, v]), Math.max(3, Math.floor(reps / 3)), 1);
   const ours = time(() => oursFn([q, k, v]), reps);
-  console.log(`  tf.matMul ${fmt(theirs, flops)} | batchMatMul ${fmt(ours, flops)} | x${(theirs.bestMs / ours.bestMs).toFixed(1)}`);
+  console.log(
+    `  tf.matMul ${fmt(theirs, flops)} | batchMatMul ${fmt(ours, flops)} | x${(theirs.bestMs / ours.bestMs).toFixed(1)}`,
+  );
   console.log("  (GFLOP/s here counts only the matmuls; softmax and its gradient are in the time)");
   tf.dispose([q, k, v, w]);
 }

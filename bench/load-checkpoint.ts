@@ -13,7 +13,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "../scripts/args";
 
-const USAGE = "usage: npm run bench:load [-- --dtype F32|F16|BF16] [--layers 12] [--width 768] [--vocab 50257] [--dir DIR]";
+const USAGE =
+  "usage: npm run bench:load [-- --dtype F32|F16|BF16] [--layers 12] [--width 768] [--vocab 50257] [--dir DIR]";
 
 async function child(dir: string): Promise<void> {
   const { initBackend, tf } = await import("../lib/backend/backend");
@@ -36,20 +37,37 @@ async function child(dir: string): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv[2] === "--child") return child(process.argv[3]!);
-  const a = parseArgs(process.argv.slice(2), {
-    dtype: { type: "string", default: "F32" },
-    layers: { type: "int", default: 12 },
-    width: { type: "int", default: 768 },
-    vocab: { type: "int", default: 50257 },
-    dir: { type: "string" },
-  }, USAGE);
-  if (!["F32", "F16", "BF16"].includes(a.dtype as string)) throw new Error(`--dtype must be F32, F16 or BF16, got ${JSON.stringify(a.dtype)}`);
-  const dir = (a.dir as string | undefined) ?? path.join(os.tmpdir(), `kit-gpt2-${a.layers}x${a.width}-v${a.vocab}-${a.dtype}`);
+  const a = parseArgs(
+    process.argv.slice(2),
+    {
+      dtype: { type: "string", default: "F32" },
+      layers: { type: "int", default: 12 },
+      width: { type: "int", default: 768 },
+      vocab: { type: "int", default: 50257 },
+      dir: { type: "string" },
+    },
+    USAGE,
+  );
+  if (!["F32", "F16", "BF16"].includes(a.dtype as string))
+    throw new Error(`--dtype must be F32, F16 or BF16, got ${JSON.stringify(a.dtype)}`);
+  const dir =
+    (a.dir as string | undefined) ?? path.join(os.tmpdir(), `kit-gpt2-${a.layers}x${a.width}-v${a.vocab}-${a.dtype}`);
   const weights = path.join(dir, "model.safetensors");
   if (!fs.existsSync(weights)) {
     console.error(`writing a random checkpoint to ${dir} ...`);
     const script = path.resolve(__dirname, "../../bench/make_gpt2_checkpoint.py");
-    const args = [script, dir, "--dtype", String(a.dtype), "--layers", String(a.layers), "--width", String(a.width), "--vocab", String(a.vocab)];
+    const args = [
+      script,
+      dir,
+      "--dtype",
+      String(a.dtype),
+      "--layers",
+      String(a.layers),
+      "--width",
+      String(a.width),
+      "--vocab",
+      String(a.vocab),
+    ];
     const r = spawnSync("/usr/bin/python3", args, { stdio: "inherit" });
     if (r.status !== 0) throw new Error(`bench/make_gpt2_checkpoint.py failed (status ${r.status})`);
     // any tokenizer that fits the vocabulary: the shipped one (vocabulary 2048)

@@ -78,7 +78,10 @@ export function prepareStep(kind: StepKind, shape: PerfShape, seed = 0): Prepare
     const prompts = PromptSet.create({ front: p, middle: 0, back: 0 }, d, randomUniform(0.5), "random-uniform", seed);
     const opt = new AdamW(prompts.variables(), { clipNorm: 0 });
     const seqs = Array.from({ length: b }, (_, r) => ({
-      pieces: [{ kind: "slot" as const, slot: "front" as const }, { kind: "tokens" as const, ids: Array.from(ids.subarray(r * t, (r + 1) * t)) }],
+      pieces: [
+        { kind: "slot" as const, slot: "front" as const },
+        { kind: "tokens" as const, ids: Array.from(ids.subarray(r * t, (r + 1) * t)) },
+      ],
     }));
     const textRows = Int32Array.from({ length: b * t }, (_, i) => Math.floor(i / t) * (p + t) + p + (i % t));
     return {

@@ -25,7 +25,8 @@ import { parseArgs } from "../scripts/args";
 import { PerfShape, StepKind, prepareStep, stepFlops } from "./perf-steps";
 import { kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 
-const USAGE = "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base,gpt2-small] [--profile] [--rounds N]";
+const USAGE =
+  "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base,gpt2-small] [--profile] [--rounds N]";
 /** The steps bench/reference_torch.py also times. */
 const STEPS: StepKind[] = ["prompt", "full", "eval"];
 /** Every timed step: the reference's, then the kit-only activation-checkpointing variants. */
@@ -48,16 +49,35 @@ function shapes(names: string[], root: string): PerfShape[] {
   return names.map((name) => {
     if (name === "gpt2-small") {
       // GPT-2 small's shape (124M parameters) at batch 8 x 128; MLP activation as the PyTorch reference (quick GELU)
-      const config = resolveConfig({ vocabSize: 50257, maxLen: 1024, dModel: 768, nLayers: 12, nHeads: 12, dFF: 3072, activation: "quick_gelu" });
+      const config = resolveConfig({
+        vocabSize: 50257,
+        maxLen: 1024,
+        dModel: 768,
+        nLayers: 12,
+        nHeads: 12,
+        dFF: 3072,
+        activation: "quick_gelu",
+      });
       return { name, config, batch: 8, seqLen: 128, promptLen: 16 };
     }
     if (name === "ref") {
-      return { name, config: resolveConfig({ vocabSize: 2000, maxLen: 128, dModel: 128, nLayers: 2, nHeads: 4, dFF: 512 }), batch: 16, seqLen: 64, promptLen: 16 };
+      return {
+        name,
+        config: resolveConfig({ vocabSize: 2000, maxLen: 128, dModel: 128, nLayers: 2, nHeads: 4, dFF: 512 }),
+        batch: 16,
+        seqLen: 64,
+        promptLen: 16,
+      };
     }
     const cfgPath = path.join(root, "models", name, "config.json");
     const config = fs.existsSync(cfgPath)
       ? configFromJson(JSON.parse(fs.readFileSync(cfgPath, "utf8")), cfgPath)
-      : resolveConfig((BACKBONE_SIZES as Record<string, object>)[name] ?? (() => { throw new Error(`unknown shape '${name}'`); })());
+      : resolveConfig(
+          (BACKBONE_SIZES as Record<string, object>)[name] ??
+            (() => {
+              throw new Error(`unknown shape '${name}'`);
+            })(),
+        );
     return { name, config, batch: 16, seqLen: 64, promptLen: 16 };
   });
 }
@@ -67,7 +87,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function measure(shape: PerfShape, kind: StepKind, warmup: number, iters: number, profile: boolean): Promise<Omit<Row, "backend">> {
+async function measure(
+  shape: PerfShape,
+  kind: StepKind,
+  warmup: number,
+  iters: number,
+  profile: boolean,
+): Promise<Omit<Row, "backend">> {
   const step = prepareStep(kind, shape);
   try {
     for (let i = 0; i < warmup; i++) step.run();
@@ -83,11 +109,17 @@ async function measure(shape: PerfShape, kind: StepKind, warmup: number, iters: 
       // tf.profile also lists op scopes (customGrad "forward"/"backward", "xyz__op", "unnamed scope") whose time
       // includes the kernels inside them; count backend kernels only.
       const isScope = (n: string) => n === "forward" || n === "backward" || n === "unnamed scope" || n.endsWith("__op");
-      for (const k of info.kernels) if (!isScope(k.name)) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+      for (const k of info.kernels)
+        if (!isScope(k.name)) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
       const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
       const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
-      console.error(`profile ${shape.name}/${kind}: kernel time ${total.toFixed(1)} ms (profiled step, kernels synchronised)`);
-      for (const [k, ms] of top) console.error(`  ${k.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`);
+      console.error(
+        `profile ${shape.name}/${kind}: kernel time ${total.toFixed(1)} ms (profiled step, kernels synchronised)`,
+      );
+      for (const [k, ms] of top)
+        console.error(
+          `  ${k.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`,
+        );
     }
     const ms = median(times);
     return {
@@ -113,36 +145,69 @@ interface ReferenceOutput {
 function runReference(ps: PerfShape[], warmup: number, iters: number, root: string): ReferenceOutput {
   const config = {
     shapes: ps.map((s) => ({
-      name: s.name, vocab: s.config.vocabSize, dModel: s.config.dModel, nLayers: s.config.nLayers, nHeads: s.config.nHeads,
-      dFF: s.config.dFF, maxLen: s.config.maxLen, batch: s.batch, seqLen: s.seqLen, promptLen: s.promptLen,
+      name: s.name,
+      vocab: s.config.vocabSize,
+      dModel: s.config.dModel,
+      nLayers: s.config.nLayers,
+      nHeads: s.config.nHeads,
+      dFF: s.config.dFF,
+      maxLen: s.config.maxLen,
+      batch: s.batch,
+      seqLen: s.seqLen,
+      promptLen: s.promptLen,
     })),
-    steps: STEPS, warmup, iters, threads: [1, 2], seed: 0,
+    steps: STEPS,
+    warmup,
+    iters,
+    threads: [1, 2],
+    seed: 0,
   };
   const script = path.join(root, "bench", "reference_torch.py");
-  const res = spawnSync("/usr/bin/python3", [script, "--json", JSON.stringify(config)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
-  if (res.error) throw new Error(`could not run /usr/bin/python3 ${script}: ${res.error.message} (see bench/README.md for the Debian install)`);
-  if (res.status !== 0) throw new Error(`${script} exited with ${res.status} (see its message above; bench/README.md lists the install steps)`);
+  const res = spawnSync("/usr/bin/python3", [script, "--json", JSON.stringify(config)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 << 20,
+  });
+  if (res.error)
+    throw new Error(
+      `could not run /usr/bin/python3 ${script}: ${res.error.message} (see bench/README.md for the Debian install)`,
+    );
+  if (res.status !== 0)
+    throw new Error(
+      `${script} exited with ${res.status} (see its message above; bench/README.md lists the install steps)`,
+    );
   return JSON.parse(res.stdout) as ReferenceOutput;
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), {
-    reference: { type: "bool", default: false },
-    profile: { type: "bool", default: false },
-    iters: { type: "int", default: 10 },
-    warmup: { type: "int", default: 3 },
-    shapes: { type: "string", default: "" },
-    rounds: { type: "int", default: 1 },
-  }, USAGE);
+  const args = parseArgs(
+    process.argv.slice(2),
+    {
+      reference: { type: "bool", default: false },
+      profile: { type: "bool", default: false },
+      iters: { type: "int", default: 10 },
+      warmup: { type: "int", default: 3 },
+      shapes: { type: "string", default: "" },
+      rounds: { type: "int", default: 1 },
+    },
+    USAGE,
+  );
   const rounds = args.rounds as number;
   if (rounds < 1) throw new Error(`--rounds must be at least 1, got ${rounds}`);
   const root = projectRoot();
-  const shipped = fs.existsSync(path.join(root, "models")) ? fs.readdirSync(path.join(root, "models")).filter((n) => fs.existsSync(path.join(root, "models", n, "config.json"))).sort() : [];
+  const shipped = fs.existsSync(path.join(root, "models"))
+    ? fs
+        .readdirSync(path.join(root, "models"))
+        .filter((n) => fs.existsSync(path.join(root, "models", n, "config.json")))
+        .sort()
+    : [];
   const names = (args.shapes as string) ? (args.shapes as string).split(",") : ["ref", ...shipped];
   const ps = shapes(names, root);
   const info = await initBackend();
   const backend = `${info.name} ${info.version} + ${kernelSetLabel()} kernels`;
-  console.error(`perf: backend ${backend}; shapes ${names.join(", ")}; batch 16 x 64 tokens, prompt 16; ${args.warmup} warmup + ${args.iters} timed steps (median)`);
+  console.error(
+    `perf: backend ${backend}; shapes ${names.join(", ")}; batch 16 x 64 tokens, prompt 16; ${args.warmup} warmup + ${args.iters} timed steps (median)`,
+  );
   // Per shape, the kit's steps and then PyTorch's on the same shape, so that drift in the machine's speed (shared
   // hosts) hits both sides alike; with --rounds N the whole sequence repeats and each row keeps its fastest round.
   const rows: Row[] = [];
@@ -197,19 +262,51 @@ async function main(): Promise<void> {
   }
   const out = path.join(root, "reports", "perf");
   fs.mkdirSync(out, { recursive: true });
-  const doc = { createdAt: new Date().toISOString(), backend, command: `npm run perf -- ${process.argv.slice(2).join(" ")}`.trim(), rows, reference: reference ? { torchVersion: reference.torchVersion, sgemmGflops: reference.sgemmGflops, blasWarning: reference.blas?.warning ?? null } : null };
+  const doc = {
+    createdAt: new Date().toISOString(),
+    backend,
+    command: `npm run perf -- ${process.argv.slice(2).join(" ")}`.trim(),
+    rows,
+    reference: reference
+      ? {
+          torchVersion: reference.torchVersion,
+          sgemmGflops: reference.sgemmGflops,
+          blasWarning: reference.blas?.warning ?? null,
+        }
+      : null,
+  };
   writeJsonAtomic(path.join(out, "latest.json"), doc);
   console.log(`\nwrote ${path.join(out, "latest.json")}`);
 }
 
 function formatTable(rows: Row[], withRef: boolean): string {
-  const head = ["shape", "step", "ms/step", "tokens/s", "peak MB", "trainable", ...(withRef ? ["torch ms", "thr", "kit/torch"] : [])];
+  const head = [
+    "shape",
+    "step",
+    "ms/step",
+    "tokens/s",
+    "peak MB",
+    "trainable",
+    ...(withRef ? ["torch ms", "thr", "kit/torch"] : []),
+  ];
   const body = rows.map((r) => [
-    r.shape, r.step, r.msPerStep.toFixed(1), r.tokensPerSecond.toFixed(0), Number.isFinite(r.peakTensorBytes) ? (r.peakTensorBytes / 2 ** 20).toFixed(1) : "-", String(r.trainableParams),
-    ...(withRef ? [r.referenceMsPerStep?.toFixed(1) ?? "-", String(r.referenceThreads ?? "-"), r.ratio !== undefined ? r.ratio.toFixed(2) + "x" : "-"] : []),
+    r.shape,
+    r.step,
+    r.msPerStep.toFixed(1),
+    r.tokensPerSecond.toFixed(0),
+    Number.isFinite(r.peakTensorBytes) ? (r.peakTensorBytes / 2 ** 20).toFixed(1) : "-",
+    String(r.trainableParams),
+    ...(withRef
+      ? [
+          r.referenceMsPerStep?.toFixed(1) ?? "-",
+          String(r.referenceThreads ?? "-"),
+          r.ratio !== undefined ? r.ratio.toFixed(2) + "x" : "-",
+        ]
+      : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 

@@ -14,7 +14,13 @@ export { BACKBONE_SIZES } from "./backbone/sizes";
 export { Tokenizer } from "./tokenizer/tokenizer";
 
 // The short path (PEFT's get_peft_model + print_trainable_parameters): a prompt model that trains, scores and saves.
-export { promptTuning, deepPromptTuning, PromptModel, type PromptConfig, type TaskInput } from "./prompt-model/prompt-model";
+export {
+  promptTuning,
+  deepPromptTuning,
+  PromptModel,
+  type PromptConfig,
+  type TaskInput,
+} from "./prompt-model/prompt-model";
 export { loadPromptModel } from "./prompt-model/load-prompt-model";
 export { FIT_DEFAULTS, type FitOptions, type FitResult } from "./prompt-model/fit-options";
 export { formatTrainableParameters, type TrainableParameters } from "./prompt-model/trainable-parameters";

@@ -28,20 +28,28 @@ import { runGridReport } from "./run-grid-report";
 const USAGE =
   "usage: npm run bench [-- --quick] [--backbone NAME] [--tasks a,b] [--task TASK.json|JSON] [--methods a,b] [--seeds 0,1,2] [--steps N] [--concurrency N] [--out DIR]";
 
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), {
-    quick: { type: "bool", default: false },
-    backbone: { type: "string", default: "" },
-    tasks: { type: "string", default: "" },
-    task: { type: "string", default: "" },
-    methods: { type: "string", default: "zero-shot,head-only,prompt-tuning,full-finetune" },
-    seeds: { type: "string", default: "" },
-    steps: { type: "int" },
-    concurrency: { type: "int", default: 2 },
-    out: { type: "string", default: "" },
-  }, USAGE);
+  const args = parseArgs(
+    process.argv.slice(2),
+    {
+      quick: { type: "bool", default: false },
+      backbone: { type: "string", default: "" },
+      tasks: { type: "string", default: "" },
+      task: { type: "string", default: "" },
+      methods: { type: "string", default: "zero-shot,head-only,prompt-tuning,full-finetune" },
+      seeds: { type: "string", default: "" },
+      steps: { type: "int" },
+      concurrency: { type: "int", default: 2 },
+      out: { type: "string", default: "" },
+    },
+    USAGE,
+  );
   const quick = args.quick === true;
   const root = projectRoot();
   const backbone = (args.backbone as string) || (quick ? "kit-nano" : "kit-small");
@@ -52,7 +60,13 @@ async function main(): Promise<void> {
     name: quick ? "bench-quick" : "bench",
     methods: flagList(args.methods as string, "--methods"),
     tasks: [
-      ...(args.tasks !== "" ? flagList(args.tasks as string, "--tasks") : fileTask !== null ? [] : quick ? ["yelp", "wordnet-pairs"] : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"]),
+      ...(args.tasks !== ""
+        ? flagList(args.tasks as string, "--tasks")
+        : fileTask !== null
+          ? []
+          : quick
+            ? ["yelp", "wordnet-pairs"]
+            : ["imdb", "amazon", "yelp", "spam", "wordnet-pairs"]),
       ...(fileTask !== null ? [fileTask.task] : []),
     ],
     backbones: [backbone],
@@ -67,30 +81,45 @@ async function main(): Promise<void> {
     throw new Error(`--task ${fileTask.source}: ${(err as Error).message.replace(/^tasks\[\d+\]/, "task")}`);
   }
   const flags: Record<string, string> = { steps: "--steps" };
-  checkCells(cells, { source: "npm run bench", root, optionSource: (_cell, key) => flags[key] ?? `the bench's fixed ${key}` });
+  checkCells(cells, {
+    source: "npm run bench",
+    root,
+    optionSource: (_cell, key) => flags[key] ?? `the bench's fixed ${key}`,
+  });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const outDir = path.resolve(root, (args.out as string) || path.join("reports", `${spec.name}-${stamp}`));
   const resultsPath = path.join(outDir, "results.jsonl");
   const info = await initBackend();
   const command = process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(" ")}` : "npm run bench";
-  console.error(`bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version} + ${kernelSetLabel()} kernels in this process, ${concurrency} worker(s) with ${envForConcurrency(concurrency)["KIT_THREADS"]} thread(s) each`);
+  console.error(
+    `bench: ${cells.length} cells (${spec.methods.length} methods x ${spec.tasks.length} tasks x ${spec.seeds.length} seeds) on ${backbone}, backend ${info.name} ${info.version} + ${kernelSetLabel()} kernels in this process, ${concurrency} worker(s) with ${envForConcurrency(concurrency)["KIT_THREADS"]} thread(s) each`,
+  );
   console.error(`results: ${resultsPath}`);
 
   const notes = [
     `Backbone ${backbone}; ${spec.seeds.length} seed(s); training steps ${String(spec.fixed?.["steps"])}; test metrics on held-out test splits fixed across seeds.`,
   ];
   const { records, rows, failures } = await runGridReport({
-    cells, outDir, root, concurrency, title: `softprompt-kit bench: ${backbone}`, command, notes, logPrefix: "[bench] ",
+    cells,
+    outDir,
+    root,
+    concurrency,
+    title: `softprompt-kit bench: ${backbone}`,
+    command,
+    notes,
+    logPrefix: "[bench] ",
   });
   const has = (m: string) => records.some((r) => r.method === m);
-  const gaps = has("prompt-tuning") && has("full-finetune")
-    ? methodGaps(records, { a: "prompt-tuning", b: "full-finetune", metric: "accuracy" })
-    : [];
+  const gaps =
+    has("prompt-tuning") && has("full-finetune")
+      ? methodGaps(records, { a: "prompt-tuning", b: "full-finetune", metric: "accuracy" })
+      : [];
   const linkNote = pointLatestAt(path.join(root, "reports", "latest"), outDir);
   if (records.length > 0) console.log(formatSummaryTable(rows));
   if (gaps.length > 0) {
     console.log("\nprompt-tuning minus full-finetune, test accuracy over matched seeds (mean [95% CI]):");
-    for (const g of gaps) console.log(`  ${g.task.padEnd(14)} ${fmt(g.mean)} [${fmt(g.ciLow)}, ${fmt(g.ciHigh)}]  n=${g.n}`);
+    for (const g of gaps)
+      console.log(`  ${g.task.padEnd(14)} ${fmt(g.mean)} [${fmt(g.ciLow)}, ${fmt(g.ciHigh)}]  n=${g.n}`);
   }
   console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);
   console.log(`report: ${path.join(outDir, "report.html")}`);
@@ -104,7 +133,8 @@ async function main(): Promise<void> {
 /** A comma-separated flag value without empty or repeated entries; refuses anything else naming the flag. */
 function flagList(text: string, flag: string): string[] {
   const parts = list(text);
-  if (parts.length === 0 || new Set(parts).size !== parts.length) fail(flag, "a comma-separated list of distinct names", text);
+  if (parts.length === 0 || new Set(parts).size !== parts.length)
+    fail(flag, "a comma-separated list of distinct names", text);
   return parts;
 }
 
@@ -123,10 +153,14 @@ function taskFlag(text: string): { task: Record<string, unknown>; baseDir: strin
     try {
       raw = fs.readFileSync(file, "utf8");
     } catch (err) {
-      throw new Error(`--task ${text}: cannot read ${file}: ${(err as Error).message} (expected a JSON file with a task object, or the object itself as JSON text)`);
+      throw new Error(
+        `--task ${text}: cannot read ${file}: ${(err as Error).message} (expected a JSON file with a task object, or the object itself as JSON text)`,
+      );
     }
     if (/\.(csv|tsv|tab|jsonl|ndjson)$/i.test(file)) {
-      throw new Error(`--task ${text}: a data file needs its columns named: give a JSON task object instead, e.g. --task '{"name": "mine", "file": ${JSON.stringify(text)}, "textColumn": "text", "labelColumn": "label"}'`);
+      throw new Error(
+        `--task ${text}: a data file needs its columns named: give a JSON task object instead, e.g. --task '{"name": "mine", "file": ${JSON.stringify(text)}, "textColumn": "text", "labelColumn": "label"}'`,
+      );
     }
   }
   let task: unknown;
@@ -135,7 +169,12 @@ function taskFlag(text: string): { task: Record<string, unknown>; baseDir: strin
   } catch (err) {
     throw new Error(`--task ${inline ? "(JSON text)" : text}: not valid JSON: ${(err as Error).message}`);
   }
-  if (!isPlainObject(task)) fail(`--task ${inline ? "(JSON text)" : text}`, "a file task object { name, file, textColumn, labelColumn, ... }", task);
+  if (!isPlainObject(task))
+    fail(
+      `--task ${inline ? "(JSON text)" : text}`,
+      "a file task object { name, file, textColumn, labelColumn, ... }",
+      task,
+    );
   return { task, baseDir: file === null ? userDir() : path.dirname(file), source: inline ? "(JSON text)" : text };
 }
 
@@ -156,7 +195,8 @@ function pointLatestAt(latest: string, outDir: string): string | null {
   try {
     fs.mkdirSync(path.dirname(latest), { recursive: true });
     const existing = fs.lstatSync(latest, { throwIfNoEntry: false });
-    if (existing !== undefined && !existing.isSymbolicLink()) return `note: ${latest} exists and is not a link; left as it is (the run is in ${outDir})`;
+    if (existing !== undefined && !existing.isSymbolicLink())
+      return `note: ${latest} exists and is not a link; left as it is (the run is in ${outDir})`;
     if (existing !== undefined) fs.unlinkSync(latest);
     fs.symlinkSync(path.relative(path.dirname(latest), outDir), latest);
     return null;

@@ -17,16 +17,20 @@ const USAGE =
   "  --no-stop  do not stop at the tokenizer's end-of-sequence token";
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), {
-    model: { type: "string", required: true },
-    prompt: { type: "string" },
-    ids: { type: "string" },
-    "max-new-tokens": { type: "int", required: true },
-    greedy: { type: "bool", default: false },
-    seed: { type: "int", default: 0 },
-    json: { type: "bool", default: false },
-    "no-stop": { type: "bool", default: false },
-  }, USAGE);
+  const args = parseArgs(
+    process.argv.slice(2),
+    {
+      model: { type: "string", required: true },
+      prompt: { type: "string" },
+      ids: { type: "string" },
+      "max-new-tokens": { type: "int", required: true },
+      greedy: { type: "bool", default: false },
+      seed: { type: "int", default: 0 },
+      json: { type: "bool", default: false },
+      "no-stop": { type: "bool", default: false },
+    },
+    USAGE,
+  );
   const hasPrompt = args.prompt !== undefined;
   const hasIds = args.ids !== undefined;
   if (hasPrompt === hasIds) throw new Error(`give exactly one of --prompt TEXT or --ids 1,2,3\n${USAGE}`);
@@ -40,7 +44,9 @@ async function main(): Promise<void> {
     prompt = parts.map((p, i) => {
       const n = Number(p);
       if (p === "" || !Number.isInteger(n) || n < 0 || n >= b.config.vocabSize) {
-        throw new Error(`--ids: entry ${i + 1} is ${JSON.stringify(p)}, expected an integer in [0, ${b.config.vocabSize}) (the model's vocabulary)`);
+        throw new Error(
+          `--ids: entry ${i + 1} is ${JSON.stringify(p)}, expected an integer in [0, ${b.config.vocabSize}) (the model's vocabulary)`,
+        );
       }
       return n;
     });
@@ -49,7 +55,9 @@ async function main(): Promise<void> {
     if (prompt.length === 0) throw new Error("--prompt: the text encodes to no tokens");
   }
   if (prompt.length + maxNew > b.config.maxLen) {
-    throw new Error(`--max-new-tokens ${maxNew} with a ${prompt.length}-token prompt exceeds the model's maximum length ${b.config.maxLen}`);
+    throw new Error(
+      `--max-new-tokens ${maxNew} with a ${prompt.length}-token prompt exceeds the model's maximum length ${b.config.maxLen}`,
+    );
   }
   const out = generate(b.model, prompt, {
     maxNewTokens: maxNew,
@@ -61,7 +69,9 @@ async function main(): Promise<void> {
   const text = b.tokenizer.decode(out.ids);
   if (args.json) console.log(JSON.stringify({ ids: out.ids, logprobs: out.logprobs, text }));
   else {
-    console.error(`${b.name} (${b.config.family ?? "gpt2"}, ${b.fingerprint.slice(0, 19)}...): prompt of ${prompt.length} tokens`);
+    console.error(
+      `${b.name} (${b.config.family ?? "gpt2"}, ${b.fingerprint.slice(0, 19)}...): prompt of ${prompt.length} tokens`,
+    );
     console.log(b.tokenizer.decode(prompt) + text);
   }
   b.model.dispose();

@@ -18,7 +18,16 @@ import { initBackend } from "../lib/backend/backend";
 import { checkCells, gridOptionSource } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
-import { appendCollected, cellsOfShard, collectShards, describeMissing, parseShardSpec, shardDir, shardResultsPath, type ShardSpec } from "../lib/experiment/shards";
+import {
+  appendCollected,
+  cellsOfShard,
+  collectShards,
+  describeMissing,
+  parseShardSpec,
+  shardDir,
+  shardResultsPath,
+  type ShardSpec,
+} from "../lib/experiment/shards";
 import { projectRoot } from "../lib/experiment/project-paths";
 import { positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
@@ -30,10 +39,18 @@ async function main(): Promise<void> {
   if (!file || file.startsWith("--")) throw new Error(usage);
   const args = parseArgs(
     rest,
-    { out: { type: "string", default: "" }, concurrency: { type: "int", default: 2 }, shard: { type: "string", default: "" }, collect: { type: "bool", default: false } },
+    {
+      out: { type: "string", default: "" },
+      concurrency: { type: "int", default: 2 },
+      shard: { type: "string", default: "" },
+      collect: { type: "bool", default: false },
+    },
     usage,
   );
-  if (args.shard !== "" && args.collect) throw new Error(`--shard and --collect: give one (each shard runs with --shard I/N; --collect merges them afterwards)\n${usage}`);
+  if (args.shard !== "" && args.collect)
+    throw new Error(
+      `--shard and --collect: give one (each shard runs with --shard I/N; --collect merges them afterwards)\n${usage}`,
+    );
   const shard: ShardSpec | null = args.shard !== "" ? parseShardSpec(args.shard, "--shard") : null;
   let spec: GridSpec;
   try {
@@ -50,7 +67,9 @@ async function main(): Promise<void> {
   }
   const root = projectRoot();
   if (!args.out && (!/^[\w.-]+$/.test(spec.name) || /^\.+$/.test(spec.name))) {
-    throw new Error(`${file}: name ${JSON.stringify(spec.name)} is not a plain folder name for reports/NAME; rename the grid or give --out DIR`);
+    throw new Error(
+      `${file}: name ${JSON.stringify(spec.name)} is not a plain folder name for reports/NAME; rename the grid or give --out DIR`,
+    );
   }
   const outDir = path.resolve((args.out as string) || path.join(root, "reports", spec.name));
   const command = `npm run grid -- ${process.argv.slice(2).join(" ")}`;
@@ -61,8 +80,17 @@ async function main(): Promise<void> {
   if (shard) cells = cellsOfShard(cells, shard);
   await initBackend();
   const resultsPath = shard ? shardResultsPath(outDir, shard) : path.join(outDir, "results.jsonl");
-  console.error(`grid ${spec.name}: ${shard ? `shard ${args.shard}: ${cells.length} of ${allCells}` : cells.length} cells -> ${resultsPath}`);
-  const { records, rows, failures } = await runGridReport({ cells, outDir: runDir, root, concurrency, title: `grid ${spec.name}${shard ? ` (shard ${args.shard})` : ""}`, command });
+  console.error(
+    `grid ${spec.name}: ${shard ? `shard ${args.shard}: ${cells.length} of ${allCells}` : cells.length} cells -> ${resultsPath}`,
+  );
+  const { records, rows, failures } = await runGridReport({
+    cells,
+    outDir: runDir,
+    root,
+    concurrency,
+    title: `grid ${spec.name}${shard ? ` (shard ${args.shard})` : ""}`,
+    command,
+  });
   if (records.length > 0) console.log(formatSummaryTable(rows));
   console.log(`\n${records.length}/${cells.length} cells recorded in ${runDir}`);
   if (failures !== null) {
@@ -72,10 +100,18 @@ async function main(): Promise<void> {
 }
 
 /** --collect: merges every DIR/shards/I-of-N/results.jsonl into DIR/results.jsonl, writes the report, exits 1 when cells are missing. */
-function collect(file: string, spec: GridSpec, cells: ReturnType<typeof expandGrid>, outDir: string, command: string): void {
+function collect(
+  file: string,
+  spec: GridSpec,
+  cells: ReturnType<typeof expandGrid>,
+  outDir: string,
+  command: string,
+): void {
   const collection = collectShards(outDir, { cells });
   if (collection.files.length === 0) {
-    throw new Error(`${file}: --collect: no shard results under ${path.join(outDir, "shards")} (run each shard with --out ${outDir} --shard I/N first)`);
+    throw new Error(
+      `${file}: --collect: no shard results under ${path.join(outDir, "shards")} (run each shard with --out ${outDir} --shard I/N first)`,
+    );
   }
   const resultsPath = path.join(outDir, "results.jsonl");
   const { appended, alreadyPresent } = appendCollected(resultsPath, collection);
@@ -83,7 +119,10 @@ function collect(file: string, spec: GridSpec, cells: ReturnType<typeof expandGr
     `grid ${spec.name}: collected ${collection.records.length} records from ${collection.files.length} shard file(s) into ${resultsPath} ` +
       `(${appended} new, ${alreadyPresent} already there${collection.duplicates > 0 ? `, ${collection.duplicates} identical duplicates dropped` : ""})`,
   );
-  if (collection.unexpected.length > 0) console.error(`${collection.unexpected.length} shard record(s) are not cells of ${file} (kept in results.jsonl, left out of the report; did a task file change since the shards ran? changed data gives new cell ids)`);
+  if (collection.unexpected.length > 0)
+    console.error(
+      `${collection.unexpected.length} shard record(s) are not cells of ${file} (kept in results.jsonl, left out of the report; did a task file change since the shards ran? changed data gives new cell ids)`,
+    );
   const { records, rows } = writeGridReport({ cells, outDir, title: `grid ${spec.name}`, command });
   if (records.length > 0) console.log(formatSummaryTable(rows));
   console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);

@@ -65,29 +65,33 @@ let child: ChildProcess | null = null;
 let interrupted = false;
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), {
-    student: { type: "string", default: "kit-small" },
-    teacher: { type: "string", default: "models/kit-nano" },
-    steps: { type: "int", default: 1500 },
-    seeds: { type: "string", default: "0" },
-    batch: { type: "int", default: 8 },
-    length: { type: "int", default: 128 },
-    lr: { type: "float", default: 2e-3 },
-    warmup: { type: "int", default: 100 },
-    "weight-decay": { type: "float", default: 0.01 },
-    "eval-every": { type: "int", default: 100 },
-    "eval-tokens": { type: "int", default: 32768 },
-    "ki-alpha": { type: "float", default: 0.5 },
-    "ki-end-step": { type: "int" },
-    "ki-temperature": { type: "float", default: 1 },
-    "ki-top-k": { type: "int", default: 0 },
-    "run-root": { type: "string", default: path.join("runs", "pretrain", "ki-exp") },
-    out: { type: "string", default: "" },
-    "pt-check": { type: "bool", default: false },
-    "pt-task": { type: "string", default: "yelp" },
-    "pt-steps": { type: "int", default: 200 },
-    "dry-run": { type: "bool", default: false },
-  }, USAGE);
+  const args = parseArgs(
+    process.argv.slice(2),
+    {
+      student: { type: "string", default: "kit-small" },
+      teacher: { type: "string", default: "models/kit-nano" },
+      steps: { type: "int", default: 1500 },
+      seeds: { type: "string", default: "0" },
+      batch: { type: "int", default: 8 },
+      length: { type: "int", default: 128 },
+      lr: { type: "float", default: 2e-3 },
+      warmup: { type: "int", default: 100 },
+      "weight-decay": { type: "float", default: 0.01 },
+      "eval-every": { type: "int", default: 100 },
+      "eval-tokens": { type: "int", default: 32768 },
+      "ki-alpha": { type: "float", default: 0.5 },
+      "ki-end-step": { type: "int" },
+      "ki-temperature": { type: "float", default: 1 },
+      "ki-top-k": { type: "int", default: 0 },
+      "run-root": { type: "string", default: path.join("runs", "pretrain", "ki-exp") },
+      out: { type: "string", default: "" },
+      "pt-check": { type: "bool", default: false },
+      "pt-task": { type: "string", default: "yelp" },
+      "pt-steps": { type: "int", default: 200 },
+      "dry-run": { type: "bool", default: false },
+    },
+    USAGE,
+  );
   const topK = nonNegativeInt(args["ki-top-k"], "--ki-top-k (0 = full vocabulary)");
   const o = resolveKiExperimentOptions({
     student: args.student as string,
@@ -110,7 +114,9 @@ async function main(): Promise<void> {
     ptTask: args["pt-task"] as string,
     ptSteps: args["pt-steps"] as number,
   });
-  const command = ["node", path.join("build", "scripts", "ki-experiment.js"), ...process.argv.slice(2)].map(shellQuote).join(" ");
+  const command = ["node", path.join("build", "scripts", "ki-experiment.js"), ...process.argv.slice(2)]
+    .map(shellQuote)
+    .join(" ");
   const info = await initBackend();
   const backend = `${backendLabel(info)} + ${kernelSetLabel()} kernels`;
 
@@ -119,16 +125,24 @@ async function main(): Promise<void> {
   const teacherInfo = { ...modelInfo(teacher.name, teacher.config), dir: o.teacher, fingerprint: teacher.fingerprint };
   teacher.model.dispose();
   const studentConfig = sizeConfig(o.student);
-  if (o.length > teacher.config.maxLen) throw new Error(`${o.teacher}: --length ${o.length} exceeds the teacher's maximum length ${teacher.config.maxLen}`);
+  if (o.length > teacher.config.maxLen)
+    throw new Error(`${o.teacher}: --length ${o.length} exceeds the teacher's maximum length ${teacher.config.maxLen}`);
   const plan = planKiExperiment(o, teacher.name);
   const outPath = (args.out as string) || defaultResultPath(o, teacher.name);
   const overhead = teacherOverhead(teacher.config, studentConfig, o.length);
 
-  console.error(`knowledge-inheritance experiment: ${o.student} from scratch vs with KI from ${teacher.name} (${teacher.fingerprint})`);
-  console.error(`  ${o.steps} steps of ${o.batch} x ${o.length} tokens, seeds ${o.seeds.join(", ")}; a_t ${o.kiAlpha} -> 0 at step ${o.kiEndStep}; runs in ${plan.experimentDir}`);
-  console.error(`  teacher forward = ${(overhead * 100).toFixed(1)}% of a student training step (FLOP estimate); result -> ${outPath}`);
+  console.error(
+    `knowledge-inheritance experiment: ${o.student} from scratch vs with KI from ${teacher.name} (${teacher.fingerprint})`,
+  );
+  console.error(
+    `  ${o.steps} steps of ${o.batch} x ${o.length} tokens, seeds ${o.seeds.join(", ")}; a_t ${o.kiAlpha} -> 0 at step ${o.kiEndStep}; runs in ${plan.experimentDir}`,
+  );
+  console.error(
+    `  teacher forward = ${(overhead * 100).toFixed(1)}% of a student training step (FLOP estimate); result -> ${outPath}`,
+  );
   for (const s of plan.seeds) {
-    for (const run of [s.scratch, s.ki]) console.error(`  seed ${s.seed} ${run.kind.padEnd(7)} [${runStatus(run, o.steps)}] ${run.command}`);
+    for (const run of [s.scratch, s.ki])
+      console.error(`  seed ${s.seed} ${run.kind.padEnd(7)} [${runStatus(run, o.steps)}] ${run.command}`);
   }
   if (args["dry-run"]) return;
 
@@ -147,8 +161,10 @@ async function main(): Promise<void> {
         process.exitCode = 130;
         return;
       }
-      if (code !== 0) throw new Error(`seed ${s.seed} ${run.kind}: the pre-training process exited with ${code}: ${run.command}`);
-      if (runStatus(run, o.steps) !== "done") throw new Error(`seed ${s.seed} ${run.kind}: the pre-training process ended without finishing ${run.runDir}`);
+      if (code !== 0)
+        throw new Error(`seed ${s.seed} ${run.kind}: the pre-training process exited with ${code}: ${run.command}`);
+      if (runStatus(run, o.steps) !== "done")
+        throw new Error(`seed ${s.seed} ${run.kind}: the pre-training process ended without finishing ${run.runDir}`);
     }
   }
 
@@ -198,7 +214,9 @@ function onSignal(sig: NodeJS.Signals): void {
 /** Runs build/scripts/pretrain.js with the run's arguments, output passed through; resolves with its exit code. */
 function runPretrain(run: PlannedRun): Promise<number> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(__dirname, "pretrain.js"), ...run.args], { stdio: ["ignore", "inherit", "inherit"] });
+    const p = spawn(process.execPath, [path.join(__dirname, "pretrain.js"), ...run.args], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
     child = p;
     p.on("error", (err) => reject(new Error(`cannot start ${run.command}: ${err.message}`)));
     p.on("exit", (code, signal) => {
@@ -227,22 +245,29 @@ async function runPtCheck(plan: ReturnType<typeof planKiExperiment>, seeds: read
       const c = cells.find((x) => x.cell.cellId === r.cellId);
       const want = c ? fingerprints.get(c.cell.backbone) : undefined;
       if (want !== undefined && r.backbone.fingerprint !== want) {
-        throw new Error(`${resultsPath}: cell ${r.cellId} was run on weights ${r.backbone.fingerprint}, ${c!.cell.backbone} now has ${want}; move the file away to rerun the check`);
+        throw new Error(
+          `${resultsPath}: cell ${r.cellId} was run on weights ${r.backbone.fingerprint}, ${c!.cell.backbone} now has ${want}; move the file away to rerun the check`,
+        );
       }
     }
   }
-  console.error(`\n=== prompt-tuning check: ${plan.options.ptMethods.join(", ")} on ${plan.options.ptTask}, ${plan.options.ptSteps} steps, ${cells.length} cells -> ${resultsPath}`);
+  console.error(
+    `\n=== prompt-tuning check: ${plan.options.ptMethods.join(", ")} on ${plan.options.ptTask}, ${plan.options.ptSteps} steps, ${cells.length} cells -> ${resultsPath}`,
+  );
   const abort = new AbortController();
   const stopper = setInterval(() => {
     if (interrupted) abort.abort();
   }, 500);
   try {
-    await runGrid(cells.map((c) => c.cell), {
-      resultsPath,
-      runCell: (cell) => runCell(cell),
-      signal: abort.signal,
-      onProgress: (ev) => console.error(describeGridEvent(ev)),
-    });
+    await runGrid(
+      cells.map((c) => c.cell),
+      {
+        resultsPath,
+        runCell: (cell) => runCell(cell),
+        signal: abort.signal,
+        onProgress: (ev) => console.error(describeGridEvent(ev)),
+      },
+    );
   } finally {
     clearInterval(stopper);
   }
@@ -255,8 +280,12 @@ function pct(x: number | null): string {
 }
 
 function printSummary(r: KiExperimentResult): void {
-  console.log(`\n${r.student.name}: from scratch vs knowledge inheritance from ${r.teacher.name}, ${r.options.steps} steps`);
-  console.log("seed | scratch val loss (ppl) | KI val loss (ppl) | target | KI steps to target | saved | saved incl. teacher | saved (wall) | train time scratch / KI");
+  console.log(
+    `\n${r.student.name}: from scratch vs knowledge inheritance from ${r.teacher.name}, ${r.options.steps} steps`,
+  );
+  console.log(
+    "seed | scratch val loss (ppl) | KI val loss (ppl) | target | KI steps to target | saved | saved incl. teacher | saved (wall) | train time scratch / KI",
+  );
   for (const s of r.seeds) {
     const v = s.saving;
     console.log(
@@ -266,10 +295,14 @@ function printSummary(r: KiExperimentResult): void {
     );
   }
   const m = r.summary;
-  console.log(`mean over ${m.seeds} seed(s) (${m.reached} reached the target): saved ${pct(m.meanSaved)}, incl. teacher ${pct(m.meanSavedWithTeacher)}, wall clock ${pct(m.meanSavedWallClock)}`);
+  console.log(
+    `mean over ${m.seeds} seed(s) (${m.reached} reached the target): saved ${pct(m.meanSaved)}, incl. teacher ${pct(m.meanSavedWithTeacher)}, wall clock ${pct(m.meanSavedWallClock)}`,
+  );
   if (r.ptCheck) {
     for (const p of r.ptCheck.summary) {
-      console.log(`${p.method} on ${r.ptCheck.task}: scratch ${p.scratchAccuracy.toFixed(3)}, KI ${p.kiAccuracy.toFixed(3)}, KI - scratch ${p.kiMinusScratch >= 0 ? "+" : ""}${p.kiMinusScratch.toFixed(3)} (${p.seeds} seed(s))`);
+      console.log(
+        `${p.method} on ${r.ptCheck.task}: scratch ${p.scratchAccuracy.toFixed(3)}, KI ${p.kiAccuracy.toFixed(3)}, KI - scratch ${p.kiMinusScratch >= 0 ? "+" : ""}${p.kiMinusScratch.toFixed(3)} (${p.seeds} seed(s))`,
+      );
     }
   }
 }

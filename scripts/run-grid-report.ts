@@ -9,7 +9,11 @@ import { ProcessPool } from "../lib/experiment/process-pool";
 import { readRecords, recordsOf, RunRecord } from "../lib/experiment/record";
 import { defaultErrorsPath, describeCell, describeGridEvent, runGrid, RunGridResult } from "../lib/experiment/runner";
 import { summarizeRecords, SummaryRow, toCsv } from "../lib/experiment/summary";
-import { checkOneFingerprintPerBackbone, checkResumeFingerprints, shippedFingerprints } from "../lib/experiment/weights-fingerprint";
+import {
+  checkOneFingerprintPerBackbone,
+  checkResumeFingerprints,
+  shippedFingerprints,
+} from "../lib/experiment/weights-fingerprint";
 import { writeFileAtomic } from "../lib/io/atomic-write";
 import { experimentReportHtml } from "../lib/viz/report";
 
@@ -36,8 +40,17 @@ export async function runGridReport(o: GridReportOptions): Promise<GridReport> {
   const resultsPath = path.join(o.outDir, "results.jsonl");
   const fingerprintOf = shippedFingerprints(o.root);
   const earlier = recordsOf(readRecords(resultsPath, { allowMissing: true }), o.cells);
-  checkResumeFingerprints(earlier, o.cells, fingerprintOf, resultsPath, "write to another --out DIR (or move that file away) and run again");
-  const pool = new ProcessPool<Cell, RunRecord>({ script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"), size: o.concurrency });
+  checkResumeFingerprints(
+    earlier,
+    o.cells,
+    fingerprintOf,
+    resultsPath,
+    "write to another --out DIR (or move that file away) and run again",
+  );
+  const pool = new ProcessPool<Cell, RunRecord>({
+    script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"),
+    size: o.concurrency,
+  });
   let result: RunGridResult;
   try {
     result = await runGrid(o.cells, {
@@ -58,13 +71,19 @@ export async function runGridReport(o: GridReportOptions): Promise<GridReport> {
  * Reads the records of `cells` from DIR/results.jsonl and writes DIR/summary.csv and DIR/report.html (what a run
  * ends with; `npm run grid -- --collect` calls it after merging shard files).
  */
-export function writeGridReport(o: Pick<GridReportOptions, "cells" | "outDir" | "title" | "command" | "notes">): { records: RunRecord[]; rows: SummaryRow[] } {
+export function writeGridReport(o: Pick<GridReportOptions, "cells" | "outDir" | "title" | "command" | "notes">): {
+  records: RunRecord[];
+  rows: SummaryRow[];
+} {
   const resultsPath = path.join(o.outDir, "results.jsonl");
   const records = recordsOf(readRecords(resultsPath, { allowMissing: true }), o.cells);
   checkOneFingerprintPerBackbone(records, resultsPath);
   const rows = summarizeRecords(records);
   writeFileAtomic(path.join(o.outDir, "summary.csv"), toCsv(rows));
-  writeFileAtomic(path.join(o.outDir, "report.html"), experimentReportHtml({ title: o.title, records, command: o.command, notes: o.notes }));
+  writeFileAtomic(
+    path.join(o.outDir, "report.html"),
+    experimentReportHtml({ title: o.title, records, command: o.command, notes: o.notes }),
+  );
   return { records, rows };
 }
 

@@ -58,9 +58,17 @@ interface NamedVariables {
  * Asserts every variable of `model` is bitwise equal to `before` (a snapshot taken earlier): the frozen-backbone
  * guarantee. The message names the first changed weight.
  */
-export function assertBackboneUnchanged(model: NamedVariables, before: readonly Float32Array[], label = "backbone"): void {
+export function assertBackboneUnchanged(
+  model: NamedVariables,
+  before: readonly Float32Array[],
+  label = "backbone",
+): void {
   const after = snapshot(model.variables());
-  if (after.length !== before.length) throw new Error(`${label}: ${before.length} weights before, ${after.length} after`);
-  const changed = before.map((w, i) => (bitwiseEqual(w, after[i]!) ? null : model.names()[i])).filter((n) => n !== null);
-  if (changed.length > 0) throw new Error(`${label}: weight(s) ${changed.join(", ")} changed (the backbone must stay bitwise unchanged)`);
+  if (after.length !== before.length)
+    throw new Error(`${label}: ${before.length} weights before, ${after.length} after`);
+  const changed = before
+    .map((w, i) => (bitwiseEqual(w, after[i]!) ? null : model.names()[i]))
+    .filter((n) => n !== null);
+  if (changed.length > 0)
+    throw new Error(`${label}: weight(s) ${changed.join(", ")} changed (the backbone must stay bitwise unchanged)`);
 }

@@ -14,7 +14,18 @@ export type PublicApiTypes = [
 describe("public API (lib/index.ts)", () => {
   it("every export is defined, and the short API and what it needs are there", () => {
     for (const [name, value] of Object.entries(kit)) assert.notEqual(value, undefined, `export ${name} is undefined`);
-    for (const name of ["promptTuning", "deepPromptTuning", "loadPromptModel", "frequentTokenIds", "PromptLibrary", "loadCheckpoint", "backboneDir", "pretrain", "kiLoss", "readKiResult"]) {
+    for (const name of [
+      "promptTuning",
+      "deepPromptTuning",
+      "loadPromptModel",
+      "frequentTokenIds",
+      "PromptLibrary",
+      "loadCheckpoint",
+      "backboneDir",
+      "pretrain",
+      "kiLoss",
+      "readKiResult",
+    ]) {
       assert.equal(typeof (kit as Record<string, unknown>)[name], "function", name);
     }
   });

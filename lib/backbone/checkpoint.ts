@@ -18,7 +18,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic-write";
-import { SafeTensor, SafetensorsReader, TensorSpec, openSafetensors, validateAgainst, writeSafetensorsFile } from "../io/safetensors";
+import {
+  SafeTensor,
+  SafetensorsReader,
+  TensorSpec,
+  openSafetensors,
+  validateAgainst,
+  writeSafetensorsFile,
+} from "../io/safetensors";
 import { Tokenizer } from "../tokenizer/tokenizer";
 import { TransformerConfig, arch } from "./config";
 import { familyOf } from "./families";
@@ -53,7 +60,10 @@ export interface LoadedBackbone {
 
 /** Whether `dir` holds weights: model.safetensors or a shard index. */
 export function hasWeights(dir: string): boolean {
-  return fs.existsSync(path.join(dir, CHECKPOINT_FILES.weights)) || fs.existsSync(path.join(dir, CHECKPOINT_FILES.weightsIndex));
+  return (
+    fs.existsSync(path.join(dir, CHECKPOINT_FILES.weights)) ||
+    fs.existsSync(path.join(dir, CHECKPOINT_FILES.weightsIndex))
+  );
 }
 
 /** Writes a checkpoint folder atomically file by file. Existing files in `dir` are replaced. */
@@ -64,7 +74,9 @@ export function saveCheckpoint(
   opts: { name: string; card: string; metadata?: Record<string, string> },
 ): string {
   if (tokenizer.vocabSize !== model.config.vocabSize) {
-    throw new Error(`saveCheckpoint: tokenizer has ${tokenizer.vocabSize} tokens but the model ${model.config.vocabSize}`);
+    throw new Error(
+      `saveCheckpoint: tokenizer has ${tokenizer.vocabSize} tokens but the model ${model.config.vocabSize}`,
+    );
   }
   fs.mkdirSync(dir, { recursive: true });
   const tensors: Record<string, SafeTensor> = {};
@@ -102,13 +114,18 @@ export function loadCheckpoint(where: string): LoadedBackbone {
   const dir = isHubSpec(where) ? resolveHubSpec(where) : where;
   const file = (f: string) => path.join(dir, f);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new Error(`${dir}: no such folder (a checkpoint folder holds config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`);
+    throw new Error(
+      `${dir}: no such folder (a checkpoint folder holds config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`,
+    );
   }
   for (const f of [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer]) {
-    if (!fs.existsSync(file(f))) throw new Error(`${file(f)}: missing (a checkpoint folder needs config.json, model.safetensors, tokenizer.json)`);
+    if (!fs.existsSync(file(f)))
+      throw new Error(`${file(f)}: missing (a checkpoint folder needs config.json, model.safetensors, tokenizer.json)`);
   }
   if (!hasWeights(dir)) {
-    throw new Error(`${file(CHECKPOINT_FILES.weights)}: missing (a checkpoint folder needs config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`);
+    throw new Error(
+      `${file(CHECKPOINT_FILES.weights)}: missing (a checkpoint folder needs config.json, model.safetensors or ${CHECKPOINT_FILES.weightsIndex}, tokenizer.json)`,
+    );
   }
   let rawConfig: unknown;
   try {
@@ -166,17 +183,23 @@ export function weightShards(dir: string): { file: string; tensors: string[] }[]
   }
   const map = (index as Record<string, unknown> | null)?.["weight_map"];
   if (typeof map !== "object" || map === null || Array.isArray(map)) {
-    throw new Error(`${indexFile}: expected a "weight_map" object {tensor name: shard file}, got ${JSON.stringify(map)}`);
+    throw new Error(
+      `${indexFile}: expected a "weight_map" object {tensor name: shard file}, got ${JSON.stringify(map)}`,
+    );
   }
   const shards = new Map<string, string[]>();
   for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
     if (typeof shard !== "string" || shard === "" || path.basename(shard) !== shard) {
-      throw new Error(`${indexFile}: weight_map["${tensor}"] must be a file name in the same folder, got ${JSON.stringify(shard)}`);
+      throw new Error(
+        `${indexFile}: weight_map["${tensor}"] must be a file name in the same folder, got ${JSON.stringify(shard)}`,
+      );
     }
     shards.set(shard, [...(shards.get(shard) ?? []), tensor]);
   }
   if (shards.size === 0) throw new Error(`${indexFile}: weight_map lists no tensors`);
-  return [...shards].sort(([a], [b]) => (a < b ? -1 : 1)).map(([shard, tensors]) => ({ file: path.join(dir, shard), tensors }));
+  return [...shards]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([shard, tensors]) => ({ file: path.join(dir, shard), tensors }));
 }
 
 /** Opens every weight file of a folder (weightShards), checking each shard holds the tensors its index names. */
@@ -188,11 +211,15 @@ function openWeightFiles(dir: string): SafetensorsReader[] {
   try {
     for (const { file: shardFile, tensors: names } of shards) {
       const shard = path.basename(shardFile);
-      if (!fs.existsSync(shardFile)) throw new Error(`${indexFile}: shard ${shard} (holding "${names[0]}") is missing: ${shardFile}`);
+      if (!fs.existsSync(shardFile))
+        throw new Error(`${indexFile}: shard ${shard} (holding "${names[0]}") is missing: ${shardFile}`);
       const r = openSafetensors(shardFile);
       readers.push(r);
       const absent = names.filter((n) => !Object.prototype.hasOwnProperty.call(r.header.tensors, n));
-      if (absent.length > 0) throw new Error(`${shardFile}: tensor "${absent[0]}" is listed for this shard in ${indexFile} but not in the file`);
+      if (absent.length > 0)
+        throw new Error(
+          `${shardFile}: tensor "${absent[0]}" is listed for this shard in ${indexFile} but not in the file`,
+        );
     }
   } catch (err) {
     for (const r of readers) r.close();
@@ -202,10 +229,14 @@ function openWeightFiles(dir: string): SafetensorsReader[] {
 }
 
 /** Maps the files' tensors onto the config's parameters, validates them, and builds the model tensor by tensor. */
-function buildModel(config: TransformerConfig, readers: readonly SafetensorsReader[]): { model: Transformer; metadata: Record<string, string> } {
+function buildModel(
+  config: TransformerConfig,
+  readers: readonly SafetensorsReader[],
+): { model: Transformer; metadata: Record<string, string> } {
   const family = familyOf(config);
   const tied = arch(config).tiedHead;
-  const label = readers.length === 1 ? readers[0]!.file : `${readers[0]!.file} (and ${readers.length - 1} more shard(s))`;
+  const label =
+    readers.length === 1 ? readers[0]!.file : `${readers[0]!.file} (and ${readers.length - 1} more shard(s))`;
   const metadata: Record<string, string> = {};
   const located = new Map<string, Located>();
   const headers: Record<string, { dtype: TensorSpec["dtype"]; shape: number[] }> = {};
@@ -216,7 +247,8 @@ function buildModel(config: TransformerConfig, readers: readonly SafetensorsRead
       const name = prefix ? rawName.slice(prefix.length) : rawName;
       if (family.ignoredBuffer.test(name)) continue;
       const prev = located.get(name);
-      if (prev) throw new Error(`${reader.file}: tensor "${rawName}" duplicates "${prev.rawName}" in ${prev.reader.file}`);
+      if (prev)
+        throw new Error(`${reader.file}: tensor "${rawName}" duplicates "${prev.rawName}" in ${prev.reader.file}`);
       located.set(name, { reader, rawName });
       headers[name] = { dtype: info.dtype, shape: [...info.shape] };
     }
@@ -237,7 +269,8 @@ function buildModel(config: TransformerConfig, readers: readonly SafetensorsRead
     delete headers[family.headName];
   }
   const want: Record<string, TensorSpec> = {};
-  for (const [name, s] of spec) want[name] = { shape: s.hfTransposed ? [s.shape[1]!, s.shape[0]!] : [...s.shape], dtype: "F32" };
+  for (const [name, s] of spec)
+    want[name] = { shape: s.hfTransposed ? [s.shape[1]!, s.shape[0]!] : [...s.shape], dtype: "F32" };
   validateAgainst(want, headers, label, { anyFloatPrecision: true });
   const model = Transformer.fromSource(config, (name, s) => {
     const data = readFloats(located.get(name)!);

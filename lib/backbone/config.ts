@@ -87,7 +87,18 @@ export function arch(c: TransformerConfig): ArchFields {
   };
 }
 
-const OPTIONAL_FIELDS = ["family", "nKvHeads", "headDim", "ropeTheta", "rotaryPct", "tiedHead", "qkvBias", "outBias", "mlpBias", "parallelResidual"] as const;
+const OPTIONAL_FIELDS = [
+  "family",
+  "nKvHeads",
+  "headDim",
+  "ropeTheta",
+  "rotaryPct",
+  "tiedHead",
+  "qkvBias",
+  "outBias",
+  "mlpBias",
+  "parallelResidual",
+] as const;
 
 export const DEFAULT_CONFIG: TransformerConfig = Object.freeze({
   vocabSize: 2048,
@@ -108,7 +119,8 @@ export function resolveConfig(overrides: Partial<TransformerConfig> = {}): Trans
     if (!known.has(key)) throw new Error(`config: unknown field '${key}' (known: ${[...known].join(", ")})`);
   }
   const c: TransformerConfig = { ...DEFAULT_CONFIG, ...overrides };
-  for (const k of ["vocabSize", "maxLen", "dModel", "nLayers", "nHeads", "dFF"] as const) positiveInt(c[k], `config.${k}`);
+  for (const k of ["vocabSize", "maxLen", "dModel", "nLayers", "nHeads", "dFF"] as const)
+    positiveInt(c[k], `config.${k}`);
   if (c.headDim === undefined && c.dModel % c.nHeads !== 0) {
     throw new Error(`config.dModel (${c.dModel}) must be divisible by config.nHeads (${c.nHeads})`);
   }
@@ -119,22 +131,36 @@ export function resolveConfig(overrides: Partial<TransformerConfig> = {}): Trans
   if (c.nKvHeads !== undefined && c.nHeads % c.nKvHeads !== 0) {
     throw new Error(`config.nHeads (${c.nHeads}) must be a multiple of config.nKvHeads (${c.nKvHeads})`);
   }
-  if (c.ropeTheta !== undefined && !(typeof c.ropeTheta === "number" && c.ropeTheta > 0 && Number.isFinite(c.ropeTheta))) {
+  if (
+    c.ropeTheta !== undefined &&
+    !(typeof c.ropeTheta === "number" && c.ropeTheta > 0 && Number.isFinite(c.ropeTheta))
+  ) {
     throw new Error(`config.ropeTheta must be a positive number, got ${JSON.stringify(c.ropeTheta)}`);
   }
   if (c.rotaryPct !== undefined && !(typeof c.rotaryPct === "number" && c.rotaryPct > 0 && c.rotaryPct <= 1)) {
     throw new Error(`config.rotaryPct must be in (0, 1], got ${JSON.stringify(c.rotaryPct)}`);
   }
   for (const k of ["tiedHead", "qkvBias", "outBias", "mlpBias", "parallelResidual"] as const) {
-    if (c[k] !== undefined && typeof c[k] !== "boolean") throw new Error(`config.${k} must be a boolean, got ${JSON.stringify(c[k])}`);
+    if (c[k] !== undefined && typeof c[k] !== "boolean")
+      throw new Error(`config.${k} must be a boolean, got ${JSON.stringify(c[k])}`);
   }
   const a = arch(c);
-  if (a.family === "gpt2" && (c.nKvHeads !== undefined && c.nKvHeads !== c.nHeads || c.headDim !== undefined && c.headDim * c.nHeads !== c.dModel || a.tiedHead === false)) {
-    throw new Error("config: the gpt2 family has no grouped-query attention, no separate head width and a tied output head");
+  if (
+    a.family === "gpt2" &&
+    ((c.nKvHeads !== undefined && c.nKvHeads !== c.nHeads) ||
+      (c.headDim !== undefined && c.headDim * c.nHeads !== c.dModel) ||
+      a.tiedHead === false)
+  ) {
+    throw new Error(
+      "config: the gpt2 family has no grouped-query attention, no separate head width and a tied output head",
+    );
   }
   if (a.family !== "gpt2") {
     const rot = Math.floor(a.headDim * a.rotaryPct);
-    if (rot < 2 || rot % 2 !== 0) throw new Error(`config: the rotary width (headDim ${a.headDim} x rotaryPct ${a.rotaryPct} = ${rot}) must be an even number >= 2`);
+    if (rot < 2 || rot % 2 !== 0)
+      throw new Error(
+        `config: the rotary width (headDim ${a.headDim} x rotaryPct ${a.rotaryPct} = ${rot}) must be an even number >= 2`,
+      );
   }
   if (typeof c.dropout !== "number" || !(c.dropout >= 0 && c.dropout < 1)) {
     throw new Error(`config.dropout must be in [0, 1), got ${JSON.stringify(c.dropout)}`);

@@ -29,11 +29,15 @@ export function generate(model: Transformer, prompt: readonly number[], o: Gener
   const c = model.config;
   if (prompt.length === 0) throw new Error("generate: the prompt has no tokens");
   prompt.forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`generate: prompt id ${i} is ${id}, expected an integer in [0, ${c.vocabSize})`);
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
+      throw new Error(`generate: prompt id ${i} is ${id}, expected an integer in [0, ${c.vocabSize})`);
   });
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new Error(`generate: maxNewTokens must be a positive integer, got ${o.maxNewTokens}`);
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)
+    throw new Error(`generate: maxNewTokens must be a positive integer, got ${o.maxNewTokens}`);
   if (prompt.length + o.maxNewTokens > c.maxLen) {
-    throw new Error(`generate: ${prompt.length} prompt tokens + ${o.maxNewTokens} new tokens exceed the model's maximum length ${c.maxLen}`);
+    throw new Error(
+      `generate: ${prompt.length} prompt tokens + ${o.maxNewTokens} new tokens exceed the model's maximum length ${c.maxLen}`,
+    );
   }
   const choosable = Math.min(o.choosableIds ?? c.vocabSize, c.vocabSize);
   const rng = new Rng(o.seed ?? 0);

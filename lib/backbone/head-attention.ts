@@ -10,13 +10,22 @@ import { nativeAttention } from "../backend/kernels/native-ops";
 import type { AttentionMask } from "./attention";
 
 /** q: [B*T, H, dh], k/v: [B*T, Hkv, dh], mask: see attentionMask -> context [B*T, H*dh]. */
-export function headAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: AttentionMask, batch: number, length: number): tf.Tensor2D {
+export function headAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  mask: AttentionMask,
+  batch: number,
+  length: number,
+): tf.Tensor2D {
   const [n, h, dh] = q.shape;
   const hkv = k.shape[1];
   if (mask.keys) {
     // native: the fused kernel over [q | k | v] with every key/value head repeated for its query heads
     const wide = (m: tf.Tensor3D, heads: number): tf.Tensor2D =>
-      heads === h ? tf.reshape(m, [n, h * dh]) : tf.reshape(tf.tile(tf.reshape(m, [n, heads, 1, dh]), [1, 1, h / heads, 1]), [n, h * dh]);
+      heads === h
+        ? tf.reshape(m, [n, h * dh])
+        : tf.reshape(tf.tile(tf.reshape(m, [n, heads, 1, dh]), [1, 1, h / heads, 1]), [n, h * dh]);
     const qkv = tf.concat([wide(q, h), wide(k, hkv), wide(v, hkv)], 1) as tf.Tensor2D;
     return nativeAttention(qkv, mask.keys, { batch, length, heads: h });
   }

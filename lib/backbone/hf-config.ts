@@ -20,17 +20,20 @@ class Fields {
   }
   num(key: string, fallback?: number): number {
     const v = this.has(key) ? this.o[key] : fallback;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${this.file}: field '${key}' must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new Error(`${this.file}: field '${key}' must be a number, got ${JSON.stringify(v)}`);
     return v;
   }
   bool(key: string, fallback: boolean): boolean {
     const v = this.has(key) ? this.o[key] : fallback;
-    if (typeof v !== "boolean") throw new Error(`${this.file}: field '${key}' must be true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== "boolean")
+      throw new Error(`${this.file}: field '${key}' must be true or false, got ${JSON.stringify(v)}`);
     return v;
   }
   str(key: string, fallback: string): string {
     const v = this.has(key) ? this.o[key] : fallback;
-    if (typeof v !== "string") throw new Error(`${this.file}: field '${key}' must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string")
+      throw new Error(`${this.file}: field '${key}' must be a string, got ${JSON.stringify(v)}`);
     return v;
   }
   /** Refuses a field whose value is set and differs from the only value the kit implements. */
@@ -38,12 +41,16 @@ class Fields {
     if (!this.has(key)) return;
     const v = this.o[key];
     if (JSON.stringify(v) === JSON.stringify(allowed)) return;
-    throw new Error(`${this.file}: field '${key}' is ${JSON.stringify(v)}: ${why} is not supported (only ${JSON.stringify(allowed)} or absent)`);
+    throw new Error(
+      `${this.file}: field '${key}' is ${JSON.stringify(v)}: ${why} is not supported (only ${JSON.stringify(allowed)} or absent)`,
+    );
   }
   activation(key: string, fallback: string, allowed: readonly Activation[]): Activation {
     const v = this.str(key, fallback);
     if (!(allowed as readonly string[]).includes(v)) {
-      throw new Error(`${this.file}: field '${key}' is ${JSON.stringify(v)}: not supported for this model_type (supported: ${allowed.join(", ")})`);
+      throw new Error(
+        `${this.file}: field '${key}' is ${JSON.stringify(v)}: not supported for this model_type (supported: ${allowed.join(", ")})`,
+      );
     }
     return v as Activation;
   }

@@ -27,8 +27,16 @@ export function resolveHubSpec(spec: string, env: NodeJS.ProcessEnv = process.en
   const at = body.lastIndexOf("@");
   const id = at >= 0 ? body.slice(0, at) : body;
   const revision = at >= 0 ? body.slice(at + 1) : "main";
-  if (!/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(id) || id.includes("..") || revision === "" || revision.includes("/..") || revision.startsWith(".")) {
-    throw new Error(`${JSON.stringify(spec)}: expected hub:ORG/NAME or hub:ORG/NAME@REVISION (e.g. hub:openai-community/gpt2)`);
+  if (
+    !/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(id) ||
+    id.includes("..") ||
+    revision === "" ||
+    revision.includes("/..") ||
+    revision.startsWith(".")
+  ) {
+    throw new Error(
+      `${JSON.stringify(spec)}: expected hub:ORG/NAME or hub:ORG/NAME@REVISION (e.g. hub:openai-community/gpt2)`,
+    );
   }
   const cache = hubCacheDir(env);
   const repo = path.join(cache, `models--${id.replace(/\//g, "--")}`);

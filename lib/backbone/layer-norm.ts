@@ -39,11 +39,7 @@ const trainableLayerNorm = (eps: number) =>
       grad: (dy, [xh, rs, gm]) => {
         const xhat2 = xh as tf.Tensor2D;
         const g = tf.mul(dy, gm as tf.Tensor1D) as tf.Tensor2D;
-        return [
-          inputGrad(g, xhat2, rs as tf.Tensor2D),
-          columnSum(tf.mul(dy, xhat2) as tf.Tensor2D),
-          columnSum(dy),
-        ];
+        return [inputGrad(g, xhat2, rs as tf.Tensor2D), columnSum(tf.mul(dy, xhat2) as tf.Tensor2D), columnSum(dy)];
       },
     };
   });

@@ -100,11 +100,15 @@ export class Transformer {
    * convert and hand over each tensor and drop its own copy before the next: peak memory is the model plus one
    * tensor. Every parameter must come back with its exact size; on any failure the variables made so far are freed.
    */
-  static fromSource(config: TransformerConfig, source: (name: string, spec: ParamSpec) => Float32Array | undefined): Transformer {
+  static fromSource(
+    config: TransformerConfig,
+    source: (name: string, spec: ParamSpec) => Float32Array | undefined,
+  ): Transformer {
     const c = resolveConfig(config);
     const params = new Map<string, tf.Variable>();
     try {
-      for (const [name, spec] of parameterSpec(c)) params.set(name, Transformer.variableFrom(name, spec, source(name, spec)));
+      for (const [name, spec] of parameterSpec(c))
+        params.set(name, Transformer.variableFrom(name, spec, source(name, spec)));
     } catch (err) {
       for (const v of params.values()) v.dispose();
       throw err;
@@ -176,7 +180,8 @@ export class Transformer {
    * tuning methods (rank scorer, LM loss, pre-training) honour it without threading a flag.
    */
   setActivationCheckpointing(on: boolean): void {
-    if (typeof on !== "boolean") throw new Error(`setActivationCheckpointing: expected a boolean, got ${JSON.stringify(on)}`);
+    if (typeof on !== "boolean")
+      throw new Error(`setActivationCheckpointing: expected a boolean, got ${JSON.stringify(on)}`);
     this.checkpointByDefault = on;
   }
 
@@ -210,14 +215,17 @@ export class Transformer {
     }
     const weightGrad = !this.isFrozen;
     const checkpoint = opts.checkpoint ?? this.checkpointByDefault;
-    if (typeof checkpoint !== "boolean") throw new Error(`forwardEmbeddings: checkpoint must be a boolean, got ${JSON.stringify(checkpoint)}`);
+    if (typeof checkpoint !== "boolean")
+      throw new Error(`forwardEmbeddings: checkpoint must be a boolean, got ${JSON.stringify(checkpoint)}`);
     // Dropout masks come from per-call seeds, so a recomputed (checkpointed) block draws the same mask as its
     // forward pass did. Seeds are drawn in the same order with and without checkpointing.
     const dropping = opts.training === true && c.dropout > 0;
     const seededDrop = (m: tf.Tensor2D, seed: number) => tf.dropout(m, c.dropout, undefined, seed) as tf.Tensor2D;
     let h = tf.reshape(x, [b * t, d]) as tf.Tensor2D; // [B*T, D]
     if (this.family.positionName) {
-      const pos = embeddingLookup(positions, this.param(this.family.positionName) as tf.Tensor2D, { tableGrad: weightGrad });
+      const pos = embeddingLookup(positions, this.param(this.family.positionName) as tf.Tensor2D, {
+        tableGrad: weightGrad,
+      });
       h = tf.add(h, pos) as tf.Tensor2D;
     }
     if (dropping) h = seededDrop(h, dropoutSeed());
@@ -239,7 +247,12 @@ export class Transformer {
       const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop };
       h = checkpoint ? this.checkpointedBlock(h, w, ctx, makeAux) : this.family.block(h, w, ctx);
     }
-    const out = this.family.finalNormApply(h, this.family.finalNorm.map((n) => this.param(n)), c, weightGrad);
+    const out = this.family.finalNormApply(
+      h,
+      this.family.finalNorm.map((n) => this.param(n)),
+      c,
+      weightGrad,
+    );
     return tf.reshape(out, [b, t, d]);
   }
 

@@ -82,9 +82,7 @@ const VERSION_OF: Record<BackendName, () => string> = {
 export function parseBackendName(raw: string): BackendName {
   const name = ALIASES[raw.trim().toLowerCase()];
   if (!name) {
-    throw new Error(
-      `${ENV_VAR}=${JSON.stringify(raw)} is not a backend: expected one of node, wasm, cpu`,
-    );
+    throw new Error(`${ENV_VAR}=${JSON.stringify(raw)} is not a backend: expected one of node, wasm, cpu`);
   }
   return name;
 }

@@ -25,12 +25,7 @@ export interface LinearOptions {
 }
 
 /** x: [N, in], w: [in, out], b: [out] -> [N, out]. */
-export function linear(
-  x: tf.Tensor2D,
-  w: tf.Tensor2D,
-  b: tf.Tensor1D | null,
-  opts: LinearOptions,
-): tf.Tensor2D {
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, opts: LinearOptions): tf.Tensor2D {
   if (x.shape[1] !== w.shape[0]) {
     throw new Error(`linear: x is [${x.shape}] but w is [${w.shape}]: inner sizes differ`);
   }
@@ -65,11 +60,7 @@ const linearWithBias = customOp<[tf.Tensor2D, tf.Tensor2D, tf.Tensor1D], tf.Tens
   save([x, w]);
   return {
     value: forward(x, w, b),
-    grad: (dy, [xs, ws]) => [
-      inputGrad(dy, ws as tf.Tensor2D),
-      weightGradOf(xs as tf.Tensor2D, dy),
-      columnSum(dy),
-    ],
+    grad: (dy, [xs, ws]) => [inputGrad(dy, ws as tf.Tensor2D), weightGradOf(xs as tf.Tensor2D, dy), columnSum(dy)],
   };
 });
 

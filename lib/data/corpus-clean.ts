@@ -27,7 +27,10 @@ const SOTU_MARKUP = /\[(?:laughter|applause|missing text|sic|p\. ?\d+|\d+|footno
  * "[the States]" are kept because they complete the sentence.
  */
 export function stripSotuMarkup(text: string): string {
-  return text.replace(SOTU_MARKUP, " ").replace(/_{3,}/g, " ").replace(/\*(?: \*){2,}/g, " ");
+  return text
+    .replace(SOTU_MARKUP, " ")
+    .replace(/_{3,}/g, " ")
+    .replace(/\*(?: \*){2,}/g, " ");
 }
 
 /** Headings that open each Moby-Dick section file ("CHAPTER 1. Loomings.", "ETYMOLOGY. (...)", ...). */
@@ -49,12 +52,17 @@ const WORDNET_ADJ_MARKER = /\((?:a|p|ip)\)$/;
 export function formatWordnetSynset(line: string, where: string): { offset: string; text: string } | null {
   if (line.startsWith("  ") || line.trim() === "") return null;
   const bar = line.indexOf(" | ");
-  if (bar < 0) throw new Error(`${where}: expected a WordNet synset line with " | " before the gloss, got ${JSON.stringify(line.slice(0, 60))}`);
+  if (bar < 0)
+    throw new Error(
+      `${where}: expected a WordNet synset line with " | " before the gloss, got ${JSON.stringify(line.slice(0, 60))}`,
+    );
   const fields = line.slice(0, bar).split(" ");
   const offset = fields[0]!;
   const wordCount = parseInt(fields[3] ?? "", 16);
   if (!/^\d{8}$/.test(offset) || !Number.isInteger(wordCount) || wordCount < 1 || fields.length < 4 + 2 * wordCount) {
-    throw new Error(`${where}: expected "offset lex_filenum ss_type w_cnt(hex) word lex_id ...", got ${JSON.stringify(line.slice(0, 60))}`);
+    throw new Error(
+      `${where}: expected "offset lex_filenum ss_type w_cnt(hex) word lex_id ...", got ${JSON.stringify(line.slice(0, 60))}`,
+    );
   }
   const lemmas: string[] = [];
   const seen = new Set<string>();

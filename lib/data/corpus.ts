@@ -46,7 +46,8 @@ export function resolveCorpusOptions(opts: Partial<CorpusOptions> & { outDir: st
     seed: opts.seed ?? DEFAULT_CORPUS_OPTIONS.seed,
     sources: opts.sources,
   };
-  if (typeof r.outDir !== "string" || r.outDir === "") throw new Error(`CorpusOptions.outDir: expected a directory path, got ${JSON.stringify(r.outDir)}`);
+  if (typeof r.outDir !== "string" || r.outDir === "")
+    throw new Error(`CorpusOptions.outDir: expected a directory path, got ${JSON.stringify(r.outDir)}`);
   if (typeof r.valFraction !== "number" || !(r.valFraction >= 0 && r.valFraction < 1)) {
     throw new Error(`CorpusOptions.valFraction: expected a number in [0, 1), got ${r.valFraction}`);
   }
@@ -179,7 +180,8 @@ export async function buildCorpus(opts: Partial<CorpusOptions> & { outDir: strin
       droppedEmptyDocuments: 0,
     };
     for (const doc of source.documents()) {
-      if (seenIds.has(doc.id)) throw new Error(`corpus source ${source.name}: duplicate document id ${JSON.stringify(doc.id)}`);
+      if (seenIds.has(doc.id))
+        throw new Error(`corpus source ${source.name}: duplicate document id ${JSON.stringify(doc.id)}`);
       seenIds.add(doc.id);
       const paragraphs: string[] = [];
       let characters = 0;
@@ -228,7 +230,8 @@ export async function buildCorpus(opts: Partial<CorpusOptions> & { outDir: strin
     splitRule:
       "document-level: a document goes to val.txt iff fmix32(fnv1a(`${seed}\\u0000${documentId}`)) / 2^32 < valFraction " +
       "(lib/data/corpus.ts isValidationDocument); whole documents are held out",
-    documentOrder: "seeded Fisher-Yates shuffle of documents within each split (paragraph order inside a document is kept)",
+    documentOrder:
+      "seeded Fisher-Yates shuffle of documents within each split (paragraph order inside a document is kept)",
     cleaning: CLEANING_STEPS,
     sources: stats,
     licenceTexts: sources.filter((s) => s.licenceText).map((s) => ({ source: s.name, text: s.licenceText! })),
@@ -334,9 +337,13 @@ if (require.main === module) {
     (m) => {
       const sec = ((performance.now() - t0) / 1000).toFixed(1);
       for (const s of m.sources) {
-        console.log(`${s.name.padEnd(10)} docs ${s.documents}  paragraphs ${s.paragraphs}  chars ${s.characters}  bytes ${s.bytes}  val docs ${s.val.documents}  dup paragraphs dropped ${s.droppedDuplicateParagraphs}`);
+        console.log(
+          `${s.name.padEnd(10)} docs ${s.documents}  paragraphs ${s.paragraphs}  chars ${s.characters}  bytes ${s.bytes}  val docs ${s.val.documents}  dup paragraphs dropped ${s.droppedDuplicateParagraphs}`,
+        );
       }
-      console.log(`total chars ${m.total.characters}  train ${m.files.train.bytes} B  val ${m.files.val.bytes} B  (${sec} s) -> ${outDir}`);
+      console.log(
+        `total chars ${m.total.characters}  train ${m.files.train.bytes} B  val ${m.files.val.bytes} B  (${sec} s) -> ${outDir}`,
+      );
     },
     (err) => {
       console.error(err instanceof Error ? err.message : err);

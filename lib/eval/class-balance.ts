@@ -41,10 +41,13 @@ export function classBalance(counts: LabelCounts, options: { ratio?: number } = 
     throw new Error(`classBalance: counts must be an object { label: count }, got ${JSON.stringify(counts)}`);
   }
   const entries = Object.entries(counts);
-  if (entries.length < 2) throw new Error(`classBalance: need at least 2 labels, got ${entries.length} (${JSON.stringify(counts)})`);
+  if (entries.length < 2)
+    throw new Error(`classBalance: need at least 2 labels, got ${entries.length} (${JSON.stringify(counts)})`);
   for (const [label, n] of entries) {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
-      throw new Error(`classBalance: count of label ${JSON.stringify(label)} must be a non-negative integer, got ${JSON.stringify(n)}`);
+      throw new Error(
+        `classBalance: count of label ${JSON.stringify(label)} must be a non-negative integer, got ${JSON.stringify(n)}`,
+      );
     }
   }
   const total = entries.reduce((s, [, n]) => s + n, 0);
@@ -75,11 +78,20 @@ const pct = (x: number): string => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
  * The report's sentence about class balance, or null when the classes are balanced. `what` names the split,
  * e.g. 'The test split of "party"'.
  */
-export function imbalanceStatement(counts: LabelCounts, what = "The test split", options: { ratio?: number } = {}): string | null {
+export function imbalanceStatement(
+  counts: LabelCounts,
+  what = "The test split",
+  options: { ratio?: number } = {},
+): string | null {
   const b = classBalance(counts, options);
   if (!b.imbalanced) return null;
-  const ratio = Number.isFinite(b.ratio) ? `${b.ratio >= 10 ? b.ratio.toFixed(0) : b.ratio.toFixed(1)}:1` : "unbounded: a class is empty";
-  const emptyNote = b.empty.length > 0 ? ` It has no examples of ${b.empty.map((l) => JSON.stringify(l)).join(", ")}, so those classes are not tested.` : "";
+  const ratio = Number.isFinite(b.ratio)
+    ? `${b.ratio >= 10 ? b.ratio.toFixed(0) : b.ratio.toFixed(1)}:1`
+    : "unbounded: a class is empty";
+  const emptyNote =
+    b.empty.length > 0
+      ? ` It has no examples of ${b.empty.map((l) => JSON.stringify(l)).join(", ")}, so those classes are not tested.`
+      : "";
   return (
     `${what} is imbalanced: ${JSON.stringify(b.largest.label)} has ${b.largest.count} of ${b.total} examples (${pct(b.largest.share)}), ` +
     `${JSON.stringify(b.smallest.label)} ${b.smallest.count} (${pct(b.smallest.share)}); ratio ${ratio}. ` +

@@ -134,10 +134,14 @@ export function mccFromMatrix(m: readonly (readonly number[])[]): number {
 }
 
 function checkPair(where: string, gold: Labels, pred: Labels, numClasses: number | undefined): void {
-  if (gold == null || typeof gold.length !== "number") throw new Error(`${where}: gold must be an array of label indices, got ${describe(gold)}`);
-  if (pred == null || typeof pred.length !== "number") throw new Error(`${where}: pred must be an array of label indices, got ${describe(pred)}`);
+  if (gold == null || typeof gold.length !== "number")
+    throw new Error(`${where}: gold must be an array of label indices, got ${describe(gold)}`);
+  if (pred == null || typeof pred.length !== "number")
+    throw new Error(`${where}: pred must be an array of label indices, got ${describe(pred)}`);
   if (gold.length !== pred.length) {
-    throw new Error(`${where}: gold and pred must have the same length, got gold.length=${gold.length}, pred.length=${pred.length}`);
+    throw new Error(
+      `${where}: gold and pred must have the same length, got gold.length=${gold.length}, pred.length=${pred.length}`,
+    );
   }
   if (gold.length === 0) throw new Error(`${where}: no examples (gold and pred are empty)`);
   if (numClasses !== undefined && (!Number.isInteger(numClasses) || numClasses < 1)) {
@@ -159,7 +163,8 @@ function checkLabels(where: string, name: string, labels: Labels, numClasses: nu
 }
 
 function checkMatrix(where: string, m: readonly (readonly number[])[]): number {
-  if (!Array.isArray(m) || m.length === 0) throw new Error(`${where}: expected a non-empty square matrix, got ${describe(m)}`);
+  if (!Array.isArray(m) || m.length === 0)
+    throw new Error(`${where}: expected a non-empty square matrix, got ${describe(m)}`);
   const k = m.length;
   for (let i = 0; i < k; i++) {
     const row = m[i];

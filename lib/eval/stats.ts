@@ -97,7 +97,11 @@ export function bootstrapCI(values: ArrayLike<number>, options: BootstrapOptions
 }
 
 /** n, mean, sample std and 95% bootstrap CI (10000 resamples, seeded with `seed`). */
-export function summarize(values: ArrayLike<number>, seed: number = BOOTSTRAP_DEFAULTS.seed, options: Omit<BootstrapOptions, "seed"> = {}): Summary {
+export function summarize(
+  values: ArrayLike<number>,
+  seed: number = BOOTSTRAP_DEFAULTS.seed,
+  options: Omit<BootstrapOptions, "seed"> = {},
+): Summary {
   checkValues("summarize", values);
   const ci = bootstrapCI(values, { ...options, seed });
   return { n: values.length, mean: mean(values), std: std(values), ciLow: ci.low, ciHigh: ci.high };
@@ -107,11 +111,18 @@ export function summarize(values: ArrayLike<number>, seed: number = BOOTSTRAP_DE
  * Summary of the paired differences a[i] - b[i] (a and b matched by index, e.g. by seed): the mean
  * gap, its sample std and a bootstrap CI of the mean gap.
  */
-export function pairedDifference(a: ArrayLike<number>, b: ArrayLike<number>, seed: number = BOOTSTRAP_DEFAULTS.seed, options: Omit<BootstrapOptions, "seed"> = {}): Summary {
+export function pairedDifference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  seed: number = BOOTSTRAP_DEFAULTS.seed,
+  options: Omit<BootstrapOptions, "seed"> = {},
+): Summary {
   checkValues("pairedDifference (a)", a);
   checkValues("pairedDifference (b)", b);
   if (a.length !== b.length) {
-    throw new Error(`pairedDifference: a and b must be matched pairs of the same length, got a.length=${a.length}, b.length=${b.length}`);
+    throw new Error(
+      `pairedDifference: a and b must be matched pairs of the same length, got a.length=${a.length}, b.length=${b.length}`,
+    );
   }
   const d = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) d[i] = a[i]! - b[i]!;
@@ -142,12 +153,15 @@ function maxOf(values: ArrayLike<number>): number {
 }
 
 function checkValues(where: string, values: ArrayLike<number>): void {
-  if (values == null || typeof values.length !== "number") throw new Error(`${where}: expected an array of numbers, got ${String(values)}`);
+  if (values == null || typeof values.length !== "number")
+    throw new Error(`${where}: expected an array of numbers, got ${String(values)}`);
   if (values.length === 0) throw new Error(`${where}: no values (empty array)`);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`${where}: values[${i}] must be a finite number, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+      throw new Error(
+        `${where}: values[${i}] must be a finite number, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`,
+      );
     }
   }
 }

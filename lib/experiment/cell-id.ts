@@ -20,7 +20,10 @@ export function canonicalJson(value: unknown, where = "value"): string {
 
 /** sha256(canonicalJson(config)) as 16 lowercase hex chars. */
 export function cellIdOf(config: unknown): string {
-  return createHash("sha256").update(canonicalJson(config, "cell config"), "utf8").digest("hex").slice(0, CELL_ID_HEX_CHARS);
+  return createHash("sha256")
+    .update(canonicalJson(config, "cell config"), "utf8")
+    .digest("hex")
+    .slice(0, CELL_ID_HEX_CHARS);
 }
 
 /** True if `s` looks like a cell id (16 lowercase hex chars). */
@@ -49,10 +52,14 @@ function encode(v: unknown, path: string, seen: Set<object>): string {
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
       const kind = (v as object).constructor?.name ?? "object";
-      throw new Error(`canonicalJson: ${path} is a ${kind}; only plain objects, arrays, strings, numbers, booleans and null are allowed`);
+      throw new Error(
+        `canonicalJson: ${path} is a ${kind}; only plain objects, arrays, strings, numbers, booleans and null are allowed`,
+      );
     }
     const keys = Object.keys(v).sort();
-    const parts = keys.map((k) => `${JSON.stringify(k)}:${encode((v as Record<string, unknown>)[k], childPath(path, k), seen)}`);
+    const parts = keys.map(
+      (k) => `${JSON.stringify(k)}:${encode((v as Record<string, unknown>)[k], childPath(path, k), seen)}`,
+    );
     return `{${parts.join(",")}}`;
   } finally {
     seen.delete(v);

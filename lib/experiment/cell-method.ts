@@ -9,11 +9,20 @@ import type { Cell } from "./grid";
 export function frequentTokenIds(ids: readonly number[], skip: ReadonlySet<number>, max = 500): number[] {
   const counts = new Map<number, number>();
   for (const id of ids) if (!skip.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, max).map(([id]) => id);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, max)
+    .map(([id]) => id);
 }
 
 /** `method` built for `cell` on `backbone` (prompt initialised from `task`'s frequent tokens or label words). */
-export function buildCellMethod(method: Method, cell: Cell, o: CellOptions, backbone: LoadedBackbone, task: PreparedTask): Tuned {
+export function buildCellMethod(
+  method: Method,
+  cell: Cell,
+  o: CellOptions,
+  backbone: LoadedBackbone,
+  task: PreparedTask,
+): Tuned {
   const tok = backbone.tokenizer;
   const special = new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]);
   return method.build({

@@ -11,7 +11,18 @@ import { OPTIMIZER_NAMES, type OptimizerName } from "../train/optimizer";
 import type { Schedule } from "../train/schedule";
 import type { Method } from "../tuning/method";
 import { METHODS } from "../tuning/methods";
-import { boolean, finiteNumber, integer, knownKeys, nonNegativeInt, nullable, oneOf, positiveInt, string, ValidationError } from "../io/validate";
+import {
+  boolean,
+  finiteNumber,
+  integer,
+  knownKeys,
+  nonNegativeInt,
+  nullable,
+  oneOf,
+  positiveInt,
+  string,
+  ValidationError,
+} from "../io/validate";
 
 export const SCHEDULES = ["warmup-linear", "warmup-cosine", "constant"] as const;
 
@@ -132,7 +143,9 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
     maxDev: nullable(v.maxDev, at("maxDev"), positiveInt),
     maxTest: nullable(v.maxTest, at("maxTest"), positiveInt),
     // a built-in name, or the identity key ("name@<12 hex>") expandGrid gave a file task object
-    stage1Task: nullable(v.stage1Task, at("stage1Task"), (x, w) => (typeof x === "string" && FILE_TASK_KEY.test(x) ? x : oneOf(x, w, TASK_NAMES))),
+    stage1Task: nullable(v.stage1Task, at("stage1Task"), (x, w) =>
+      typeof x === "string" && FILE_TASK_KEY.test(x) ? x : oneOf(x, w, TASK_NAMES),
+    ),
     stage1Steps: nullable(v.stage1Steps, at("stage1Steps"), positiveInt),
     dataSeed: integer(v.dataSeed, at("dataSeed")),
     evalBatchSize: posInt("evalBatchSize"),
@@ -141,7 +154,11 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
   try {
     parsePosition(o.promptPosition, o.promptLength);
   } catch (err) {
-    throw new ValidationError(at("promptPosition"), `front, back, middle or a '+' combination with room in promptLength ${o.promptLength} (${(err as Error).message})`, o.promptPosition);
+    throw new ValidationError(
+      at("promptPosition"),
+      `front, back, middle or a '+' combination with room in promptLength ${o.promptLength} (${(err as Error).message})`,
+      o.promptPosition,
+    );
   }
   return o;
 }
@@ -149,14 +166,20 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
 /** Checks that need the method: throws naming the option when it does not apply to `method` or is out of range. */
 export function checkOptionsForMethod(o: CellOptions, method: Method, where: string): void {
   if (o.stage1Task !== null && !method.trainsPrompt) {
-    const prompt = Object.values(METHODS).filter((m) => m.trainsPrompt).map((m) => m.name);
-    throw new Error(`${where}: option stage1Task (two-stage prompt tuning) needs a prompt method (${prompt.join(", ")}), got '${method.name}'`);
+    const prompt = Object.values(METHODS)
+      .filter((m) => m.trainsPrompt)
+      .map((m) => m.name);
+    throw new Error(
+      `${where}: option stage1Task (two-stage prompt tuning) needs a prompt method (${prompt.join(", ")}), got '${method.name}'`,
+    );
   }
   const lr = cellLearningRate(o, method);
   if (method.trains && lr * o.weightDecay >= 1) {
     // AdamW/Adafactor decay: w <- w - lr * weightDecay * w; at lr * weightDecay >= 1 every step zeroes or flips the weights.
     const given = o.lr !== null ? `lr ${o.lr}` : `the default lr ${lr} of ${method.name}`;
-    throw new Error(`${where}: option weightDecay ${o.weightDecay} with ${given} shrinks weights by lr * weightDecay = ${lr * o.weightDecay} per step; it must be < 1`);
+    throw new Error(
+      `${where}: option weightDecay ${o.weightDecay} with ${given} shrinks weights by lr * weightDecay = ${lr * o.weightDecay} per step; it must be < 1`,
+    );
   }
 }
 

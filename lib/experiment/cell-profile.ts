@@ -22,15 +22,31 @@ export async function peakTensorBytes(
       value.dispose();
       Object.values(grads).forEach((g) => g.dispose());
     } else {
-      tf.tidy(() => tuned.scores(probe.map((i) => items[i]!.seq), false));
+      tf.tidy(() =>
+        tuned.scores(
+          probe.map((i) => items[i]!.seq),
+          false,
+        ),
+      );
     }
   });
-  const stateBytes = opts.trains ? 4 * optimizerStateSize(opts.optimizer, tuned.trainable.map((v) => v.shape)) : 0;
+  const stateBytes = opts.trains
+    ? 4 *
+      optimizerStateSize(
+        opts.optimizer,
+        tuned.trainable.map((v) => v.shape),
+      )
+    : 0;
   return profile.peakBytes + stateBytes;
 }
 
 /** Training tokens per second: mean tokens per example (prompt included) x examples per step / seconds per step. */
-export function tokensPerSecond(items: readonly TaskItem[], promptLength: number, batchSize: number, msPerStep: number): number {
+export function tokensPerSecond(
+  items: readonly TaskItem[],
+  promptLength: number,
+  batchSize: number,
+  msPerStep: number,
+): number {
   if (msPerStep <= 0 || items.length === 0) return 0;
   let n = 0;
   for (const it of items) for (const p of it.seq.pieces) n += p.kind === "tokens" ? p.ids.length : 0;

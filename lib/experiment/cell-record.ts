@@ -20,7 +20,14 @@ export interface CellOutcome {
   readonly truncation?: TruncationCount;
 }
 
-export function cellRecord(cell: Cell, fingerprint: string, tuned: Tuned, outcome: CellOutcome, startedAt: Date, finishedAt = new Date()): RunRecord {
+export function cellRecord(
+  cell: Cell,
+  fingerprint: string,
+  tuned: Tuned,
+  outcome: CellOutcome,
+  startedAt: Date,
+  finishedAt = new Date(),
+): RunRecord {
   const { stage1, truncation, ...measured } = outcome;
   return {
     ...cellFields(cell),

@@ -24,7 +24,11 @@ export interface CellTasks {
   /** the first `maxTest` test items. */
   readonly test: readonly TaskItem[];
   /** two-stage prompt tuning: stage 1's task and its items; null for one stage. */
-  readonly stage1: { readonly name: string; readonly train: readonly TaskItem[]; readonly dev: readonly TaskItem[] } | null;
+  readonly stage1: {
+    readonly name: string;
+    readonly train: readonly TaskItem[];
+    readonly dev: readonly TaskItem[];
+  } | null;
   /** how many examples the template cut, per split (for the record). */
   readonly truncation: TruncationCount;
 }
@@ -46,7 +50,9 @@ export async function resolveCellTask(cell: Cell, key: string, dataSeed: number,
   const binding = cell.tasks?.[key];
   if (binding === undefined) {
     if (!(TASK_NAMES as readonly string[]).includes(key)) {
-      throw new Error(`${where}: unknown task '${key}': expected one of ${TASK_NAMES.join(", ")} or a file task object (bound by expandGrid)`);
+      throw new Error(
+        `${where}: unknown task '${key}': expected one of ${TASK_NAMES.join(", ")} or a file task object (bound by expandGrid)`,
+      );
     }
     return resolveTask(key, process.cwd(), { dataSeed, where });
   }

@@ -57,12 +57,18 @@ export function checkCells(cells: readonly Cell[], options: CheckCellsOptions): 
   for (const i of issues) groups.set(i.detail, [...(groups.get(i.detail) ?? []), i]);
   const lines = [...groups.values()].map((g) => {
     if (g.length === 1) return `${g[0]!.where}: ${g[0]!.detail}`;
-    const ids = g.slice(0, 8).map((i) => i.index).join(", ") + (g.length > 8 ? `, ... (${g.length} cells)` : "");
+    const ids =
+      g
+        .slice(0, 8)
+        .map((i) => i.index)
+        .join(", ") + (g.length > 8 ? `, ... (${g.length} cells)` : "");
     return `${options.source}: cells ${ids} (first: ${describeCell(g[0]!.cell)}): ${g[0]!.detail}`;
   });
   const max = options.maxListed ?? 5;
   const more = lines.length > max ? `\n  ... and ${lines.length - max} more problems` : "";
-  throw new Error(`${options.source}: ${issues.length} of ${cells.length} cells are invalid; nothing was run:\n  ${lines.slice(0, max).join("\n  ")}${more}`);
+  throw new Error(
+    `${options.source}: ${issues.length} of ${cells.length} cells are invalid; nothing was run:\n  ${lines.slice(0, max).join("\n  ")}${more}`,
+  );
 }
 
 function cellIssues(cells: readonly Cell[], options: CheckCellsOptions): CellIssue[] {
@@ -75,13 +81,25 @@ function cellIssues(cells: readonly Cell[], options: CheckCellsOptions): CellIss
       if (!backboneOk.has(cell.backbone)) backboneOk.set(cell.backbone, backboneProblem(cell.backbone, root));
       return backboneOk.get(cell.backbone)!;
     });
-    if (problem !== null) issues.push({ index, cell, where, detail: problem.startsWith(`${where}: `) ? problem.slice(where.length + 2) : problem });
+    if (problem !== null)
+      issues.push({
+        index,
+        cell,
+        where,
+        detail: problem.startsWith(`${where}: `) ? problem.slice(where.length + 2) : problem,
+      });
   });
   return issues;
 }
 
-function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, backbone: () => string | null): string | null {
-  if (!(METHOD_NAMES as readonly string[]).includes(cell.method)) return `${where}: method '${cell.method}' is not one of ${METHOD_NAMES.join(", ")}`;
+function cellProblem(
+  cell: Cell,
+  where: string,
+  options: CheckCellsOptions,
+  backbone: () => string | null,
+): string | null {
+  if (!(METHOD_NAMES as readonly string[]).includes(cell.method))
+    return `${where}: method '${cell.method}' is not one of ${METHOD_NAMES.join(", ")}`;
   if (!(TASK_NAMES as readonly string[]).includes(cell.task) && cell.tasks?.[cell.task] === undefined) {
     return `${where}: task '${cell.task}' is not one of ${TASK_NAMES.join(", ")} (or a file task object { name, file, textColumn, labelColumn, ... })`;
   }
@@ -94,12 +112,17 @@ function cellProblem(cell: Cell, where: string, options: CheckCellsOptions, back
     const method = getMethod(cell.method);
     checkOptionsForMethod(o, method, where);
     if (!method.trainsPrompt) return null;
-    if (o.stage1Task !== null && !(TASK_NAMES as readonly string[]).includes(o.stage1Task) && cell.tasks?.[o.stage1Task] === undefined) {
+    if (
+      o.stage1Task !== null &&
+      !(TASK_NAMES as readonly string[]).includes(o.stage1Task) &&
+      cell.tasks?.[o.stage1Task] === undefined
+    ) {
       return `${where}: option stage1Task '${o.stage1Task}' is not one of ${TASK_NAMES.join(", ")} (or a file task object in fixed.stage1Task)`;
     }
     for (const task of [cell.task, ...(o.stage1Task !== null ? [o.stage1Task] : [])]) {
       const missing = missingSlots(task, o.promptPosition, o.promptLength, cell);
-      if (missing !== null) return `${where}: option promptPosition '${o.promptPosition}' needs slot(s) ${missing} that task '${task}' lacks`;
+      if (missing !== null)
+        return `${where}: option promptPosition '${o.promptPosition}' needs slot(s) ${missing} that task '${task}' lacks`;
     }
     return null;
   } catch (err) {
@@ -119,7 +142,9 @@ function missingSlots(task: string, position: string, length: number, cell: Cell
   const offered = parsePattern(spec.template.pattern).flatMap((p) => (p.kind === "slot" ? [p.slot] : []));
   const lengths = parsePosition(position, length);
   const missing = PROMPT_SLOTS.filter((slot) => lengths[slot] > 0 && !offered.includes(slot));
-  return missing.length === 0 ? null : `${missing.join(", ")} (template ${JSON.stringify(spec.template.pattern)} offers ${offered.join(", ")})`;
+  return missing.length === 0
+    ? null
+    : `${missing.join(", ")} (template ${JSON.stringify(spec.template.pattern)} offers ${offered.join(", ")})`;
 }
 
 /** The template pattern of a file task bound to `cell` under `key` (defaults filled in), or null. */
@@ -139,10 +164,14 @@ function optionKeyOf(err: unknown, where: string): string | null {
 /** null when `name` is a complete checkpoint folder, else what is missing. */
 function backboneProblem(name: string, root: string): string | null {
   const dir = backboneDir(name, root);
-  const missing = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].filter((f) => !fs.existsSync(path.join(dir, f)));
+  const missing = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].filter(
+    (f) => !fs.existsSync(path.join(dir, f)),
+  );
   if (missing.length === 0) return null;
   const models = path.join(root, "models");
-  const shipped = fs.existsSync(models) ? fs.readdirSync(models).filter((d) => fs.existsSync(path.join(models, d, CHECKPOINT_FILES.weights))) : [];
+  const shipped = fs.existsSync(models)
+    ? fs.readdirSync(models).filter((d) => fs.existsSync(path.join(models, d, CHECKPOINT_FILES.weights)))
+    : [];
   return `backbone '${name}': ${dir} lacks ${missing.join(", ")} (shipped: ${shipped.length > 0 ? shipped.join(", ") : "none"})`;
 }
 

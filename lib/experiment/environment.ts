@@ -12,7 +12,10 @@ import type { RunRecord } from "./record";
 const KIT_PACKAGE_NAME = "softprompt-kit";
 
 /** `backend` and `versions` for a RunRecord. Requires `await initBackend()` first. */
-export function runEnvironment(info: BackendInfo = backendInfo(), kernels: string = kernelSetLabel()): Pick<RunRecord, "backend" | "versions"> {
+export function runEnvironment(
+  info: BackendInfo = backendInfo(),
+  kernels: string = kernelSetLabel(),
+): Pick<RunRecord, "backend" | "versions"> {
   return {
     backend: { name: info.name, version: info.version, kernels },
     versions: { kit: kitVersion(), tfjs: info.tfjsVersion, node: process.versions.node },

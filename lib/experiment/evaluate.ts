@@ -9,13 +9,33 @@ export function predict(tuned: Tuned, items: readonly TaskItem[], batchSize: num
   const preds: number[] = [];
   for (let i = 0; i < items.length; i += batchSize) {
     const chunk = items.slice(i, i + batchSize);
-    const arg = tf.tidy(() => tf.argMax(tuned.scores(chunk.map((x) => x.seq), false), 1).dataSync() as Int32Array);
+    const arg = tf.tidy(
+      () =>
+        tf
+          .argMax(
+            tuned.scores(
+              chunk.map((x) => x.seq),
+              false,
+            ),
+            1,
+          )
+          .dataSync() as Int32Array,
+    );
     preds.push(...arg);
   }
   return preds;
 }
 
-export function evaluateItems(tuned: Tuned, items: readonly TaskItem[], numClasses: number, batchSize: number): ClassificationMetrics {
+export function evaluateItems(
+  tuned: Tuned,
+  items: readonly TaskItem[],
+  numClasses: number,
+  batchSize: number,
+): ClassificationMetrics {
   const pred = predict(tuned, items, batchSize);
-  return classificationMetrics(items.map((x) => x.gold), pred, numClasses);
+  return classificationMetrics(
+    items.map((x) => x.gold),
+    pred,
+    numClasses,
+  );
 }

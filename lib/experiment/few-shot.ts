@@ -8,6 +8,10 @@ export function fewShot(data: TaskData, perClass: number, seed: number): TaskDat
   const byLabel = new Map<string, number[]>();
   data.train.forEach((e, i) => byLabel.set(e.label, [...(byLabel.get(e.label) ?? []), i]));
   const keep = new Set<number>();
-  for (const idx of byLabel.values()) rng.shuffle(idx).slice(0, perClass).forEach((i) => keep.add(i));
+  for (const idx of byLabel.values())
+    rng
+      .shuffle(idx)
+      .slice(0, perClass)
+      .forEach((i) => keep.add(i));
   return { ...data, train: data.train.filter((_, i) => keep.has(i)) };
 }

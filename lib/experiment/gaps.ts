@@ -44,18 +44,27 @@ export interface MethodGapRow extends Summary {
 export function methodGaps(records: readonly RunRecord[], options: MethodGapOptions): MethodGapRow[] {
   const { a, b, metric } = options;
   if (a === b) throw new Error(`methodGaps: a and b are the same method ${JSON.stringify(a)}`);
-  if (!["accuracy", "macroF1", "mcc"].includes(metric)) throw new Error(`methodGaps: unknown metric ${JSON.stringify(metric)}`);
+  if (!["accuracy", "macroF1", "mcc"].includes(metric))
+    throw new Error(`methodGaps: unknown metric ${JSON.stringify(metric)}`);
   const aRuns = records.filter((r) => r.method === a && matches(r, options.aWhere));
   const bRuns = records.filter((r) => r.method === b && matches(r, options.bWhere));
-  if (aRuns.length === 0) throw new Error(`methodGaps: no runs of method ${JSON.stringify(a)}${options.aWhere ? ` matching ${canonicalJson(options.aWhere)}` : ""}`);
-  if (bRuns.length === 0) throw new Error(`methodGaps: no runs of method ${JSON.stringify(b)}${options.bWhere ? ` matching ${canonicalJson(options.bWhere)}` : ""}`);
+  if (aRuns.length === 0)
+    throw new Error(
+      `methodGaps: no runs of method ${JSON.stringify(a)}${options.aWhere ? ` matching ${canonicalJson(options.aWhere)}` : ""}`,
+    );
+  if (bRuns.length === 0)
+    throw new Error(
+      `methodGaps: no runs of method ${JSON.stringify(b)}${options.bWhere ? ` matching ${canonicalJson(options.bWhere)}` : ""}`,
+    );
 
   const bByKey = new Map<string, RunRecord>();
   for (const r of bRuns) {
     const key = canonicalJson([r.backbone.name, r.backbone.fingerprint, r.task, r.seed]);
     const prev = bByKey.get(key);
     if (prev && prev.cellId !== r.cellId) {
-      throw new Error(`methodGaps: method ${JSON.stringify(b)} has several runs for ${r.backbone.name}/${r.task} seed ${r.seed} (configs ${canonicalJson(prev.config)} and ${canonicalJson(r.config)}); narrow them with bWhere`);
+      throw new Error(
+        `methodGaps: method ${JSON.stringify(b)} has several runs for ${r.backbone.name}/${r.task} seed ${r.seed} (configs ${canonicalJson(prev.config)} and ${canonicalJson(r.config)}); narrow them with bWhere`,
+      );
     }
     bByKey.set(key, r);
   }
@@ -63,7 +72,11 @@ export function methodGaps(records: readonly RunRecord[], options: MethodGapOpti
   const optionKeys = varyingOptionKeys(aRuns);
   const groups = new Map<string, RunRecord[]>();
   for (const r of aRuns) {
-    const key = canonicalJson([r.backbone.name, r.task, ...optionKeys.map((k) => (r.config[k] === undefined ? null : r.config[k]))]);
+    const key = canonicalJson([
+      r.backbone.name,
+      r.task,
+      ...optionKeys.map((k) => (r.config[k] === undefined ? null : r.config[k])),
+    ]);
     const list = groups.get(key) ?? [];
     if (!list.some((x) => x.cellId === r.cellId)) list.push(r);
     groups.set(key, list);
@@ -73,7 +86,10 @@ export function methodGaps(records: readonly RunRecord[], options: MethodGapOpti
   for (const [key, group] of groups) {
     const first = group[0]!;
     const pairs = group
-      .map((r) => ({ r, partner: bByKey.get(canonicalJson([r.backbone.name, r.backbone.fingerprint, r.task, r.seed])) }))
+      .map((r) => ({
+        r,
+        partner: bByKey.get(canonicalJson([r.backbone.name, r.backbone.fingerprint, r.task, r.seed])),
+      }))
       .filter((p): p is { r: RunRecord; partner: RunRecord } => p.partner !== undefined)
       .sort((x, y) => x.r.seed - y.r.seed);
     const bSameTask = bRuns.filter((r) => r.backbone.name === first.backbone.name && r.task === first.task);
@@ -88,7 +104,14 @@ export function methodGaps(records: readonly RunRecord[], options: MethodGapOpti
     );
     const opts: Record<string, unknown> = {};
     for (const k of optionKeys) opts[k] = first.config[k];
-    rows.push({ ...s, backbone: first.backbone.name, task: first.task, options: opts, seeds: pairs.map((p) => p.r.seed), unpaired });
+    rows.push({
+      ...s,
+      backbone: first.backbone.name,
+      task: first.task,
+      options: opts,
+      seeds: pairs.map((p) => p.r.seed),
+      unpaired,
+    });
   }
   const byText = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
   return rows.sort((x, y) => {
@@ -100,5 +123,7 @@ export function methodGaps(records: readonly RunRecord[], options: MethodGapOpti
 
 function matches(r: RunRecord, where: Record<string, unknown> | undefined): boolean {
   if (!where) return true;
-  return Object.entries(where).every(([k, v]) => r.config[k] !== undefined && canonicalJson(r.config[k]) === canonicalJson(v));
+  return Object.entries(where).every(
+    ([k, v]) => r.config[k] !== undefined && canonicalJson(r.config[k]) === canonicalJson(v),
+  );
 }

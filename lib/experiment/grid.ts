@@ -91,7 +91,9 @@ export function expandGrid(spec: GridSpec, options: ExpandGridOptions = {}): Cel
     bindings[b.identity.key] = b;
   }
   const cellTasks = (task: string): Record<string, TaskBinding> | undefined => {
-    const used = [task, fixed.stage1Task].filter((k): k is string => typeof k === "string" && bindings[k] !== undefined);
+    const used = [task, fixed.stage1Task].filter(
+      (k): k is string => typeof k === "string" && bindings[k] !== undefined,
+    );
     return used.length === 0 ? undefined : Object.fromEntries(used.map((k) => [k, bindings[k]!]));
   };
   const cells: Cell[] = [];
@@ -101,7 +103,9 @@ export function expandGrid(spec: GridSpec, options: ExpandGridOptions = {}): Cel
         const axes = axesFor(spec, method);
         for (const combo of product(axes)) {
           for (const seed of spec.seeds) {
-            cells.push(makeCell({ backbone, task, method, seed, options: { ...fixed, ...combo }, tasks: cellTasks(task) }));
+            cells.push(
+              makeCell({ backbone, task, method, seed, options: { ...fixed, ...combo }, tasks: cellTasks(task) }),
+            );
           }
         }
       }
@@ -111,7 +115,9 @@ export function expandGrid(spec: GridSpec, options: ExpandGridOptions = {}): Cel
   cells.forEach((c, i) => {
     const prev = seen.get(c.cellId);
     if (prev !== undefined) {
-      throw new Error(`${where}: cells ${prev} and ${i} have the same config ${canonicalJson(c.config)} (cellId ${c.cellId})`);
+      throw new Error(
+        `${where}: cells ${prev} and ${i} have the same config ${canonicalJson(c.config)} (cellId ${c.cellId})`,
+      );
     }
     seen.set(c.cellId, i);
   });
@@ -129,7 +135,8 @@ export function makeCell(parts: {
 }): Cell {
   const options = parts.options ?? {};
   for (const k of Object.keys(options)) {
-    if (RESERVED_CONFIG_KEYS.includes(k)) throw new Error(`cell options: key "${k}" is reserved (it is a cell field), rename it`);
+    if (RESERVED_CONFIG_KEYS.includes(k))
+      throw new Error(`cell options: key "${k}" is reserved (it is a cell field), rename it`);
   }
   if (!Number.isInteger(parts.seed)) throw new Error(`cell: seed must be an integer, got ${parts.seed}`);
   const config = { backbone: parts.backbone, task: parts.task, method: parts.method, seed: parts.seed, ...options };
@@ -148,23 +155,30 @@ export function makeCell(parts: {
 
 /** Throws an Error naming the grid and the bad field on the first problem found. */
 export function validateGrid(spec: GridSpec, where = "grid"): void {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) throw new Error(`${where}: expected a grid object, got ${describe(spec)}`);
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+    throw new Error(`${where}: expected a grid object, got ${describe(spec)}`);
   const known = new Set(["name", "methods", "tasks", "backbones", "seeds", "options", "methodOptions", "fixed"]);
   for (const k of Object.keys(spec)) {
     if (!known.has(k)) throw new Error(`${where}: unknown field "${k}" (expected one of ${[...known].join(", ")})`);
   }
-  if (typeof spec.name !== "string" || spec.name.trim() === "") throw new Error(`${where}: name must be a non-empty string, got ${describe(spec.name)}`);
+  if (typeof spec.name !== "string" || spec.name.trim() === "")
+    throw new Error(`${where}: name must be a non-empty string, got ${describe(spec.name)}`);
   for (const axis of ["backbones", "tasks", "methods"] as const) {
     checkAxis(where, axis, spec[axis]);
     spec[axis].forEach((v, i) => {
       if (axis === "tasks" && isPlainObject(v)) return; // a file task object: bound (and checked) by expandGrid
-      const what = axis === "tasks" ? "a task name or a file task object { name, file, textColumn, labelColumn, ... }" : "a non-empty string";
-      if (typeof v !== "string" || v.trim() === "") throw new Error(`${where}: ${axis}[${i}] must be ${what}, got ${describe(v)}`);
+      const what =
+        axis === "tasks"
+          ? "a task name or a file task object { name, file, textColumn, labelColumn, ... }"
+          : "a non-empty string";
+      if (typeof v !== "string" || v.trim() === "")
+        throw new Error(`${where}: ${axis}[${i}] must be ${what}, got ${describe(v)}`);
     });
   }
   checkAxis(where, "seeds", spec.seeds);
   spec.seeds.forEach((s, i) => {
-    if (typeof s !== "number" || !Number.isSafeInteger(s)) throw new Error(`${where}: seeds[${i}] must be an integer, got ${describe(s)}`);
+    if (typeof s !== "number" || !Number.isSafeInteger(s))
+      throw new Error(`${where}: seeds[${i}] must be an integer, got ${describe(s)}`);
   });
   const fixedKeys = checkRecord(where, "fixed", spec.fixed);
   for (const k of fixedKeys) {
@@ -185,8 +199,10 @@ export function validateGrid(spec: GridSpec, where = "grid"): void {
     const axes = checkRecord(where, `methodOptions.${m}`, spec.methodOptions![m]);
     for (const k of axes) {
       checkKey(where, `methodOptions.${m}.${k}`, k);
-      if (fixedKeys.includes(k)) throw new Error(`${where}: "${k}" is both a fixed value and methodOptions.${m} axis; keep one`);
-      if (optionKeys.includes(k)) throw new Error(`${where}: "${k}" is both an options axis and a methodOptions.${m} axis; keep one`);
+      if (fixedKeys.includes(k))
+        throw new Error(`${where}: "${k}" is both a fixed value and methodOptions.${m} axis; keep one`);
+      if (optionKeys.includes(k))
+        throw new Error(`${where}: "${k}" is both an options axis and a methodOptions.${m} axis; keep one`);
       checkAxis(where, `methodOptions.${m}.${k}`, spec.methodOptions![m]![k]);
     }
   }
@@ -218,7 +234,8 @@ function checkAxis(where: string, field: string, values: unknown): asserts value
   values.forEach((v, i) => {
     const key = canonicalJson(v, `${where}: ${field}[${i}]`);
     const prev = seen.get(key);
-    if (prev !== undefined) throw new Error(`${where}: ${field} has a duplicate value ${key} at indices ${prev} and ${i}`);
+    if (prev !== undefined)
+      throw new Error(`${where}: ${field} has a duplicate value ${key} at indices ${prev} and ${i}`);
     seen.set(key, i);
   });
 }
@@ -233,6 +250,8 @@ function checkRecord(where: string, field: string, value: unknown): string[] {
 
 function checkKey(where: string, field: string, key: string): void {
   if (RESERVED_CONFIG_KEYS.includes(key)) {
-    throw new Error(`${where}: ${field}: key "${key}" is reserved (cells already have ${RESERVED_CONFIG_KEYS.join(", ")}); use the grid's own axis or rename it`);
+    throw new Error(
+      `${where}: ${field}: key "${key}" is reserved (cells already have ${RESERVED_CONFIG_KEYS.join(", ")}); use the grid's own axis or rename it`,
+    );
   }
 }

@@ -44,7 +44,10 @@ const STDERR_TAIL_BYTES = 4000;
 
 /** A task failed inside its worker, or its worker died. */
 export class WorkerTaskError extends Error {
-  constructor(message: string, readonly workerStack?: string) {
+  constructor(
+    message: string,
+    readonly workerStack?: string,
+  ) {
     super(message);
     this.name = "WorkerTaskError";
   }
@@ -54,7 +57,8 @@ type ToChild<I> = { type: "task"; input: I };
 type FromChild<O> = { type: "result"; output: O } | { type: "error"; message: string; stack?: string };
 
 export class ProcessPool<I, O> {
-  private readonly opts: Required<Omit<ProcessPoolOptions, "timeoutMs" | "env">> & Pick<ProcessPoolOptions, "timeoutMs" | "env">;
+  private readonly opts: Required<Omit<ProcessPoolOptions, "timeoutMs" | "env">> &
+    Pick<ProcessPoolOptions, "timeoutMs" | "env">;
   private readonly waiting: Array<() => void> = [];
   private readonly children = new Set<ChildProcess>();
   private active = 0;
@@ -62,7 +66,9 @@ export class ProcessPool<I, O> {
 
   constructor(options: ProcessPoolOptions) {
     if (typeof options?.script !== "string" || options.script === "") {
-      throw new Error(`ProcessPool: script must be a path to a worker .js file, got ${JSON.stringify(options?.script)}`);
+      throw new Error(
+        `ProcessPool: script must be a path to a worker .js file, got ${JSON.stringify(options?.script)}`,
+      );
     }
     const size = options.size ?? PROCESS_POOL_DEFAULTS.size;
     if (!Number.isInteger(size) || size < 1) throw new Error(`ProcessPool: size must be an integer >= 1, got ${size}`);
@@ -104,11 +110,14 @@ export class ProcessPool<I, O> {
   async close(): Promise<void> {
     this.closed = true;
     for (const resolve of this.waiting.splice(0)) resolve();
-    const exits = [...this.children].map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) return resolve();
-      c.once("exit", () => resolve());
-      c.kill("SIGTERM");
-    }));
+    const exits = [...this.children].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once("exit", () => resolve());
+          c.kill("SIGTERM");
+        }),
+    );
     await Promise.all(exits);
   }
 
@@ -134,10 +143,17 @@ export class ProcessPool<I, O> {
         settled = true;
         reject(err);
       };
-      const timer = this.opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-        fail(new WorkerTaskError(`worker ${this.opts.script} (pid ${child.pid}) timed out after ${this.opts.timeoutMs} ms`));
-        child.kill("SIGKILL");
-      }, this.opts.timeoutMs);
+      const timer =
+        this.opts.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              fail(
+                new WorkerTaskError(
+                  `worker ${this.opts.script} (pid ${child.pid}) timed out after ${this.opts.timeoutMs} ms`,
+                ),
+              );
+              child.kill("SIGKILL");
+            }, this.opts.timeoutMs);
       child.on("message", (msg: FromChild<O>) => {
         answer = msg;
         if (settled) return;
@@ -147,7 +163,11 @@ export class ProcessPool<I, O> {
         } else if (msg?.type === "error") {
           fail(new WorkerTaskError(`worker ${this.opts.script} (pid ${child.pid}): ${msg.message}`, msg.stack));
         } else {
-          fail(new WorkerTaskError(`worker ${this.opts.script} (pid ${child.pid}) sent an unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`));
+          fail(
+            new WorkerTaskError(
+              `worker ${this.opts.script} (pid ${child.pid}) sent an unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`,
+            ),
+          );
         }
         if (child.connected) child.disconnect();
       });
@@ -160,7 +180,11 @@ export class ProcessPool<I, O> {
         if (answer === undefined) {
           const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
           const tail = stderrTail.trim() === "" ? "" : `; stderr ends with:\n${stderrTail.trimEnd()}`;
-          fail(new WorkerTaskError(`worker ${this.opts.script} (pid ${child.pid}) ${how} before returning a result${tail}`));
+          fail(
+            new WorkerTaskError(
+              `worker ${this.opts.script} (pid ${child.pid}) ${how} before returning a result${tail}`,
+            ),
+          );
         }
       });
       const message: ToChild<I> = { type: "task", input };
@@ -188,7 +212,10 @@ export function serveWorker<I, O>(handler: (input: I) => Promise<O> | O): void {
     });
   process.once("message", async (msg: ToChild<I>) => {
     if (msg?.type !== "task") {
-      await send({ type: "error", message: `expected a {type:"task"} message, got ${JSON.stringify(msg)?.slice(0, 200)}` });
+      await send({
+        type: "error",
+        message: `expected a {type:"task"} message, got ${JSON.stringify(msg)?.slice(0, 200)}`,
+      });
     } else {
       try {
         const output = await handler(msg.input);
@@ -207,7 +234,12 @@ export function serveWorker<I, O>(handler: (input: I) => Promise<O> | O): void {
 }
 
 /** Copies a child stream to ours line by line, with a prefix; `tap` sees the raw text. */
-function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, prefix: string, tap?: (text: string) => void): void {
+function forwardLines(
+  from: NodeJS.ReadableStream,
+  to: NodeJS.WritableStream,
+  prefix: string,
+  tap?: (text: string) => void,
+): void {
   let partial = "";
   from.setEncoding("utf8");
   from.on("data", (chunk: string) => {

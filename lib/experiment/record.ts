@@ -150,7 +150,8 @@ export function recordProblems(obj: unknown): string[] {
   if (isPlainObject(r.backend)) {
     need("backend.name", isNonEmptyString, "a non-empty string");
     need("backend.version", isNonEmptyString, "a non-empty string");
-    if ((r.backend as Record<string, unknown>)["kernels"] !== undefined) need("backend.kernels", isNonEmptyString, "a non-empty string");
+    if ((r.backend as Record<string, unknown>)["kernels"] !== undefined)
+      need("backend.kernels", isNonEmptyString, "a non-empty string");
   }
   need("versions", isPlainObject, "an object { kit, tfjs, node }");
   if (isPlainObject(r.versions)) {
@@ -164,8 +165,14 @@ export function recordProblems(obj: unknown): string[] {
         p.push(`config.${k}: ${describe(c[k])} disagrees with ${k} ${describe(r[k])}`);
       }
     }
-    if (c.backbone !== undefined && isPlainObject(r.backbone) && c.backbone !== (r.backbone as Record<string, unknown>).name) {
-      p.push(`config.backbone: ${describe(c.backbone)} disagrees with backbone.name ${describe((r.backbone as Record<string, unknown>).name)}`);
+    if (
+      c.backbone !== undefined &&
+      isPlainObject(r.backbone) &&
+      c.backbone !== (r.backbone as Record<string, unknown>).name
+    ) {
+      p.push(
+        `config.backbone: ${describe(c.backbone)} disagrees with backbone.name ${describe((r.backbone as Record<string, unknown>).name)}`,
+      );
     }
   }
   if (r.stage1 !== undefined) {
@@ -186,7 +193,11 @@ export function recordProblems(obj: unknown): string[] {
   }
   need("startedAt", isIsoTime, "an ISO 8601 timestamp string");
   need("finishedAt", isIsoTime, "an ISO 8601 timestamp string");
-  if (isIsoTime(r.startedAt) && isIsoTime(r.finishedAt) && Date.parse(r.finishedAt as string) < Date.parse(r.startedAt as string)) {
+  if (
+    isIsoTime(r.startedAt) &&
+    isIsoTime(r.finishedAt) &&
+    Date.parse(r.finishedAt as string) < Date.parse(r.startedAt as string)
+  ) {
     p.push(`finishedAt: ${r.finishedAt} is before startedAt ${r.startedAt}`);
   }
   return p;
@@ -199,7 +210,9 @@ export function recordProblems(obj: unknown): string[] {
 export function validateRecord(obj: unknown, where: string): RunRecord {
   const problems = recordProblems(obj);
   if (problems.length > 0) {
-    throw new Error(`${where}: invalid run record (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  ${problems.join("\n  ")}`);
+    throw new Error(
+      `${where}: invalid run record (${problems.length} problem${problems.length > 1 ? "s" : ""}):\n  ${problems.join("\n  ")}`,
+    );
   }
   return obj as RunRecord;
 }
@@ -209,10 +222,15 @@ export function validateRecord(obj: unknown, where: string): RunRecord {
  * field). A torn final line (interrupted append) is skipped with a warning; a missing file is an
  * error unless `allowMissing`.
  */
-export function readRecords(filePath: string, options: { allowMissing?: boolean; onWarning?: (m: string) => void } = {}): RunRecord[] {
-  return readJsonl<unknown>(filePath, { onBadLine: "throw", allowMissing: options.allowMissing, onWarning: options.onWarning }).map(({ line, record }) =>
-    validateRecord(record, `${filePath}:${line}`),
-  );
+export function readRecords(
+  filePath: string,
+  options: { allowMissing?: boolean; onWarning?: (m: string) => void } = {},
+): RunRecord[] {
+  return readJsonl<unknown>(filePath, {
+    onBadLine: "throw",
+    allowMissing: options.allowMissing,
+    onWarning: options.onWarning,
+  }).map(({ line, record }) => validateRecord(record, `${filePath}:${line}`));
 }
 
 /** The first record of each of `cells`, in cell order (cells without a record are left out). */
@@ -270,7 +288,11 @@ function isUnit(v: unknown): boolean {
   return isFiniteNumber(v) && (v as number) >= 0 && (v as number) <= 1;
 }
 function isIsoTime(v: unknown): boolean {
-  return typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v));
+  return (
+    typeof v === "string" &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) &&
+    !Number.isNaN(Date.parse(v))
+  );
 }
 
 function describe(v: unknown): string {

@@ -29,7 +29,13 @@ export function runKeyOf(config: Readonly<Record<string, unknown>>): string | nu
   for (const [k, v] of Object.entries(config)) if (!RESERVED_CONFIG_KEYS.includes(k)) options[k] = v;
   try {
     const resolved = resolveCellOptions(options, "reuse");
-    return canonicalJson({ backbone: config["backbone"], task: config["task"], method: config["method"], seed: config["seed"], ...resolved });
+    return canonicalJson({
+      backbone: config["backbone"],
+      task: config["task"],
+      method: config["method"],
+      seed: config["seed"],
+      ...resolved,
+    });
   } catch {
     return null;
   }
@@ -54,7 +60,10 @@ export class RecordReuse {
    * valid results file is skipped with a warning naming it and the problem (reuse is an optimisation: it must not
    * stop a run). The first record per run key wins.
    */
-  constructor(files: readonly string[], private readonly options: RecordReuseOptions) {
+  constructor(
+    files: readonly string[],
+    private readonly options: RecordReuseOptions,
+  ) {
     const excluded = new Set((options.exclude ?? []).map((f) => realOrResolved(f)));
     const seen = new Set<string>();
     const used: string[] = [];

@@ -14,7 +14,14 @@ import { train, type TrainResult } from "../train/trainer";
 import { getMethod } from "../tuning/methods";
 import { classLoss } from "../tuning/rank-scorer";
 import type { Method, Tuned } from "../tuning/method";
-import { cellLearningRate, checkOptionsForMethod, resolveCellOptions, scheduleOf, stage1StepsOf, type CellOptions } from "./cell-options";
+import {
+  cellLearningRate,
+  checkOptionsForMethod,
+  resolveCellOptions,
+  scheduleOf,
+  stage1StepsOf,
+  type CellOptions,
+} from "./cell-options";
 import { buildCellMethod } from "./cell-method";
 import { peakTensorBytes, tokensPerSecond } from "./cell-profile";
 import { cellRecord, type CellOutcome } from "./cell-record";
@@ -91,18 +98,47 @@ async function trainAndEvaluate(run: CellRun): Promise<CellOutcome> {
   const { o, method, tuned, data } = run;
   const numClasses = data.task.labels.length;
   const evaluate = (items: readonly TaskItem[]) => evaluateItems(tuned, items, numClasses, o.evalBatchSize);
-  const peak = await peakTensorBytes(tuned, data.train, lossOn(tuned, data.train), { trains: method.trains, batchSize: o.batchSize, optimizer: o.optimizer });
+  const peak = await peakTensorBytes(tuned, data.train, lossOn(tuned, data.train), {
+    trains: method.trains,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+  });
   const s1Steps = stage1StepsOf(o);
   let stage1: CellOutcome["stage1"];
   if (data.stage1 !== null) {
     // Stage 1: tune the prompt on the related task (its own dev split picks the prompt that stage 2 starts from).
-    const s1 = await trainStage(run, { items: data.stage1.train, dev: data.stage1.dev, steps: s1Steps, evalEvery: Math.min(o.evalEvery, s1Steps), patience: 0, stepOffset: 0, reportEvals: false });
+    const s1 = await trainStage(run, {
+      items: data.stage1.train,
+      dev: data.stage1.dev,
+      steps: s1Steps,
+      evalEvery: Math.min(o.evalEvery, s1Steps),
+      patience: 0,
+      stepOffset: 0,
+      reportEvals: false,
+    });
     stage1 = { task: data.stage1.name, steps: s1.steps, devAccuracy: s1.bestScore, msPerStep: s1.msPerStep };
   }
   if (!method.trains) {
-    return { steps: 0, metrics: evaluate(data.test), devMetrics: null, curve: [], peakTensorBytes: peak, msPerStep: 0, tokensPerSecond: 0, ...(stage1 ? { stage1 } : {}) };
+    return {
+      steps: 0,
+      metrics: evaluate(data.test),
+      devMetrics: null,
+      curve: [],
+      peakTensorBytes: peak,
+      msPerStep: 0,
+      tokensPerSecond: 0,
+      ...(stage1 ? { stage1 } : {}),
+    };
   }
-  const result = await trainStage(run, { items: data.train, dev: data.dev, steps: o.steps, evalEvery: o.evalEvery, patience: o.patience, stepOffset: s1Steps, reportEvals: true });
+  const result = await trainStage(run, {
+    items: data.train,
+    dev: data.dev,
+    steps: o.steps,
+    evalEvery: o.evalEvery,
+    patience: o.patience,
+    stepOffset: s1Steps,
+    reportEvals: true,
+  });
   return {
     steps: result.steps,
     metrics: evaluate(data.test),
@@ -119,7 +155,13 @@ async function trainAndEvaluate(run: CellRun): Promise<CellOutcome> {
 function lossOn(tuned: Tuned, items: readonly TaskItem[]): (batch: number[]) => tf.Scalar {
   return (batch) => {
     const chosen = batch.map((i) => items[i]!);
-    return classLoss(tuned.scores(chosen.map((x) => x.seq), true), chosen.map((x) => x.gold));
+    return classLoss(
+      tuned.scores(
+        chosen.map((x) => x.seq),
+        true,
+      ),
+      chosen.map((x) => x.gold),
+    );
   };
 }
 
@@ -152,6 +194,8 @@ async function trainStage(run: CellRun, stage: TrainStage): Promise<TrainResult>
     );
   } catch (err) {
     const lrText = o.lr === null ? `the default lr ${lr} of ${method.name}` : `lr ${lr}`;
-    throw new Error(`cell ${cell.cellId} (${cell.task}/${cell.method} seed=${cell.seed}) with ${lrText}: ${(err as Error).message}`);
+    throw new Error(
+      `cell ${cell.cellId} (${cell.task}/${cell.method} seed=${cell.seed}) with ${lrText}: ${(err as Error).message}`,
+    );
   }
 }

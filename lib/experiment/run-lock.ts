@@ -24,14 +24,19 @@ const FRESH_MS = 10_000;
  * Takes the lock at `lockPath` for this process or throws. Returns the release function (which
  * removes the lock only if it is still ours).
  */
-export function acquireLock(lockPath: string, purpose: string, onWarning: (m: string) => void = (m) => console.warn(m)): () => void {
+export function acquireLock(
+  lockPath: string,
+  purpose: string,
+  onWarning: (m: string) => void = (m) => console.warn(m),
+): () => void {
   const mine: LockContent = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), purpose };
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number;
     try {
       fd = fs.openSync(lockPath, "wx");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`cannot create lock ${lockPath}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new Error(`cannot create lock ${lockPath}: ${(err as Error).message}`);
       const stale = staleReason(lockPath);
       if (stale === null) continue; // vanished meanwhile: retry
       if (typeof stale !== "string") throw stale;
@@ -77,13 +82,19 @@ function staleReason(lockPath: string): string | Error | null {
     if (!Number.isInteger(owner.pid) || typeof owner.host !== "string") throw new Error("bad fields");
   } catch {
     if (Date.now() - mtimeMs > FRESH_MS) return "unreadable lock file older than 10 s";
-    return new Error(`${lockPath} is being created by another process; retry shortly (or delete it if no run is active)`);
+    return new Error(
+      `${lockPath} is being created by another process; retry shortly (or delete it if no run is active)`,
+    );
   }
   const who = `process ${owner.pid} on ${owner.host} (${owner.purpose}, since ${owner.startedAt})`;
-  const held = new Error(`${lockPath} is held by ${who}: only one run may write these results at a time. If that process is gone, delete ${lockPath}.`);
+  const held = new Error(
+    `${lockPath} is held by ${who}: only one run may write these results at a time. If that process is gone, delete ${lockPath}.`,
+  );
   if (owner.host !== os.hostname()) return held;
   if (owner.pid === process.pid) {
-    return new Error(`${lockPath} is held by this same process (${owner.purpose}, since ${owner.startedAt}): another run on these results is still active here`);
+    return new Error(
+      `${lockPath} is held by this same process (${owner.purpose}, since ${owner.startedAt}): another run on these results is still active here`,
+    );
   }
   if (processAlive(owner.pid)) return held;
   return `${who} is no longer running`;

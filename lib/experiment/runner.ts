@@ -109,21 +109,27 @@ export class GridRunError extends Error {
 }
 
 /** Validates options; the error names the bad option and value. */
-export function resolveRunGridOptions(options: RunGridOptions): Required<Omit<RunGridOptions, "onProgress" | "signal" | "limit">> &
+export function resolveRunGridOptions(
+  options: RunGridOptions,
+): Required<Omit<RunGridOptions, "onProgress" | "signal" | "limit">> &
   Pick<RunGridOptions, "onProgress" | "signal"> & { limit: number } {
-  if (options === null || typeof options !== "object") throw new Error(`runGrid: options must be an object, got ${String(options)}`);
+  if (options === null || typeof options !== "object")
+    throw new Error(`runGrid: options must be an object, got ${String(options)}`);
   if (typeof options.resultsPath !== "string" || options.resultsPath === "") {
     throw new Error(`runGrid: resultsPath must be a non-empty string, got ${JSON.stringify(options.resultsPath)}`);
   }
-  if (typeof options.runCell !== "function") throw new Error(`runGrid: runCell must be a function, got ${typeof options.runCell}`);
+  if (typeof options.runCell !== "function")
+    throw new Error(`runGrid: runCell must be a function, got ${typeof options.runCell}`);
   const concurrency = options.concurrency ?? RUN_GRID_DEFAULTS.concurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`runGrid: concurrency must be an integer >= 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`runGrid: concurrency must be an integer >= 1, got ${concurrency}`);
   const onError = options.onError ?? RUN_GRID_DEFAULTS.onError;
   if (onError !== "stop" && onError !== "record-and-continue") {
     throw new Error(`runGrid: onError must be "stop" or "record-and-continue", got ${JSON.stringify(onError)}`);
   }
   const limit = options.limit ?? Infinity;
-  if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new Error(`runGrid: limit must be an integer >= 0, got ${limit}`);
+  if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0))
+    throw new Error(`runGrid: limit must be an integer >= 0, got ${limit}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
     throw new Error(`runGrid: onProgress must be a function, got ${typeof options.onProgress}`);
   }
@@ -148,10 +154,16 @@ export function defaultErrorsPath(resultsPath: string): string {
 /** cellIds already recorded in a results file (missing file: none). Torn final line ignored. */
 export function recordedCellIds(resultsPath: string, onWarning?: (m: string) => void): Map<string, number> {
   const ids = new Map<string, number>();
-  for (const { line, record } of readJsonl<unknown>(resultsPath, { onBadLine: "throw", allowMissing: true, onWarning })) {
+  for (const { line, record } of readJsonl<unknown>(resultsPath, {
+    onBadLine: "throw",
+    allowMissing: true,
+    onWarning,
+  })) {
     const id = (record as { cellId?: unknown } | null)?.cellId;
     if (typeof record !== "object" || record === null || !isCellId(id)) {
-      throw new Error(`${resultsPath}:${line}: cellId: expected a 16-char hex cell id, got ${JSON.stringify(id)}; is this a results file?`);
+      throw new Error(
+        `${resultsPath}:${line}: cellId: expected a 16-char hex cell id, got ${JSON.stringify(id)}; is this a results file?`,
+      );
     }
     ids.set(id, (ids.get(id) ?? 0) + 1);
   }
@@ -184,7 +196,14 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
     const skipped = cells.length - pending.length;
     const queue = pending.slice(0, Math.min(pending.length, opts.limit));
     const toRun = queue.length;
-    emit({ type: "resume", resultsPath: opts.resultsPath, total: cells.length, skipped, pending: pending.length, toRun });
+    emit({
+      type: "resume",
+      resultsPath: opts.resultsPath,
+      total: cells.length,
+      skipped,
+      pending: pending.length,
+      toRun,
+    });
 
     const records: RunRecord[] = [];
     const failed: CellFailure[] = [];
@@ -200,7 +219,15 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
         if (q >= queue.length) return;
         const index = queue[q]!;
         const cell = cells[index]!;
-        const base = (): CellEventBase => ({ cell, index, total: cells.length, position: q + 1, toRun, elapsedSeconds: elapsed(), etaSeconds: eta() });
+        const base = (): CellEventBase => ({
+          cell,
+          index,
+          total: cells.length,
+          position: q + 1,
+          toRun,
+          elapsedSeconds: elapsed(),
+          etaSeconds: eta(),
+        });
         emit({ type: "cell-start", ...base() });
         const started = Date.now();
         let record: RunRecord;
@@ -211,7 +238,10 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
           const cellSeconds = (Date.now() - started) / 1000;
           completed++;
           failed.push({ cell, index, error });
-          const stop = opts.onError === "stop" ? new GridRunError(cell, index, error) : logFailure(opts, cell, index, error, cellSeconds);
+          const stop =
+            opts.onError === "stop"
+              ? new GridRunError(cell, index, error)
+              : logFailure(opts, cell, index, error, cellSeconds);
           stopError ??= stop;
           emit({ type: "cell-error", ...base(), error, cellSeconds });
           continue;
@@ -220,7 +250,9 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
           appendJsonl(opts.resultsPath, record, { onWarning: opts.onWarning });
         } catch (err) {
           // Cannot store results (disk full, permissions): stop everything, whatever onError says.
-          stopError ??= new Error(`runGrid: cannot append the record of cell ${index} (${cell.cellId}) to ${opts.resultsPath}: ${(err as Error).message}`);
+          stopError ??= new Error(
+            `runGrid: cannot append the record of cell ${index} (${cell.cellId}) to ${opts.resultsPath}: ${(err as Error).message}`,
+          );
           return;
         }
         completed++;
@@ -249,7 +281,11 @@ export async function runGrid(cells: readonly Cell[], options: RunGridOptions): 
 }
 
 /** Indices of `cells` without a record in `resultsPath`, and how many records belong to other cells. */
-function pendingCells(cells: readonly Cell[], resultsPath: string, onWarning: (m: string) => void): { pending: number[]; foreignRecords: number } {
+function pendingCells(
+  cells: readonly Cell[],
+  resultsPath: string,
+  onWarning: (m: string) => void,
+): { pending: number[]; foreignRecords: number } {
   const existing = recordedCellIds(resultsPath, onWarning);
   const wanted = new Set(cells.map((c) => c.cellId));
   let foreignRecords = 0;
@@ -265,16 +301,32 @@ function pendingCells(cells: readonly Cell[], resultsPath: string, onWarning: (m
 }
 
 /** Appends a failed cell to the errors file ("record-and-continue"); an Error that stops the run if it cannot. */
-function logFailure(opts: { errorsPath: string; onWarning: (m: string) => void }, cell: Cell, index: number, error: Error, seconds: number): Error | null {
+function logFailure(
+  opts: { errorsPath: string; onWarning: (m: string) => void },
+  cell: Cell,
+  index: number,
+  error: Error,
+  seconds: number,
+): Error | null {
   try {
     appendJsonl(
       opts.errorsPath,
-      { cellId: cell.cellId, index, config: cell.config, error: error.message, stack: error.stack ?? null, seconds, failedAt: new Date().toISOString() },
+      {
+        cellId: cell.cellId,
+        index,
+        config: cell.config,
+        error: error.message,
+        stack: error.stack ?? null,
+        seconds,
+        failedAt: new Date().toISOString(),
+      },
       { onWarning: opts.onWarning },
     );
     return null;
   } catch (logErr) {
-    return new Error(`runGrid: cannot log the failure of cell ${index} to ${opts.errorsPath}: ${(logErr as Error).message}`);
+    return new Error(
+      `runGrid: cannot log the failure of cell ${index} to ${opts.errorsPath}: ${(logErr as Error).message}`,
+    );
   }
 }
 
@@ -321,7 +373,10 @@ function checkCells(cells: readonly Cell[]): void {
   if (!Array.isArray(cells)) throw new Error(`runGrid: cells must be an array (from expandGrid), got ${typeof cells}`);
   const seen = new Map<string, number>();
   cells.forEach((c, i) => {
-    if (!c || !isCellId(c.cellId)) throw new Error(`runGrid: cells[${i}] has no valid cellId (got ${JSON.stringify(c?.cellId)}); build cells with expandGrid or makeCell`);
+    if (!c || !isCellId(c.cellId))
+      throw new Error(
+        `runGrid: cells[${i}] has no valid cellId (got ${JSON.stringify(c?.cellId)}); build cells with expandGrid or makeCell`,
+      );
     const prev = seen.get(c.cellId);
     if (prev !== undefined) throw new Error(`runGrid: cells[${prev}] and cells[${i}] are the same cell (${c.cellId})`);
     seen.set(c.cellId, i);
@@ -335,14 +390,18 @@ function checkReturnedRecord(raw: unknown, cell: Cell, index: number): RunRecord
   const mismatches: string[] = [];
   if (record.cellId !== cell.cellId) mismatches.push(`cellId ${record.cellId} != ${cell.cellId}`);
   if (record.task !== cell.task) mismatches.push(`task ${JSON.stringify(record.task)} != ${JSON.stringify(cell.task)}`);
-  if (record.method !== cell.method) mismatches.push(`method ${JSON.stringify(record.method)} != ${JSON.stringify(cell.method)}`);
+  if (record.method !== cell.method)
+    mismatches.push(`method ${JSON.stringify(record.method)} != ${JSON.stringify(cell.method)}`);
   if (record.seed !== cell.seed) mismatches.push(`seed ${record.seed} != ${cell.seed}`);
-  if (record.backbone.name !== cell.backbone) mismatches.push(`backbone.name ${JSON.stringify(record.backbone.name)} != ${JSON.stringify(cell.backbone)}`);
+  if (record.backbone.name !== cell.backbone)
+    mismatches.push(`backbone.name ${JSON.stringify(record.backbone.name)} != ${JSON.stringify(cell.backbone)}`);
   if (canonicalJson(record.config) !== canonicalJson(cell.config)) {
     mismatches.push(`config ${canonicalJson(record.config)} != cell config ${canonicalJson(cell.config)}`);
   }
   if (mismatches.length > 0) {
-    throw new Error(`${where}: the record does not belong to this cell (use cellFields(cell)): ${mismatches.join("; ")}`);
+    throw new Error(
+      `${where}: the record does not belong to this cell (use cellFields(cell)): ${mismatches.join("; ")}`,
+    );
   }
   return record;
 }

@@ -43,13 +43,16 @@ export const MAX_SHARDS = 100_000;
  */
 export function parseShardSpec(text: unknown, where = "--shard"): ShardSpec {
   const usage = `I/N with 0 <= I < N (0-based shard index I of N shards, e.g. 0/4 ... 3/4)`;
-  if (typeof text !== "string") throw new Error(`${where} must be ${usage}, got ${JSON.stringify(text) ?? String(text)}`);
+  if (typeof text !== "string")
+    throw new Error(`${where} must be ${usage}, got ${JSON.stringify(text) ?? String(text)}`);
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) throw new Error(`${where} must be ${usage}, got ${JSON.stringify(text)}`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1) throw new Error(`${where} ${JSON.stringify(text)}: the number of shards N must be at least 1, got ${count}`);
-  if (count > MAX_SHARDS) throw new Error(`${where} ${JSON.stringify(text)}: at most ${MAX_SHARDS} shards, got ${count}`);
+  if (count < 1)
+    throw new Error(`${where} ${JSON.stringify(text)}: the number of shards N must be at least 1, got ${count}`);
+  if (count > MAX_SHARDS)
+    throw new Error(`${where} ${JSON.stringify(text)}: at most ${MAX_SHARDS} shards, got ${count}`);
   if (index >= count) {
     throw new Error(
       `${where} ${JSON.stringify(text)}: shard index ${index} is out of range for ${count} shard${count > 1 ? "s" : ""} ` +
@@ -66,8 +69,10 @@ export function formatShardSpec(s: ShardSpec): string {
 
 /** The shard (0 .. count-1) a cell belongs to: sha256(cellId) mod count. */
 export function shardOf(cellId: string, count: number): number {
-  if (typeof cellId !== "string" || cellId === "") throw new Error(`shardOf: cellId must be a non-empty string, got ${JSON.stringify(cellId)}`);
-  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`shardOf: count must be a positive integer, got ${count}`);
+  if (typeof cellId !== "string" || cellId === "")
+    throw new Error(`shardOf: cellId must be a non-empty string, got ${JSON.stringify(cellId)}`);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new Error(`shardOf: count must be a positive integer, got ${count}`);
   const digest = createHash("sha256").update(cellId, "utf8").digest();
   // 48 bits: uniform enough for any count up to MAX_SHARDS, and exact in a double.
   return digest.readUIntBE(0, 6) % count;
@@ -193,9 +198,12 @@ export interface CollectShardsOptions {
 export function differingResultFields(a: RunRecord, b: RunRecord): string[] {
   const ra = a as unknown as Record<string, unknown>;
   const rb = b as unknown as Record<string, unknown>;
-  const out: string[] = RESULT_FIELDS.filter((f) => canonicalJson(ra[f] ?? null, f) !== canonicalJson(rb[f] ?? null, f));
+  const out: string[] = RESULT_FIELDS.filter(
+    (f) => canonicalJson(ra[f] ?? null, f) !== canonicalJson(rb[f] ?? null, f),
+  );
   // stage 1 of two-stage tuning: its result agrees, its timing may not.
-  const s1 = (r: RunRecord): unknown => (r.stage1 ? { task: r.stage1.task, steps: r.stage1.steps, devAccuracy: r.stage1.devAccuracy } : null);
+  const s1 = (r: RunRecord): unknown =>
+    r.stage1 ? { task: r.stage1.task, steps: r.stage1.steps, devAccuracy: r.stage1.devAccuracy } : null;
   if (canonicalJson(s1(a)) !== canonicalJson(s1(b))) out.push("stage1");
   return out;
 }
@@ -254,7 +262,11 @@ export function collectShards(outDir: string, options: CollectShardsOptions = {}
         take(id);
       }
     }
-    const errors = lastErrors(shardDirs.map((d) => d.dir), new Set(missingIds), onWarning);
+    const errors = lastErrors(
+      shardDirs.map((d) => d.dir),
+      new Set(missingIds),
+      onWarning,
+    );
     for (const id of missingIds) missing.push({ cellId: id, lastError: errors.get(id) ?? null });
   } else {
     for (const id of kept.keys()) take(id);
@@ -285,7 +297,12 @@ function lastErrors(
 /** One line per missing cell (at most `max`, then a count), for the collect command's report. */
 export function describeMissing(missing: readonly MissingCell[], max = 20): string {
   if (missing.length === 0) return "no cells missing";
-  const lines = missing.slice(0, max).map((m) => `  ${m.cellId}: ${m.lastError ? `failed: ${m.lastError.message} (${m.lastError.file}:${m.lastError.line})` : "no record and no logged failure (not run yet?)"}`);
+  const lines = missing
+    .slice(0, max)
+    .map(
+      (m) =>
+        `  ${m.cellId}: ${m.lastError ? `failed: ${m.lastError.message} (${m.lastError.file}:${m.lastError.line})` : "no record and no logged failure (not run yet?)"}`,
+    );
   if (missing.length > max) lines.push(`  ... and ${missing.length - max} more`);
   return `${missing.length} cell${missing.length > 1 ? "s" : ""} missing:\n${lines.join("\n")}`;
 }
@@ -303,12 +320,20 @@ export interface AppendCollectedResult {
  * result is refused (ShardConflictError naming both sources) before anything is written. Holds the results
  * file's lock while it works, like a grid run does.
  */
-export function appendCollected(resultsPath: string, collection: ShardCollection, onWarning: (m: string) => void = (m) => console.warn(m)): AppendCollectedResult {
+export function appendCollected(
+  resultsPath: string,
+  collection: ShardCollection,
+  onWarning: (m: string) => void = (m) => console.warn(m),
+): AppendCollectedResult {
   fs.mkdirSync(path.dirname(path.resolve(resultsPath)), { recursive: true });
   const release = acquireLock(`${resultsPath}.lock`, `collect ${collection.records.length} shard records`, onWarning);
   try {
     const existing = new Map<string, { record: RunRecord; source: RecordSource }>();
-    for (const { line, record } of readJsonl<unknown>(resultsPath, { onBadLine: "throw", allowMissing: true, onWarning })) {
+    for (const { line, record } of readJsonl<unknown>(resultsPath, {
+      onBadLine: "throw",
+      allowMissing: true,
+      onWarning,
+    })) {
       const r = validateRecord(record, `${resultsPath}:${line}`);
       if (!existing.has(r.cellId)) existing.set(r.cellId, { record: r, source: { file: resultsPath, line } });
     }

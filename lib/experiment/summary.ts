@@ -60,9 +60,7 @@ export interface SummarizeOptions {
 export function varyingOptionKeys(records: readonly RunRecord[]): string[] {
   const keys = new Set<string>();
   for (const r of records) for (const k of Object.keys(r.config)) if (!RESERVED_CONFIG_KEYS.includes(k)) keys.add(k);
-  return [...keys]
-    .filter((k) => new Set(records.map((r) => valueKey(r.config[k]))).size > 1)
-    .sort();
+  return [...keys].filter((k) => new Set(records.map((r) => valueKey(r.config[k]))).size > 1).sort();
 }
 
 /** Groups records and summarises each metric across seeds; see the file comment. */
@@ -84,11 +82,17 @@ export function summarizeRecords(records: readonly RunRecord[], options: Summari
     const first = group[0]!;
     const fingerprints = new Set(group.map((r) => r.backbone.fingerprint));
     if (fingerprints.size > 1) {
-      warn(`summary: group ${describeGroup(first, optionKeys)} mixes ${fingerprints.size} backbone fingerprints under the name "${first.backbone.name}"`);
+      warn(
+        `summary: group ${describeGroup(first, optionKeys)} mixes ${fingerprints.size} backbone fingerprints under the name "${first.backbone.name}"`,
+      );
     }
     const seeds = group.map((r) => r.seed).sort((a, b) => a - b);
     const stat = (m: MetricName): Summary =>
-      summarize(group.map((r) => r.metrics[m]), seedFromString(`${key}|${m}|${baseSeed}`), options.bootstrap);
+      summarize(
+        group.map((r) => r.metrics[m]),
+        seedFromString(`${key}|${m}|${baseSeed}`),
+        options.bootstrap,
+      );
     const avg = (f: (r: RunRecord) => number): number => group.reduce((s, r) => s + f(r), 0) / group.length;
     const opts: Record<string, unknown> = {};
     for (const k of optionKeys) opts[k] = first.config[k];
@@ -125,12 +129,26 @@ export function toCsv(rows: readonly SummaryRow[]): string {
   const header = [...fixedCols, ...optionCols, ...CSV_STAT_COLUMNS];
   const lines = [header.map(csvField).join(",")];
   for (const r of rows) {
-    const cells: string[] = [r.backbone, r.task, r.method, ...optionKeys.map((k) => optionText(r.options[k])), String(r.n), r.seeds.join(" ")];
+    const cells: string[] = [
+      r.backbone,
+      r.task,
+      r.method,
+      ...optionKeys.map((k) => optionText(r.options[k])),
+      String(r.n),
+      r.seeds.join(" "),
+    ];
     for (const m of METRIC_NAMES) {
       const s = r[m];
       cells.push(...[s.mean, s.std, s.ciLow, s.ciHigh].map((x) => x.toFixed(4)));
     }
-    cells.push(count(r.trainableParams), count(r.taskBytes), count(r.peakTensorBytes), r.msPerStep.toFixed(2), r.tokensPerSecond.toFixed(1), r.wallSeconds.toFixed(1));
+    cells.push(
+      count(r.trainableParams),
+      count(r.taskBytes),
+      count(r.peakTensorBytes),
+      r.msPerStep.toFixed(2),
+      r.tokensPerSecond.toFixed(1),
+      r.wallSeconds.toFixed(1),
+    );
     lines.push(cells.map(csvField).join(","));
   }
   return lines.join("\n") + "\n";
@@ -164,7 +182,11 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
     { title: "method", right: false, cell: (r) => r.method },
     ...optionKeys.map((k) => ({ title: k, right: true, cell: (r: SummaryRow) => optionText(r.options[k]) })),
     { title: "n", right: true, cell: (r) => String(r.n) },
-    { title: "accuracy mean ± std [95% CI]", right: true, cell: (r) => `${pm(r.accuracy)} [${r.accuracy.ciLow.toFixed(4)}, ${r.accuracy.ciHigh.toFixed(4)}]` },
+    {
+      title: "accuracy mean ± std [95% CI]",
+      right: true,
+      cell: (r) => `${pm(r.accuracy)} [${r.accuracy.ciLow.toFixed(4)}, ${r.accuracy.ciHigh.toFixed(4)}]`,
+    },
     { title: "macroF1", right: true, cell: (r) => pm(r.macroF1) },
     { title: "mcc", right: true, cell: (r) => pm(r.mcc) },
     { title: "params", right: true, cell: (r) => formatSI(r.trainableParams) },
@@ -188,7 +210,9 @@ function dedupe(records: readonly RunRecord[], warn: (m: string) => void): RunRe
   const out: RunRecord[] = [];
   for (const r of records) {
     if (seen.has(r.cellId)) {
-      warn(`summary: cell ${r.cellId} (${r.task}/${r.method} seed ${r.seed}) appears more than once; keeping the first`);
+      warn(
+        `summary: cell ${r.cellId} (${r.task}/${r.method} seed ${r.seed}) appears more than once; keeping the first`,
+      );
       continue;
     }
     seen.add(r.cellId);
@@ -208,7 +232,9 @@ function groupKey(r: RunRecord, optionKeys: readonly string[]): string {
 }
 
 function describeGroup(r: RunRecord, optionKeys: readonly string[]): string {
-  return [`${r.backbone.name}/${r.task}/${r.method}`, ...optionKeys.map((k) => `${k}=${optionText(r.config[k])}`)].join(" ");
+  return [`${r.backbone.name}/${r.task}/${r.method}`, ...optionKeys.map((k) => `${k}=${optionText(r.config[k])}`)].join(
+    " ",
+  );
 }
 
 function optionKeysOf(rows: readonly SummaryRow[]): string[] {

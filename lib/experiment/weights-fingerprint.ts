@@ -35,7 +35,11 @@ export function shippedFingerprints(root: string): (name: string) => string | nu
 }
 
 /** Records of these cells whose backbone fingerprint differs from the current one; [] when all match. */
-export function staleRecords(records: readonly RunRecord[], cells: readonly Cell[], fingerprintOf: (name: string) => string | null): RunRecord[] {
+export function staleRecords(
+  records: readonly RunRecord[],
+  cells: readonly Cell[],
+  fingerprintOf: (name: string) => string | null,
+): RunRecord[] {
   const wanted = new Set(cells.map((c) => c.cellId));
   return records.filter((r) => {
     if (!wanted.has(r.cellId)) return false;

@@ -110,7 +110,9 @@ export function readJsonl<T = unknown>(filePath: string, options: ReadJsonlOptio
     if (parsed.kind === "ok") {
       out.push({ line: lineNo, record: parsed.value as T });
     } else if (!terminated) {
-      warn(`${filePath}:${lineNo}: skipping torn final line (${length} bytes, no trailing newline: ${parsed.preview}), probably an interrupted write`);
+      warn(
+        `${filePath}:${lineNo}: skipping torn final line (${length} bytes, no trailing newline: ${parsed.preview}), probably an interrupted write`,
+      );
     } else if (onBadLine === "throw") {
       throw new JsonlError(filePath, lineNo, `corrupt line (${parsed.error}): ${parsed.preview}`);
     } else {
@@ -120,10 +122,7 @@ export function readJsonl<T = unknown>(filePath: string, options: ReadJsonlOptio
   return out;
 }
 
-type LineParse =
-  | { kind: "blank" }
-  | { kind: "ok"; value: unknown }
-  | { kind: "bad"; error: string; preview: string };
+type LineParse = { kind: "blank" } | { kind: "ok"; value: unknown } | { kind: "bad"; error: string; preview: string };
 
 function parseLine(raw: Uint8Array): LineParse {
   let text: string;
@@ -145,13 +144,21 @@ function parseLine(raw: Uint8Array): LineParse {
 function serialiseRecord(filePath: string, record: unknown): string {
   const bad = findNonFinite(record, "record", new Set());
   if (bad !== undefined) {
-    throw new JsonlError(filePath, undefined, `cannot append: ${bad} (JSON has no NaN/Infinity; store null or a string instead)`);
+    throw new JsonlError(
+      filePath,
+      undefined,
+      `cannot append: ${bad} (JSON has no NaN/Infinity; store null or a string instead)`,
+    );
   }
   let text: string | undefined;
   try {
     text = JSON.stringify(record);
   } catch (err) {
-    throw new JsonlError(filePath, undefined, `cannot append: record is not JSON-serialisable: ${(err as Error).message}`);
+    throw new JsonlError(
+      filePath,
+      undefined,
+      `cannot append: record is not JSON-serialisable: ${(err as Error).message}`,
+    );
   }
   if (text === undefined) {
     throw new JsonlError(filePath, undefined, `cannot append: a record of type ${typeof record} has no JSON form`);
@@ -173,7 +180,11 @@ function findNonFinite(v: unknown, path: string, seen: Set<object>): string | un
     return undefined;
   }
   for (const [k, child] of Object.entries(v)) {
-    const hit = findNonFinite(child, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, seen);
+    const hit = findNonFinite(
+      child,
+      /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`,
+      seen,
+    );
     if (hit !== undefined) return hit;
   }
   return undefined;
@@ -208,7 +219,9 @@ function repairTail(fd: number, filePath: string, warn: (m: string) => void): vo
     return;
   }
   fs.ftruncateSync(fd, tailStart);
-  warn(`${filePath}:${lineNo}: removed torn final line (${tail.length} bytes, ${parsed.preview}) left by an interrupted write`);
+  warn(
+    `${filePath}:${lineNo}: removed torn final line (${tail.length} bytes, ${parsed.preview}) left by an interrupted write`,
+  );
 }
 
 function lastByte(fd: number, size: number): number {
@@ -235,7 +248,7 @@ function lastNewline(fd: number, size: number): number {
 function countNewlines(fd: number, end: number): number {
   const chunk = Buffer.alloc(64 * 1024);
   let count = 0;
-  for (let pos = 0; pos < end; ) {
+  for (let pos = 0; pos < end;) {
     const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - pos), pos);
     if (n === 0) break;
     for (let i = 0; i < n; i++) if (chunk[i] === NEWLINE) count++;

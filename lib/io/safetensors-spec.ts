@@ -39,18 +39,35 @@ export function specProblems(
     const want = Object.prototype.hasOwnProperty.call(spec, name) ? spec[name] : undefined;
     const got = Object.prototype.hasOwnProperty.call(loaded, name) ? loaded[name] : undefined;
     if (want !== undefined && got === undefined) {
-      problems.push({ kind: "missing", tensor: name, message: `${where(name)}: missing (expected ${want.dtype} [${want.shape.join(", ")}])` });
+      problems.push({
+        kind: "missing",
+        tensor: name,
+        message: `${where(name)}: missing (expected ${want.dtype} [${want.shape.join(", ")}])`,
+      });
     } else if (want === undefined && got !== undefined) {
       if (!options.allowUnexpected) {
-        problems.push({ kind: "unexpected", tensor: name, message: `${where(name)}: unexpected tensor (${got.dtype} [${got.shape.join(", ")}]) not in the expected set` });
+        problems.push({
+          kind: "unexpected",
+          tensor: name,
+          message: `${where(name)}: unexpected tensor (${got.dtype} [${got.shape.join(", ")}]) not in the expected set`,
+        });
       }
     } else if (want !== undefined && got !== undefined) {
       if (!sameShape(want.shape, got.shape)) {
-        problems.push({ kind: "shape", tensor: name, message: `${where(name)}: wrong shape: expected [${want.shape.join(", ")}], got [${got.shape.join(", ")}]` });
+        problems.push({
+          kind: "shape",
+          tensor: name,
+          message: `${where(name)}: wrong shape: expected [${want.shape.join(", ")}], got [${got.shape.join(", ")}]`,
+        });
       }
-      const dtypeOk = got.dtype === want.dtype || (options.anyFloatPrecision === true && isFloat(got.dtype) && isFloat(want.dtype));
+      const dtypeOk =
+        got.dtype === want.dtype || (options.anyFloatPrecision === true && isFloat(got.dtype) && isFloat(want.dtype));
       if (!dtypeOk) {
-        problems.push({ kind: "dtype", tensor: name, message: `${where(name)}: wrong dtype: expected ${want.dtype}, got ${got.dtype}` });
+        problems.push({
+          kind: "dtype",
+          tensor: name,
+          message: `${where(name)}: wrong dtype: expected ${want.dtype}, got ${got.dtype}`,
+        });
       }
     }
   }
@@ -91,4 +108,3 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------------------
-

@@ -1,7 +1,18 @@
 /** Writing safetensors files the way the reference implementation does (see safetensors.ts for the layout). */
 import { writeFileAtomic } from "./atomic-write";
 import { f32BitsToBf16, f32BitsToF16 } from "./float16";
-import { SAFE_DTYPES, REFERENCE_DTYPE_RANK, MAX_HEADER_BYTES, SafetensorsError, type SafeDType, type SafeTensor, float32Bits, checkShape, describe, assertLittleEndianHost } from "./safetensors-format";
+import {
+  SAFE_DTYPES,
+  REFERENCE_DTYPE_RANK,
+  MAX_HEADER_BYTES,
+  SafetensorsError,
+  type SafeDType,
+  type SafeTensor,
+  float32Bits,
+  checkShape,
+  describe,
+  assertLittleEndianHost,
+} from "./safetensors-format";
 
 /**
  * Serialise tensors (+ optional string metadata) to safetensors bytes. Deterministic: the same
@@ -35,7 +46,11 @@ function safetensorsChunks(
 ): Uint8Array[] {
   assertLittleEndianHost();
   if (typeof tensors !== "object" || tensors === null || Array.isArray(tensors)) {
-    throw new SafetensorsError(label, undefined, `tensors must be an object of name -> tensor, got ${describe(tensors)}`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `tensors must be an object of name -> tensor, got ${describe(tensors)}`,
+    );
   }
   const names = Object.keys(tensors);
   for (const name of names) checkTensorForWrite(name, tensors[name], label);
@@ -49,7 +64,9 @@ function safetensorsChunks(
   const parts: string[] = [];
   const metaEntries = metadataEntriesForWrite(metadata, label);
   if (metaEntries.length > 0) {
-    parts.push(`"__metadata__":{${metaEntries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`);
+    parts.push(
+      `"__metadata__":{${metaEntries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`,
+    );
   }
   const dataChunks: Uint8Array[] = [];
   let offset = 0;
@@ -66,7 +83,11 @@ function safetensorsChunks(
   const pad = (8 - (header.length % 8)) % 8;
   if (pad > 0) header = Buffer.concat([header, Buffer.alloc(pad, 0x20)]);
   if (header.length > MAX_HEADER_BYTES) {
-    throw new SafetensorsError(label, undefined, `header would be ${header.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `header would be ${header.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit`,
+    );
   }
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(header.length));
@@ -76,12 +97,20 @@ function safetensorsChunks(
 function metadataEntriesForWrite(metadata: Record<string, string> | undefined, label: string): [string, string][] {
   if (metadata === undefined) return [];
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new SafetensorsError(label, undefined, `metadata must be an object of string -> string, got ${describe(metadata)}`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `metadata must be an object of string -> string, got ${describe(metadata)}`,
+    );
   }
   const entries = Object.keys(metadata).map((k): [string, string] => {
     const v: unknown = metadata[k];
     if (typeof v !== "string") {
-      throw new SafetensorsError(label, undefined, `metadata ${JSON.stringify(k)} must be a string, got ${describe(v)}`);
+      throw new SafetensorsError(
+        label,
+        undefined,
+        `metadata ${JSON.stringify(k)} must be a string, got ${describe(v)}`,
+      );
     }
     return [k, v];
   });
@@ -156,4 +185,3 @@ function tensorToBytes(t: SafeTensor): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 // ---------------------------------------------------------------------------------------------
-

@@ -29,7 +29,21 @@
  */
 import * as fs from "node:fs";
 import { bf16BitsToF32, f16BitsToF32 } from "./float16";
-import { SAFE_DTYPES, SAFE_DTYPE_BYTES, MAX_HEADER_BYTES, SafetensorsError, type SafeDType, type SafeTensor, type SafeTensorInfo, type SafetensorsContents, type SafetensorsHeader, checkShape, setOwn, describe, assertLittleEndianHost } from "./safetensors-format";
+import {
+  SAFE_DTYPES,
+  SAFE_DTYPE_BYTES,
+  MAX_HEADER_BYTES,
+  SafetensorsError,
+  type SafeDType,
+  type SafeTensor,
+  type SafeTensorInfo,
+  type SafetensorsContents,
+  type SafetensorsHeader,
+  checkShape,
+  setOwn,
+  describe,
+  assertLittleEndianHost,
+} from "./safetensors-format";
 
 export * from "./safetensors-format";
 export * from "./safetensors-write";
@@ -143,7 +157,11 @@ function readExactly(fd: number, into: Uint8Array, position: number, label: stri
   while (done < into.length) {
     const got = fs.readSync(fd, into, done, into.length - done, position + done);
     if (got === 0) {
-      throw new SafetensorsError(label, tensor, `file ended at byte ${position + done} while reading ${into.length} bytes at ${position} (file changed while reading?)`);
+      throw new SafetensorsError(
+        label,
+        tensor,
+        `file ended at byte ${position + done} while reading ${into.length} bytes at ${position} (file changed while reading?)`,
+      );
     }
     done += got;
   }
@@ -152,14 +170,26 @@ function readExactly(fd: number, into: Uint8Array, position: number, label: stri
 /** Validate the 8-byte prefix against the file size; returns N. */
 function headerLength(prefix: Uint8Array, fileSize: number, label: string): number {
   if (fileSize < 8) {
-    throw new SafetensorsError(label, undefined, `truncated file: ${fileSize} bytes, shorter than the 8-byte header-length prefix`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `truncated file: ${fileSize} bytes, shorter than the 8-byte header-length prefix`,
+    );
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(label, undefined, `header length ${n} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `header length ${n} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`,
+    );
   }
   if (n > BigInt(fileSize - 8)) {
-    throw new SafetensorsError(label, undefined, `header length ${n} bytes but only ${fileSize - 8} bytes follow the 8-byte prefix (truncated file or not a safetensors file)`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `header length ${n} bytes but only ${fileSize - 8} bytes follow the 8-byte prefix (truncated file or not a safetensors file)`,
+    );
   }
   return Number(n);
 }
@@ -178,7 +208,11 @@ function parseHeader(bytes: Uint8Array, dataLength: number, label: string): Safe
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new SafetensorsError(label, undefined, `malformed header JSON (${(err as Error).message}); header starts ${JSON.stringify(text.slice(0, 80))}`);
+    throw new SafetensorsError(
+      label,
+      undefined,
+      `malformed header JSON (${(err as Error).message}); header starts ${JSON.stringify(text.slice(0, 80))}`,
+    );
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new SafetensorsError(label, undefined, `header must be a JSON object, got ${describe(json)}`);
@@ -191,11 +225,19 @@ function parseHeader(bytes: Uint8Array, dataLength: number, label: string): Safe
     const value = obj[key];
     if (key === "__metadata__") {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new SafetensorsError(label, undefined, `"__metadata__" must be an object of string values, got ${describe(value)}`);
+        throw new SafetensorsError(
+          label,
+          undefined,
+          `"__metadata__" must be an object of string values, got ${describe(value)}`,
+        );
       }
       for (const [mk, mv] of Object.entries(value as Record<string, unknown>)) {
         if (typeof mv !== "string") {
-          throw new SafetensorsError(label, undefined, `metadata ${JSON.stringify(mk)} must be a string, got ${describe(mv)}`);
+          throw new SafetensorsError(
+            label,
+            undefined,
+            `metadata ${JSON.stringify(mk)} must be a string, got ${describe(mv)}`,
+          );
         }
         setOwn(metadata, mk, mv);
       }
@@ -234,7 +276,9 @@ function parseTensorInfo(name: string, value: unknown, label: string): SafeTenso
   const need = numel * SAFE_DTYPE_BYTES[d];
   if (!Number.isSafeInteger(need)) fail(`shape [${(shape as number[]).join(", ")}] is too large`);
   if (end - begin !== need) {
-    fail(`data_offsets [${begin}, ${end}] span ${end - begin} bytes but dtype ${d} with shape [${(shape as number[]).join(", ")}] needs ${need}`);
+    fail(
+      `data_offsets [${begin}, ${end}] span ${end - begin} bytes but dtype ${d} with shape [${(shape as number[]).join(", ")}] needs ${need}`,
+    );
   }
   return { dtype: d, shape: [...(shape as number[])], dataOffsets: [begin, end] };
 }
@@ -244,23 +288,39 @@ function checkTiling(spans: { name: string; begin: number; end: number }[], data
   let far: { name: string; end: number } | undefined;
   for (const s of spans) if (far === undefined || s.end > far.end) far = s;
   if (far !== undefined && far.end > dataLength) {
-    throw new SafetensorsError(label, far.name, `data ends at byte ${far.end} of the data region but the file has only ${dataLength} data bytes (truncated file?)`);
+    throw new SafetensorsError(
+      label,
+      far.name,
+      `data ends at byte ${far.end} of the data region but the file has only ${dataLength} data bytes (truncated file?)`,
+    );
   }
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
   let prev: string | undefined;
   for (const s of spans) {
     if (s.begin < pos) {
-      throw new SafetensorsError(label, s.name, `data_offsets [${s.begin}, ${s.end}] overlap tensor ${JSON.stringify(prev)} which ends at ${pos}`);
+      throw new SafetensorsError(
+        label,
+        s.name,
+        `data_offsets [${s.begin}, ${s.end}] overlap tensor ${JSON.stringify(prev)} which ends at ${pos}`,
+      );
     }
     if (s.begin > pos) {
-      throw new SafetensorsError(label, s.name, `data_offsets [${s.begin}, ${s.end}] leave bytes [${pos}, ${s.begin}) of the data region unused`);
+      throw new SafetensorsError(
+        label,
+        s.name,
+        `data_offsets [${s.begin}, ${s.end}] leave bytes [${pos}, ${s.begin}) of the data region unused`,
+      );
     }
     pos = s.end;
     prev = s.name;
   }
   if (pos !== dataLength) {
-    throw new SafetensorsError(label, prev, `${dataLength - pos} trailing bytes after the last tensor's data (data region is ${dataLength} bytes, tensors cover ${pos})`);
+    throw new SafetensorsError(
+      label,
+      prev,
+      `${dataLength - pos} trailing bytes after the last tensor's data (data region is ${dataLength} bytes, tensors cover ${pos})`,
+    );
   }
 }
 
@@ -277,7 +337,8 @@ function tensorFromBytes(name: string, info: SafeTensorInfo, raw: Uint8Array, la
       return { dtype: "U8", shape, data: raw };
     case "BOOL": {
       const bad = raw.findIndex((v) => v > 1);
-      if (bad >= 0) throw new SafetensorsError(label, name, `BOOL element at flat index ${bad} is ${raw[bad]}, expected 0 or 1`);
+      if (bad >= 0)
+        throw new SafetensorsError(label, name, `BOOL element at flat index ${bad} is ${raw[bad]}, expected 0 or 1`);
       return { dtype: "BOOL", shape, data: raw };
     }
     case "F16":
@@ -292,7 +353,11 @@ function tensorFromBytes(name: string, info: SafeTensorInfo, raw: Uint8Array, la
         const hi = words[2 * i + 1]!;
         if (hi !== lo >> 31) {
           const value = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
-          throw new SafetensorsError(label, name, `I64 element at flat index ${i} is ${value}, outside the int32 range this reader supports`);
+          throw new SafetensorsError(
+            label,
+            name,
+            `I64 element at flat index ${i} is ${value}, outside the int32 range this reader supports`,
+          );
         }
         out[i] = lo;
       }
@@ -304,4 +369,3 @@ function tensorFromBytes(name: string, info: SafeTensorInfo, raw: Uint8Array, la
 // ---------------------------------------------------------------------------------------------
 // Checking loaded tensors against what a model expects
 // ---------------------------------------------------------------------------------------------
-

@@ -175,7 +175,9 @@ export function knownKeys(obj: Record<string, unknown>, known: readonly string[]
  * Runs checks and collects their messages instead of stopping at the first one (for record validators).
  * `problemsOf(p => { p.check(() => positiveInt(r.steps, "steps")); ... })` returns every failure message.
  */
-export function problemsOf(body: (p: { check(fn: () => unknown): void; add(message: string): void }) => void): string[] {
+export function problemsOf(
+  body: (p: { check(fn: () => unknown): void; add(message: string): void }) => void,
+): string[] {
   const out: string[] = [];
   body({
     check(fn) {

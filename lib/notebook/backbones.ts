@@ -32,7 +32,10 @@ function modelsDir(root: string): string {
 }
 
 function isCheckpointDir(dir: string): boolean {
-  return [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer].every((f) => fs.existsSync(path.join(dir, f))) && hasWeights(dir);
+  return (
+    [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer].every((f) => fs.existsSync(path.join(dir, f))) &&
+    hasWeights(dir)
+  );
 }
 
 /** safetensors metadata of a folder's weights (the first shard's when sharded). */
@@ -97,7 +100,9 @@ export interface BackbonePlan {
 export function scaleBackbones(quick: boolean, root: string = projectRoot()): BackbonePlan {
   const shipped = shippedBackbones(root);
   if (shipped.length === 0) {
-    throw new Error(`no backbone in ${modelsDir(root)}: pre-train one first (npm run pretrain -- --size kit-nano --out models/kit-nano)`);
+    throw new Error(
+      `no backbone in ${modelsDir(root)}: pre-train one first (npm run pretrain -- --size kit-nano --out models/kit-nano)`,
+    );
   }
   if (quick) return { use: [shipped[0]!], missing: [] };
   const kit = shipped.filter((n) => KIT_SIZES.includes(n));
@@ -108,12 +113,18 @@ export function scaleBackbones(quick: boolean, root: string = projectRoot()): Ba
  * The backbone of a single-size notebook: `KIT_BACKBONE` if set, else kit-nano in quick mode and kit-small in
  * full mode (the size `npm run bench` uses). Throws, naming the folder and what is shipped, if it is missing.
  */
-export function mainBackbone(quick: boolean, env: NodeJS.ProcessEnv = process.env, root: string = projectRoot()): string {
+export function mainBackbone(
+  quick: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  root: string = projectRoot(),
+): string {
   const chosen = env["KIT_BACKBONE"]?.trim() || (quick ? "kit-nano" : "kit-small");
   try {
     backboneInfo(chosen, root);
   } catch (err) {
-    throw new Error(`${(err as Error).message}${env["KIT_BACKBONE"] ? "" : "; or set KIT_BACKBONE=<name> to use another shipped backbone"}`);
+    throw new Error(
+      `${(err as Error).message}${env["KIT_BACKBONE"] ? "" : "; or set KIT_BACKBONE=<name> to use another shipped backbone"}`,
+    );
   }
   return chosen;
 }

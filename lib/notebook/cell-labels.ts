@@ -10,7 +10,9 @@ import { getMethod } from "../tuning/methods";
  */
 export function cellLabels(cells: readonly Cell[]): Map<string, string> {
   const varies = (f: (c: Cell) => unknown): boolean => new Set(cells.map((c) => canonicalJson(f(c) ?? null))).size > 1;
-  const optionKeys = [...new Set(cells.flatMap((c) => Object.keys(c.options)))].sort().filter((k) => varies((c) => c.options[k]));
+  const optionKeys = [...new Set(cells.flatMap((c) => Object.keys(c.options)))]
+    .sort()
+    .filter((k) => varies((c) => c.options[k]));
   const out = new Map<string, string>();
   for (const c of cells) {
     const parts: string[] = [];

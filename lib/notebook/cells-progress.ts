@@ -41,12 +41,19 @@ export class CellsProgress {
   constructor(private readonly o: CellsProgressOptions) {
     this.labels = cellLabels(o.cells);
     this.units = new Map(o.cells.map((c) => [c.cellId, o.reused.has(c.cellId) ? 0 : o.inProcess ? cellUnits(c) : 1]));
-    this.totalUnits = Math.max(1, o.pending.reduce((s, c) => s + this.units.get(c.cellId)!, 0));
+    this.totalUnits = Math.max(
+      1,
+      o.pending.reduce((s, c) => s + this.units.get(c.cellId)!, 0),
+    );
     this.notebook = o.sink.kind !== "console";
-    this.curve = o.inProcess && o.curve && o.pending.some((c) => this.units.get(c.cellId)! > 1)
-      ? new LiveCurve({ title: `${o.label}: training loss per cell`, yTitle: "training loss", sink: o.sink })
-      : null;
-    this.bar = o.pending.length > o.reused.size ? new ProgressBar(this.totalUnits, { label: o.label, sink: o.sink, stream: o.stream }) : null;
+    this.curve =
+      o.inProcess && o.curve && o.pending.some((c) => this.units.get(c.cellId)! > 1)
+        ? new LiveCurve({ title: `${o.label}: training loss per cell`, yTitle: "training loss", sink: o.sink })
+        : null;
+    this.bar =
+      o.pending.length > o.reused.size
+        ? new ProgressBar(this.totalUnits, { label: o.label, sink: o.sink, stream: o.stream })
+        : null;
     this.table = this.notebook ? new DisplayHandle(o.sink) : null;
   }
 
@@ -66,10 +73,16 @@ export class CellsProgress {
   onGridEvent(ev: GridEvent): void {
     if (ev.type === "cell-finish" || ev.type === "cell-error") {
       this.offset += this.units.get(ev.cell.cellId)!;
-      this.bar?.update(Math.min(this.offset, this.totalUnits), ev.type === "cell-finish" ? { metrics: { "last acc": ev.record.metrics.accuracy } } : {});
+      this.bar?.update(
+        Math.min(this.offset, this.totalUnits),
+        ev.type === "cell-finish" ? { metrics: { "last acc": ev.record.metrics.accuracy } } : {},
+      );
       this.finished.push({
         cell: this.labels.get(ev.cell.cellId)!,
-        accuracy: ev.type === "cell-finish" ? ev.record.metrics.accuracy.toFixed(4) : `FAILED: ${ev.error.message.slice(0, 80)}`,
+        accuracy:
+          ev.type === "cell-finish"
+            ? ev.record.metrics.accuracy.toFixed(4)
+            : `FAILED: ${ev.error.message.slice(0, 80)}`,
         seconds: this.o.reused.has(ev.cell.cellId) ? "reused" : formatDuration(ev.cellSeconds),
       });
       this.renderTable();

@@ -74,7 +74,8 @@ function checkUniqueX<T>(rows: readonly T[], x: (t: T) => number | string, where
   const seen = new Set<string>();
   for (const r of rows) {
     const key = String(x(r));
-    if (seen.has(key)) throw new Error(`${where}: series '${series}' has two rows at x=${key}; add the differing option to series or x`);
+    if (seen.has(key))
+      throw new Error(`${where}: series '${series}' has two rows at x=${key}; add the differing option to series or x`);
     seen.add(key);
   }
 }
@@ -114,7 +115,10 @@ export function metricFigure(rows: readonly SummaryRow[], o: MetricFigureOptions
   const xType: AxisType = o.xType ?? (rows.some((r) => typeof o.x(r) === "string") ? "category" : "linear");
   const names = [...new Set(rows.map(o.series))];
   const data: PlotlyTrace[] = names.map((name, i) => {
-    const rs = orderX(rows.filter((r) => o.series(r) === name), o.x);
+    const rs = orderX(
+      rows.filter((r) => o.series(r) === name),
+      o.x,
+    );
     checkUniqueX(rs, o.x, `metricFigure '${o.title}'`, name);
     const s = rs.map((r) => r[metric]);
     return {
@@ -163,7 +167,10 @@ export function gapFigure(rows: readonly MethodGapRow[], o: GapFigureOptions): F
   const xType: AxisType = o.xType ?? (rows.some((r) => typeof o.x(r) === "string") ? "category" : "linear");
   const names = [...new Set(rows.map(series))];
   const data: PlotlyTrace[] = names.map((name, i) => {
-    const rs = orderX(rows.filter((r) => series(r) === name), o.x);
+    const rs = orderX(
+      rows.filter((r) => series(r) === name),
+      o.x,
+    );
     checkUniqueX(rs, o.x, `gapFigure '${o.title}'`, name);
     return {
       type: "scatter",
@@ -193,8 +200,13 @@ export function gapFigure(rows: readonly MethodGapRow[], o: GapFigureOptions): F
 }
 
 /** Bytes each method must store per task (mean over rows), as bars on a log axis. */
-export function storageFigure(rows: readonly SummaryRow[], title = "Storage per task: what must be saved besides the shared backbone"): Figure {
-  const methods = [...new Set(rows.map((r) => r.method))].filter((m) => rows.some((r) => r.method === m && r.taskBytes > 0));
+export function storageFigure(
+  rows: readonly SummaryRow[],
+  title = "Storage per task: what must be saved besides the shared backbone",
+): Figure {
+  const methods = [...new Set(rows.map((r) => r.method))].filter((m) =>
+    rows.some((r) => r.method === m && r.taskBytes > 0),
+  );
   const bytes = methods.map((m) => {
     const rs = rows.filter((r) => r.method === m);
     return rs.reduce((s, r) => s + r.taskBytes, 0) / rs.length;
@@ -221,14 +233,33 @@ export function storageFigure(rows: readonly SummaryRow[], title = "Storage per 
 }
 
 /** One run's curve: training loss (left axis) and dev accuracy at each evaluation (right axis). */
-export function trainingCurveFigure(curve: readonly CurvePoint[], title: string, references: readonly Reference[] = []): Figure {
+export function trainingCurveFigure(
+  curve: readonly CurvePoint[],
+  title: string,
+  references: readonly Reference[] = [],
+): Figure {
   const dev = curve.filter((c) => c.devAccuracy !== undefined);
   const loss = curve.filter((c) => Number.isFinite(c.trainLoss));
   const refs = referenceShapes(references.map((r) => r));
   return {
     data: [
-      { type: "scatter", mode: "lines+markers", name: "training loss (mean since last eval)", x: loss.map((c) => c.step), y: loss.map((c) => c.trainLoss), marker: { color: PALETTE[0] } },
-      { type: "scatter", mode: "lines+markers", name: "dev accuracy", x: dev.map((c) => c.step), y: dev.map((c) => c.devAccuracy), yaxis: "y2", marker: { color: PALETTE[1] } },
+      {
+        type: "scatter",
+        mode: "lines+markers",
+        name: "training loss (mean since last eval)",
+        x: loss.map((c) => c.step),
+        y: loss.map((c) => c.trainLoss),
+        marker: { color: PALETTE[0] },
+      },
+      {
+        type: "scatter",
+        mode: "lines+markers",
+        name: "dev accuracy",
+        x: dev.map((c) => c.step),
+        y: dev.map((c) => c.devAccuracy),
+        yaxis: "y2",
+        marker: { color: PALETTE[1] },
+      },
     ],
     layout: {
       title: { text: title },

@@ -19,18 +19,37 @@ export function checkKiResult(file: string, r: KiExperimentResult): void {
   for (const s of r.seeds) {
     const again = computeSaved(s.scratch.curve, s.ki.curve);
     const where = `${file}: seed ${s.seed}`;
-    check(close(again.kiSteps, s.saving.kiSteps) && close(again.saved, s.saving.saved) && again.target === s.saving.target, () => `${where}: recorded saving ${JSON.stringify(s.saving)} does not follow from the curves (${JSON.stringify(again)})`);
+    check(
+      close(again.kiSteps, s.saving.kiSteps) && close(again.saved, s.saving.saved) && again.target === s.saving.target,
+      () =>
+        `${where}: recorded saving ${JSON.stringify(s.saving)} does not follow from the curves (${JSON.stringify(again)})`,
+    );
     check(stepsOf(s.scratch.curve) === stepsOf(s.ki.curve), `${where}: the two arms were evaluated at different steps`);
-    check(s.scratch.steps === r.options.steps && s.ki.steps === r.options.steps, `${where}: a run did not take all ${r.options.steps} steps`);
+    check(
+      s.scratch.steps === r.options.steps && s.ki.steps === r.options.steps,
+      `${where}: a run did not take all ${r.options.steps} steps`,
+    );
   }
 }
 
 /** Throws unless both demo arms were evaluated where planned, learned, left the teacher intact and differ. */
 export function checkKiDemo(d: KiDemo): void {
-  for (const [name, c] of [["scratch", d.scratch], ["KI", d.ki]] as const) {
-    check(stepsOf(c) === d.evalSteps.join(","), `demo ${name} curve evaluated at ${stepsOf(c)}, expected ${d.evalSteps.join(",")}`);
-    check(c.every((p) => Number.isFinite(p.valLoss)), `demo ${name}: non-finite validation loss`);
-    check(c[c.length - 1]!.valLoss < c[0]!.valLoss, `demo: the ${name} run did not learn (${c[0]!.valLoss} -> ${c[c.length - 1]!.valLoss})`);
+  for (const [name, c] of [
+    ["scratch", d.scratch],
+    ["KI", d.ki],
+  ] as const) {
+    check(
+      stepsOf(c) === d.evalSteps.join(","),
+      `demo ${name} curve evaluated at ${stepsOf(c)}, expected ${d.evalSteps.join(",")}`,
+    );
+    check(
+      c.every((p) => Number.isFinite(p.valLoss)),
+      `demo ${name}: non-finite validation loss`,
+    );
+    check(
+      c[c.length - 1]!.valLoss < c[0]!.valLoss,
+      `demo: the ${name} run did not learn (${c[0]!.valLoss} -> ${c[c.length - 1]!.valLoss})`,
+    );
   }
   check(d.teacherAfter === d.teacherBefore, "demo: the teacher's weights changed during KI");
   check(!d.sameWeights, "demo: the KI student ended with the scratch student's weights");
@@ -45,5 +64,7 @@ export function teacherDriftNote(file: string, r: KiExperimentResult, root: stri
   if (!fs.existsSync(path.join(shipped, CHECKPOINT_FILES.weights))) return null;
   const now = loadCheckpoint(shipped);
   now.model.dispose();
-  return now.fingerprint === r.teacher.fingerprint ? null : `note: ${file} was taught by ${r.teacher.name} ${r.teacher.fingerprint}; ${shipped} is now ${now.fingerprint}`;
+  return now.fingerprint === r.teacher.fingerprint
+    ? null
+    : `note: ${file} was taught by ${r.teacher.name} ${r.teacher.fingerprint}; ${shipped} is now ${now.fingerprint}`;
 }

@@ -48,15 +48,31 @@ function yelpTokens(tok: Tokenizer): { train: Int32Array; val: Int32Array; docum
   const ids: number[] = [];
   for (const e of docs) ids.push(...tok.encode(e.text), tok.eosId);
   const stream = Int32Array.from(ids);
-  return { train: stream.subarray(0, stream.length - VAL_TOKENS), val: stream.subarray(stream.length - VAL_TOKENS), documents: docs.length };
+  return {
+    train: stream.subarray(0, stream.length - VAL_TOKENS),
+    val: stream.subarray(stream.length - VAL_TOKENS),
+    documents: docs.length,
+  };
 }
 
 /** A 1-layer, width-32 student pre-trained for `steps` steps, evaluated every 2. */
 function toyStudentOptions(vocabSize: number, steps: number): PretrainOptions {
   const config = resolveConfig({ vocabSize, maxLen: 64, dModel: 32, nLayers: 1, nHeads: 2, dFF: 64 });
   return {
-    config, seed: 0, steps, batch: 4, length: 32, lr: 1e-2, warmupSteps: 2, minLrRatio: 0.1, weightDecay: 0.01,
-    clipNorm: 1, evalEvery: 2, evalTokens: VAL_TOKENS, ckptSeconds: 3600, logEvery: steps,
+    config,
+    seed: 0,
+    steps,
+    batch: 4,
+    length: 32,
+    lr: 1e-2,
+    warmupSteps: 2,
+    minLrRatio: 0.1,
+    weightDecay: 0.01,
+    clipNorm: 1,
+    evalEvery: 2,
+    evalTokens: VAL_TOKENS,
+    ckptSeconds: 3600,
+    logEvery: steps,
   };
 }
 
@@ -72,17 +88,25 @@ export async function runKiDemo(opts: KiDemoOptions): Promise<KiDemo> {
       `${train.length} training / ${val.length} validation tokens from ${documents} Yelp reviews; ` +
         `toy student ${totalParams(options.config).toLocaleString("en-US")} params, teacher ${teacher.name} ${totalParams(teacher.config).toLocaleString("en-US")}`,
     );
-    const live = new LiveCurve({ title: `quick demo: validation loss of a toy student, from scratch vs with KI from ${teacher.name}`, xTitle: "optimizer step", yTitle: "validation loss (nats/token)" });
+    const live = new LiveCurve({
+      title: `quick demo: validation loss of a toy student, from scratch vs with KI from ${teacher.name}`,
+      xTitle: "optimizer step",
+      yTitle: "validation loss (nats/token)",
+    });
     const teacherBefore = teacher.fingerprint;
     const quiet = () => undefined; // the live curve shows the progress
-    const scratch = await pretrain(path.join(tmp, "scratch"), train, val, options, { log: quiet, onEval: (p) => live.push("from scratch", p.step, p.valLoss) });
+    const scratch = await pretrain(path.join(tmp, "scratch"), train, val, options, {
+      log: quiet,
+      onEval: (p) => live.push("from scratch", p.step, p.valLoss),
+    });
     const withKi = await pretrain(path.join(tmp, "ki"), train, val, options, {
       log: quiet,
       loss: kiLoss(teacher.model, { alphaStart: 0.5, alphaEndStep: Math.round((2 * steps) / 3) }),
       onEval: (p) => live.push("with KI", p.step, p.valLoss),
     });
     live.finish();
-    const points = (h: readonly HistoryPoint[]) => h.map((p) => ({ step: p.step, valLoss: p.valLoss, seconds: p.seconds }));
+    const points = (h: readonly HistoryPoint[]) =>
+      h.map((p) => ({ step: p.step, valLoss: p.valLoss, seconds: p.seconds }));
     const demo = {
       scratch: points(scratch.state.history),
       ki: points(withKi.state.history),

@@ -26,21 +26,72 @@ export function kiSeedFigure(r: KiExperimentResult, s: KiSeedResult): Figure {
   const last = Math.max(lastStep(s.scratch), lastStep(s.ki));
   const target = s.saving.target;
   const shapes: unknown[] = [
-    { type: "rect", xref: "x", yref: "paper", x0: 0, x1: Math.min(r.options.kiEndStep, last), y0: 0, y1: 1, fillcolor: "#ff7f0e", opacity: 0.08, line: { width: 0 } },
-    { type: "line", xref: "x", yref: "y", x0: 0, x1: last, y0: target, y1: target, line: { dash: "dot", color: "#555", width: 1 } },
+    {
+      type: "rect",
+      xref: "x",
+      yref: "paper",
+      x0: 0,
+      x1: Math.min(r.options.kiEndStep, last),
+      y0: 0,
+      y1: 1,
+      fillcolor: "#ff7f0e",
+      opacity: 0.08,
+      line: { width: 0 },
+    },
+    {
+      type: "line",
+      xref: "x",
+      yref: "y",
+      x0: 0,
+      x1: last,
+      y0: target,
+      y1: target,
+      line: { dash: "dot", color: "#555", width: 1 },
+    },
   ];
   const annotations: unknown[] = [
-    { xref: "x", yref: "y", x: 0, y: target, xanchor: "left", yanchor: "top", showarrow: false, text: `target: scratch's final ${target.toFixed(3)}` },
+    {
+      xref: "x",
+      yref: "y",
+      x: 0,
+      y: target,
+      xanchor: "left",
+      yanchor: "top",
+      showarrow: false,
+      text: `target: scratch's final ${target.toFixed(3)}`,
+    },
   ];
   if (s.saving.kiSteps !== null) {
     const at = s.saving.kiSteps;
-    shapes.push({ type: "line", xref: "x", yref: "paper", x0: at, x1: at, y0: 0, y1: 1, line: { dash: "dash", color: PALETTE[1], width: 1 } });
-    annotations.push({ xref: "x", yref: "paper", x: at, y: 1, yanchor: "bottom", showarrow: false, text: `KI reaches it at step ${at.toFixed(0)} (saved ${percentOrNotReached(s.saving.saved)})` });
+    shapes.push({
+      type: "line",
+      xref: "x",
+      yref: "paper",
+      x0: at,
+      x1: at,
+      y0: 0,
+      y1: 1,
+      line: { dash: "dash", color: PALETTE[1], width: 1 },
+    });
+    annotations.push({
+      xref: "x",
+      yref: "paper",
+      x: at,
+      y: 1,
+      yanchor: "bottom",
+      showarrow: false,
+      text: `KI reaches it at step ${at.toFixed(0)} (saved ${percentOrNotReached(s.saving.saved)})`,
+    });
   }
   return {
-    data: [runTrace(s.scratch, "from scratch", PALETTE[0]!), runTrace(s.ki, `with KI from ${r.teacher.name}`, PALETTE[1]!)],
+    data: [
+      runTrace(s.scratch, "from scratch", PALETTE[0]!),
+      runTrace(s.ki, `with KI from ${r.teacher.name}`, PALETTE[1]!),
+    ],
     layout: {
-      title: { text: `${r.student.name}, seed ${s.seed}: validation loss, from scratch vs knowledge inheritance (a_t > 0 shaded)` },
+      title: {
+        text: `${r.student.name}, seed ${s.seed}: validation loss, from scratch vs knowledge inheritance (a_t > 0 shaded)`,
+      },
       xaxis: { title: { text: "optimizer step" } },
       yaxis: { title: { text: "validation loss (nats/token)" } },
       shapes,
@@ -63,7 +114,10 @@ export function kiTimeFigure(r: KiExperimentResult): Figure {
     line: { color, dash: dashes[i % dashes.length] },
   });
   return {
-    data: r.seeds.flatMap((s, i) => [line(s.scratch, `scratch, seed ${s.seed}`, PALETTE[0]!, i), line(s.ki, `KI, seed ${s.seed}`, PALETTE[1]!, i)]),
+    data: r.seeds.flatMap((s, i) => [
+      line(s.scratch, `scratch, seed ${s.seed}`, PALETTE[0]!, i),
+      line(s.ki, `KI, seed ${s.seed}`, PALETTE[1]!, i),
+    ]),
     layout: {
       title: { text: `${r.student.name}: validation loss against training time (teacher's forward passes included)` },
       xaxis: { title: { text: "training minutes (evaluation excluded)" } },

@@ -81,7 +81,8 @@ export function kiSavingRows(r: KiExperimentResult): Row[] {
 /** The seed's saving in one sentence. */
 export function kiSavingSentence(r: KiExperimentResult, s: KiSeedResult): string {
   const target = s.saving.target.toFixed(4);
-  if (s.saving.kiSteps === null) return `seed ${s.seed}: the KI run never reached the scratch run's final validation loss ${target} within ${r.options.steps} steps.`;
+  if (s.saving.kiSteps === null)
+    return `seed ${s.seed}: the KI run never reached the scratch run's final validation loss ${target} within ${r.options.steps} steps.`;
   return (
     `seed ${s.seed}: the KI run reached the scratch run's final validation loss ${target} (ppl ${Math.exp(s.saving.target).toFixed(1)}) ` +
     `after ${s.saving.kiSteps.toFixed(0)} of ${s.saving.scratchSteps} steps: ${percentOrNotReached(s.saving.saved)} of the steps saved, ` +

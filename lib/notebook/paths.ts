@@ -9,7 +9,9 @@ import { projectRoot } from "../experiment/project-paths";
 
 function checkName(name: string): void {
   if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new Error(`notebook name must be letters, digits, '.', '_' or '-' (e.g. "02-prompt-vs-finetune"), got ${JSON.stringify(name)}`);
+    throw new Error(
+      `notebook name must be letters, digits, '.', '_' or '-' (e.g. "02-prompt-vs-finetune"), got ${JSON.stringify(name)}`,
+    );
   }
 }
 

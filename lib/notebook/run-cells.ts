@@ -34,7 +34,12 @@ import { checkResumeFingerprints, shippedFingerprints } from "../experiment/weig
 import { currentSink } from "../viz/display";
 import type { ProgressStream } from "../viz/live";
 import { CellsProgress } from "./cells-progress";
-import { resolveRunCellsOptions, type CellRunner, type ResolvedRunCellsOptions, type RunCellsOptions } from "./run-cells-options";
+import {
+  resolveRunCellsOptions,
+  type CellRunner,
+  type ResolvedRunCellsOptions,
+  type RunCellsOptions,
+} from "./run-cells-options";
 
 // The names notebooks and tests have always imported from here.
 export { cellLabels, cellUnits } from "./cell-labels";
@@ -72,7 +77,13 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
   }
   const existing = recordsOf(readRecords(o.resultsPath, { allowMissing: true, onWarning: say }), cells);
   if (o.checkFingerprints) {
-    checkResumeFingerprints(existing, cells, shippedFingerprints(o.root), o.resultsPath, "move that file away (or pass fresh: true) and run again");
+    checkResumeFingerprints(
+      existing,
+      cells,
+      shippedFingerprints(o.root),
+      o.resultsPath,
+      "move that file away (or pass fresh: true) and run again",
+    );
   }
   const done = new Set(existing.map((r) => r.cellId));
   const pending = cells.filter((c) => !done.has(c.cellId));
@@ -80,11 +91,27 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
   const inProcess = o.workers === 0;
   // In a notebook the plan goes to stdout (stderr shows as an alarming red block); on the console, to the stream.
   const plan = sink.kind !== "console" && !options.stream ? (t: string) => process.stdout.write(t + "\n") : say;
-  plan(`${o.label}: ${cells.length} cells, ${existing.length} already in ${path.relative(o.root, o.resultsPath)}${reusedNote(reusable, reuseFiles)}, ` +
-    `running ${pending.length - reusable.size} ` + (inProcess ? "in this process" : `in ${o.workers} worker process${o.workers > 1 ? "es" : ""}`));
-  const view = new CellsProgress({ cells, pending, reused: new Set(reusable.keys()), label: o.label, inProcess, curve: o.curve, tableRows: o.tableRows, sink, stream, say });
+  plan(
+    `${o.label}: ${cells.length} cells, ${existing.length} already in ${path.relative(o.root, o.resultsPath)}${reusedNote(reusable, reuseFiles)}, ` +
+      `running ${pending.length - reusable.size} ` +
+      (inProcess ? "in this process" : `in ${o.workers} worker process${o.workers > 1 ? "es" : ""}`),
+  );
+  const view = new CellsProgress({
+    cells,
+    pending,
+    reused: new Set(reusable.keys()),
+    label: o.label,
+    inProcess,
+    curve: o.curve,
+    tableRows: o.tableRows,
+    sink,
+    stream,
+    say,
+  });
 
-  const { runner, close } = options.runner ? { runner: options.runner, close: async () => undefined } : defaultRunner(o);
+  const { runner, close } = options.runner
+    ? { runner: options.runner, close: async () => undefined }
+    : defaultRunner(o);
   const t0 = Date.now();
   try {
     // Copies first (they take no time), then the runs, each group in the caller's order.
@@ -120,7 +147,10 @@ function defaultRunner(o: ResolvedRunCellsOptions): { runner: CellRunner; close:
   let pool: ProcessPool<Cell, RunRecord> | null = null;
   return {
     runner: (cell) => {
-      pool ??= new ProcessPool<Cell, RunRecord>({ script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"), size: o.workers });
+      pool ??= new ProcessPool<Cell, RunRecord>({
+        script: path.join(o.root, "build", "lib", "experiment", "cell-worker.js"),
+        size: o.workers,
+      });
       return pool.run(cell);
     },
     close: async () => {
@@ -130,14 +160,26 @@ function defaultRunner(o: ResolvedRunCellsOptions): { runner: CellRunner; close:
 }
 
 /** Pending cells whose identical finished run is in a `reuseFrom` file, as copies to append; and the files read. */
-function reusableRuns(pending: readonly Cell[], o: ResolvedRunCellsOptions, say: (t: string) => void): { reusable: Map<string, RunRecord>; files: readonly string[] } {
+function reusableRuns(
+  pending: readonly Cell[],
+  o: ResolvedRunCellsOptions,
+  say: (t: string) => void,
+): { reusable: Map<string, RunRecord>; files: readonly string[] } {
   const reusable = new Map<string, RunRecord>();
   if (o.reuseFrom.length === 0 || pending.length === 0) return { reusable, files: [] };
-  const reuse = new RecordReuse(o.reuseFrom, { fingerprintOf: shippedFingerprints(o.root), exclude: [o.resultsPath], onWarning: say });
+  const reuse = new RecordReuse(o.reuseFrom, {
+    fingerprintOf: shippedFingerprints(o.root),
+    exclude: [o.resultsPath],
+    onWarning: say,
+  });
   for (const c of pending) {
     const r = reuse.find(c);
     // Files inside the project are named relative to its root, so records stay valid in a moved checkout.
-    if (r !== null) reusable.set(c.cellId, { ...r, reusedFrom: { ...r.reusedFrom, file: projectRelative(o.root, r.reusedFrom.file) } });
+    if (r !== null)
+      reusable.set(c.cellId, {
+        ...r,
+        reusedFrom: { ...r.reusedFrom, file: projectRelative(o.root, r.reusedFrom.file) },
+      });
   }
   return { reusable, files: reuse.files };
 }
@@ -147,13 +189,18 @@ function reusedNote(reusable: ReadonlyMap<string, RunRecord>, files: readonly st
     const from = [...new Set([...reusable.values()].map((r) => r.reusedFrom!.file))];
     return `, copying ${reusable.size} identical finished run${reusable.size > 1 ? "s" : ""} from ${from.join(", ")}`;
   }
-  return files.length > 0 ? `, none reusable from ${files.length} earlier results file${files.length > 1 ? "s" : ""}` : "";
+  return files.length > 0
+    ? `, none reusable from ${files.length} earlier results file${files.length > 1 ? "s" : ""}`
+    : "";
 }
 
 /** `file` relative to `root` when it lies inside it (symlinked roots resolved), else unchanged. */
 function projectRelative(root: string, file: string): string {
   if (!path.isAbsolute(file)) return file;
-  for (const [r, f] of [[root, file], [realOrResolved(root), realOrResolved(file)]] as const) {
+  for (const [r, f] of [
+    [root, file],
+    [realOrResolved(root), realOrResolved(file)],
+  ] as const) {
     const rel = relativeInside(r, f);
     if (rel !== null) return rel;
   }

@@ -19,7 +19,10 @@ export function sequenceText(seq: InputSequence, tokenizer: Tokenizer, lengths?:
 }
 
 /** Each token of `text`: position, id, vocabulary entry (byte-level, "Ġ" = space) and the text it decodes to (quoted). */
-export function tokenTable(text: string, tokenizer: Tokenizer): { position: number; id: number; token: string; text: string }[] {
+export function tokenTable(
+  text: string,
+  tokenizer: Tokenizer,
+): { position: number; id: number; token: string; text: string }[] {
   return tokenizer.encode(text).map((id, position) => ({
     position,
     id,

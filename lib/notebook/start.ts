@@ -34,7 +34,9 @@ export function quickMode(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = (env["KIT_QUICK"] ?? "").trim();
   if (v === "1") return true;
   if (v === "" || v === "0") return false;
-  throw new Error(`KIT_QUICK must be 1 (quick settings) or 0 / unset (full settings), got ${JSON.stringify(env["KIT_QUICK"])}`);
+  throw new Error(
+    `KIT_QUICK must be 1 (quick settings) or 0 / unset (full settings), got ${JSON.stringify(env["KIT_QUICK"])}`,
+  );
 }
 
 export async function startNotebook(opts: StartOptions = {}): Promise<NotebookStart> {

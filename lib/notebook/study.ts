@@ -33,7 +33,9 @@ export async function runStudy(cells: readonly Cell[], opts: StudyOptions): Prom
   if (out.records.length !== cells.length) {
     const have = new Set(out.records.map((r) => r.cellId));
     const missing = cells.filter((c) => !have.has(c.cellId)).map((c) => c.cellId);
-    throw new Error(`${name}: ${missing.length} of ${cells.length} cells have no record (${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""}); see ${resultsPathFor(name, quick, rest.root)}`);
+    throw new Error(
+      `${name}: ${missing.length} of ${cells.length} cells have no record (${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""}); see ${resultsPathFor(name, quick, rest.root)}`,
+    );
   }
   return out;
 }

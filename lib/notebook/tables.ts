@@ -132,9 +132,13 @@ export function pivotTable<R>(items: readonly R[], o: PivotOptions<R>): TableRec
   for (const it of items) {
     const r = o.row(it);
     const c = o.column(it);
-    if (c === rowTitle) throw new Error(`pivotTable: column label '${c}' clashes with the row title; pass another rowTitle`);
+    if (c === rowTitle)
+      throw new Error(`pivotTable: column label '${c}' clashes with the row title; pass another rowTitle`);
     // JS objects list integer-like keys first, whatever the insertion order: the table would come out scrambled.
-    if (/^(0|[1-9]\d*)$/.test(c)) throw new Error(`pivotTable: column label '${c}' is an integer, which record keys put first; label it, e.g. '${c} per class'`);
+    if (/^(0|[1-9]\d*)$/.test(c))
+      throw new Error(
+        `pivotTable: column label '${c}' is an integer, which record keys put first; label it, e.g. '${c} per class'`,
+      );
     if (!rows.includes(r)) rows.push(r);
     if (!cols.includes(c)) cols.push(c);
     const key = JSON.stringify([r, c]);

@@ -14,8 +14,15 @@ export interface TokenBatch {
   readonly length: number;
 }
 
-export function trainingBatch(stream: Int32Array, seed: number, step: number, batch: number, length: number): TokenBatch {
-  if (stream.length < length + 1) throw new Error(`token stream of ${stream.length} is shorter than one window of ${length}`);
+export function trainingBatch(
+  stream: Int32Array,
+  seed: number,
+  step: number,
+  batch: number,
+  length: number,
+): TokenBatch {
+  if (stream.length < length + 1)
+    throw new Error(`token stream of ${stream.length} is shorter than one window of ${length}`);
   const rng = new Rng(seedFromString(`batch:${seed}:${step}`));
   const ids = new Int32Array(batch * length);
   for (let b = 0; b < batch; b++) {

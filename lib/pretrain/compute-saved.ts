@@ -33,13 +33,19 @@ function validate(curve: readonly CurvePoint[], which: string): void {
   if (!Array.isArray(curve) || curve.length === 0) throw new Error(`computeSaved: the ${which} curve is empty`);
   curve.forEach((p, i) => {
     if (typeof p?.step !== "number" || !Number.isFinite(p.step) || p.step < 0) {
-      throw new Error(`computeSaved: ${which} curve point ${i}: step must be a non-negative number, got ${JSON.stringify(p?.step)}`);
+      throw new Error(
+        `computeSaved: ${which} curve point ${i}: step must be a non-negative number, got ${JSON.stringify(p?.step)}`,
+      );
     }
     if (typeof p.valLoss !== "number" || !Number.isFinite(p.valLoss)) {
-      throw new Error(`computeSaved: ${which} curve point ${i}: valLoss must be a finite number, got ${JSON.stringify(p.valLoss)}`);
+      throw new Error(
+        `computeSaved: ${which} curve point ${i}: valLoss must be a finite number, got ${JSON.stringify(p.valLoss)}`,
+      );
     }
     if (i > 0 && !(p.step > curve[i - 1]!.step)) {
-      throw new Error(`computeSaved: ${which} curve point ${i}: step ${p.step} is not after the previous step ${curve[i - 1]!.step}`);
+      throw new Error(
+        `computeSaved: ${which} curve point ${i}: step ${p.step} is not after the previous step ${curve[i - 1]!.step}`,
+      );
     }
   });
 }
@@ -60,7 +66,13 @@ export function computeSaved(scratch: readonly CurvePoint[], ki: readonly CurveP
   validate(scratch, "scratch");
   validate(ki, "ki");
   const last = scratch[scratch.length - 1]!;
-  if (!(last.step > 0)) throw new Error(`computeSaved: the scratch curve ends at step ${last.step}; it needs at least one training step`);
+  if (!(last.step > 0))
+    throw new Error(`computeSaved: the scratch curve ends at step ${last.step}; it needs at least one training step`);
   const kiSteps = stepsToReach(ki, last.valLoss);
-  return { target: last.valLoss, scratchSteps: last.step, kiSteps, saved: kiSteps === null ? null : 1 - kiSteps / last.step };
+  return {
+    target: last.valLoss,
+    scratchSteps: last.step,
+    kiSteps,
+    saved: kiSteps === null ? null : 1 - kiSteps / last.step,
+  };
 }

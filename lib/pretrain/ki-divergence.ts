@@ -53,7 +53,8 @@ export function distillationDivergence(
   if (k !== null && !(Number.isInteger(k) && k >= 1 && k <= v)) {
     throw new Error(`distillationDivergence: topK must be an integer in [1, ${v}] (the vocabulary) or null, got ${k}`);
   }
-  if (weights.length !== n) throw new Error(`distillationDivergence: student logits have ${n} rows but weights ${weights.length}`);
+  if (weights.length !== n)
+    throw new Error(`distillationDivergence: student logits have ${n} rows but weights ${weights.length}`);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const w = weights[i]!;
@@ -67,7 +68,9 @@ export function distillationDivergence(
   const op = customOp<[tf.Tensor2D], tf.Scalar>(([z], save) => {
     const u = teacherLogits();
     if (u.shape.length !== 2 || u.shape[0] !== n || u.shape[1] !== v) {
-      throw new Error(`distillationDivergence: teacher logits are [${u.shape.join(", ")}], student logits [${n}, ${v}]`);
+      throw new Error(
+        `distillationDivergence: teacher logits are [${u.shape.join(", ")}], student logits [${n}, ${v}]`,
+      );
     }
     const logQ = logSoftmaxRows(tf.div(z, temp) as tf.Tensor2D); // [N, V]
     const q = tf.exp(logQ);
@@ -98,7 +101,10 @@ export function distillationDivergence(
         const ps = saved[1] as tf.Tensor2D;
         const dense =
           saved.length === 3
-            ? (tf.reshape(tf.scatterND(tf.reshape(saved[2]!, [-1, 1]), tf.reshape(ps, [-1]), [n * v]), [n, v]) as tf.Tensor2D)
+            ? (tf.reshape(tf.scatterND(tf.reshape(saved[2]!, [-1, 1]), tf.reshape(ps, [-1]), [n * v]), [
+                n,
+                v,
+              ]) as tf.Tensor2D)
             : ps;
         const rowScale = tf.mul(tf.reshape(tf.tensor1d(scaled), [n, 1]), tf.mul(dy, temp)); // [N, 1]
         return [tf.mul(tf.sub(qs, dense), rowScale)];

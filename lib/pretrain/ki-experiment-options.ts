@@ -5,9 +5,17 @@
  */
 import * as path from "node:path";
 import { sizeConfig } from "../backbone/sizes";
-import { array, boolean, finiteNumber, knownKeys, nonNegativeInt, nonNegativeNumber, positiveInt, string } from "../io/validate";
+import {
+  array,
+  boolean,
+  finiteNumber,
+  knownKeys,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  string,
+} from "../io/validate";
 import { resolveKiOptions } from "./knowledge-inheritance";
-
 
 export interface KiExperimentOptions {
   /** student size, a name from lib/backbone/sizes.ts (e.g. "kit-small"). */
@@ -53,28 +61,29 @@ export interface KiExperimentOptions {
 
 export type KiExperimentInput = Partial<Omit<KiExperimentOptions, "kiEndStep"> & { kiEndStep: number | null }>;
 
-export const DEFAULT_KI_EXPERIMENT: Readonly<Omit<KiExperimentOptions, "kiEndStep"> & { kiEndStep: number | null }> = Object.freeze({
-  student: "kit-small",
-  teacher: "models/kit-nano",
-  steps: 1500,
-  seeds: Object.freeze([0]),
-  batch: 8,
-  length: 128,
-  lr: 2e-3,
-  warmup: 100,
-  weightDecay: 0.01,
-  evalEvery: 100,
-  evalTokens: 32768,
-  kiAlpha: 0.5,
-  kiEndStep: null,
-  kiTemperature: 1,
-  kiTopK: null,
-  runRoot: path.join("runs", "pretrain", "ki-exp"),
-  ptCheck: false,
-  ptTask: "yelp",
-  ptSteps: 200,
-  ptMethods: Object.freeze(["prompt-tuning", "full-finetune"]),
-});
+export const DEFAULT_KI_EXPERIMENT: Readonly<Omit<KiExperimentOptions, "kiEndStep"> & { kiEndStep: number | null }> =
+  Object.freeze({
+    student: "kit-small",
+    teacher: "models/kit-nano",
+    steps: 1500,
+    seeds: Object.freeze([0]),
+    batch: 8,
+    length: 128,
+    lr: 2e-3,
+    warmup: 100,
+    weightDecay: 0.01,
+    evalEvery: 100,
+    evalTokens: 32768,
+    kiAlpha: 0.5,
+    kiEndStep: null,
+    kiTemperature: 1,
+    kiTopK: null,
+    runRoot: path.join("runs", "pretrain", "ki-exp"),
+    ptCheck: false,
+    ptTask: "yelp",
+    ptSteps: 200,
+    ptMethods: Object.freeze(["prompt-tuning", "full-finetune"]),
+  });
 
 const WHERE = "ki-experiment";
 
@@ -87,9 +96,12 @@ export function resolveKiExperimentOptions(overrides: KiExperimentInput = {}): K
   const student = sizeConfig(o.student); // throws naming the known sizes
   string(o.teacher, at("teacher"), { nonEmpty: true });
   for (const k of ["steps", "batch", "length", "evalEvery", "evalTokens", "ptSteps"] as const) positiveInt(o[k], at(k));
-  if (o.length > student.maxLen) throw new Error(`${WHERE}: length ${o.length} exceeds the student's maxLen ${student.maxLen}`);
+  if (o.length > student.maxLen)
+    throw new Error(`${WHERE}: length ${o.length} exceeds the student's maxLen ${student.maxLen}`);
   if (o.evalTokens < o.batch * o.length) {
-    throw new Error(`${WHERE}: evalTokens ${o.evalTokens} is less than one batch (batch ${o.batch} x length ${o.length} = ${o.batch * o.length} tokens)`);
+    throw new Error(
+      `${WHERE}: evalTokens ${o.evalTokens} is less than one batch (batch ${o.batch} x length ${o.length} = ${o.batch * o.length} tokens)`,
+    );
   }
   finiteNumber(o.lr, at("lr"), { above: 0 });
   nonNegativeInt(o.warmup, at("warmup"));
@@ -113,13 +125,19 @@ export function resolveKiExperimentOptions(overrides: KiExperimentInput = {}): K
   string(o.ptTask, at("ptTask"), { nonEmpty: true });
   array(o.ptMethods, at("ptMethods"), { nonEmpty: true });
   o.ptMethods.forEach((m, i) => string(m, at(`ptMethods[${i}]`), { nonEmpty: true }));
-  return Object.freeze({ ...o, seeds: Object.freeze([...o.seeds]), ptMethods: Object.freeze([...o.ptMethods]), kiEndStep });
+  return Object.freeze({
+    ...o,
+    seeds: Object.freeze([...o.seeds]),
+    ptMethods: Object.freeze([...o.ptMethods]),
+    kiEndStep,
+  });
 }
 
 /** "0,1,2" -> [0, 1, 2] (non-negative integers, comma-separated). */
 export function parseSeeds(text: string): number[] {
   const parts = text.split(",").map((s) => s.trim());
   const seeds = parts.map(Number);
-  if (parts.some((p) => !/^\d+$/.test(p))) throw new Error(`option --seeds: expected comma-separated non-negative integers, got '${text}'`);
+  if (parts.some((p) => !/^\d+$/.test(p)))
+    throw new Error(`option --seeds: expected comma-separated non-negative integers, got '${text}'`);
   return seeds;
 }

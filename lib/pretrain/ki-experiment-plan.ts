@@ -44,12 +44,16 @@ export function pathComponent(s: string): string {
  * settings never resume into it (the pretrain CLI also refuses a mismatch of the training settings).
  */
 export function experimentDirName(o: KiExperimentOptions): string {
-  return pathComponent(`${o.student}-${o.steps}steps-b${o.batch}x${o.length}-lr${o.lr}-wu${o.warmup}-wd${o.weightDecay}-eval${o.evalEvery}x${o.evalTokens}`);
+  return pathComponent(
+    `${o.student}-${o.steps}steps-b${o.batch}x${o.length}-lr${o.lr}-wu${o.warmup}-wd${o.weightDecay}-eval${o.evalEvery}x${o.evalTokens}`,
+  );
 }
 
 /** Folder name of a KI run inside a seed folder: teacher and every KI setting. */
 export function kiDirName(o: KiExperimentOptions, teacherName: string): string {
-  return pathComponent(`ki-${teacherName}-a${o.kiAlpha}-end${o.kiEndStep}-T${o.kiTemperature}-${o.kiTopK === null ? "full" : `top${o.kiTopK}`}`);
+  return pathComponent(
+    `ki-${teacherName}-a${o.kiAlpha}-end${o.kiEndStep}-T${o.kiTemperature}-${o.kiTopK === null ? "full" : `top${o.kiTopK}`}`,
+  );
 }
 
 /** Quotes an argument for a POSIX shell when it needs it. */
@@ -60,16 +64,51 @@ export function shellQuote(arg: string): string {
 /** The pre-training CLI invocation, as recorded: `node build/scripts/pretrain.js ARGS`. */
 export const PRETRAIN_SCRIPT = path.join("build", "scripts", "pretrain.js");
 
-function pretrainArgs(o: KiExperimentOptions, seed: number, runDir: string, checkpointDir: string, ki: boolean): string[] {
+function pretrainArgs(
+  o: KiExperimentOptions,
+  seed: number,
+  runDir: string,
+  checkpointDir: string,
+  ki: boolean,
+): string[] {
   const args = [
-    "--size", o.student, "--steps", String(o.steps), "--batch", String(o.batch), "--length", String(o.length),
-    "--lr", String(o.lr), "--seed", String(seed), "--warmup", String(o.warmup), "--weight-decay", String(o.weightDecay),
-    "--eval-every", String(o.evalEvery), "--eval-tokens", String(o.evalTokens), "--run-dir", runDir, "--out", checkpointDir,
+    "--size",
+    o.student,
+    "--steps",
+    String(o.steps),
+    "--batch",
+    String(o.batch),
+    "--length",
+    String(o.length),
+    "--lr",
+    String(o.lr),
+    "--seed",
+    String(seed),
+    "--warmup",
+    String(o.warmup),
+    "--weight-decay",
+    String(o.weightDecay),
+    "--eval-every",
+    String(o.evalEvery),
+    "--eval-tokens",
+    String(o.evalTokens),
+    "--run-dir",
+    runDir,
+    "--out",
+    checkpointDir,
   ];
   if (ki) {
     args.push(
-      "--teacher", o.teacher, "--ki-alpha", String(o.kiAlpha), "--ki-end-step", String(o.kiEndStep),
-      "--ki-temperature", String(o.kiTemperature), "--ki-top-k", String(o.kiTopK ?? 0),
+      "--teacher",
+      o.teacher,
+      "--ki-alpha",
+      String(o.kiAlpha),
+      "--ki-end-step",
+      String(o.kiEndStep),
+      "--ki-temperature",
+      String(o.kiTemperature),
+      "--ki-top-k",
+      String(o.kiTopK ?? 0),
     );
   }
   return args;
@@ -83,13 +122,21 @@ export function planKiExperiment(o: KiExperimentOptions, teacherName: string): K
     const runDir = path.join(experimentDir, `seed${seed}`, kind === "scratch" ? "scratch" : kiDirName(o, teacherName));
     const checkpointDir = path.join(runDir, "model");
     const args = pretrainArgs(o, seed, runDir, checkpointDir, kind === "ki");
-    return Object.freeze({ kind, seed, runDir, checkpointDir, args: Object.freeze(args), command: ["node", PRETRAIN_SCRIPT, ...args].map(shellQuote).join(" ") });
+    return Object.freeze({
+      kind,
+      seed,
+      runDir,
+      checkpointDir,
+      args: Object.freeze(args),
+      command: ["node", PRETRAIN_SCRIPT, ...args].map(shellQuote).join(" "),
+    });
   };
   return Object.freeze({
     options: o,
     teacherName,
     experimentDir,
-    seeds: Object.freeze(o.seeds.map((seed) => Object.freeze({ seed, scratch: run("scratch", seed), ki: run("ki", seed) }))),
+    seeds: Object.freeze(
+      o.seeds.map((seed) => Object.freeze({ seed, scratch: run("scratch", seed), ki: run("ki", seed) })),
+    ),
   });
 }
-

@@ -30,7 +30,17 @@ export function ptCheckCells(plan: KiExperimentPlan, root: string): PtCheckCell[
   for (const s of plan.seeds) {
     for (const run of [s.scratch, s.ki]) {
       for (const method of o.ptMethods) {
-        out.push({ seed: s.seed, student: run.kind, cell: makeCell({ backbone: backbonePath(run.checkpointDir, root), task: o.ptTask, method, seed: s.seed, options: { steps: o.ptSteps } }) });
+        out.push({
+          seed: s.seed,
+          student: run.kind,
+          cell: makeCell({
+            backbone: backbonePath(run.checkpointDir, root),
+            task: o.ptTask,
+            method,
+            seed: s.seed,
+            options: { steps: o.ptSteps },
+          }),
+        });
       }
     }
   }
@@ -69,11 +79,19 @@ export interface PtCheck {
 }
 
 /** Rows of the check from the grid records; throws if a record is missing or was made on other weights. */
-export function ptCheckResult(cells: readonly PtCheckCell[], records: readonly RunRecord[], fingerprints: ReadonlyMap<string, string>, o: KiExperimentOptions): PtCheck {
+export function ptCheckResult(
+  cells: readonly PtCheckCell[],
+  records: readonly RunRecord[],
+  fingerprints: ReadonlyMap<string, string>,
+  o: KiExperimentOptions,
+): PtCheck {
   const byId = new Map(records.map((r) => [r.cellId, r]));
   const rows = cells.map(({ seed, student, cell }) => {
     const r = byId.get(cell.cellId);
-    if (!r) throw new Error(`prompt-tuning check: no record for cell ${cell.cellId} (${cell.method} on ${cell.backbone}, seed ${seed})`);
+    if (!r)
+      throw new Error(
+        `prompt-tuning check: no record for cell ${cell.cellId} (${cell.method} on ${cell.backbone}, seed ${seed})`,
+      );
     const want = fingerprints.get(cell.backbone);
     if (want !== undefined && r.backbone.fingerprint !== want) {
       throw new Error(
@@ -82,8 +100,17 @@ export function ptCheckResult(cells: readonly PtCheckCell[], records: readonly R
       );
     }
     return {
-      seed, student, method: cell.method, task: cell.task, backbone: cell.backbone, fingerprint: r.backbone.fingerprint,
-      testAccuracy: r.metrics.accuracy, devAccuracy: r.devMetrics?.accuracy ?? null, steps: r.steps, wallSeconds: r.wallSeconds, cellId: cell.cellId,
+      seed,
+      student,
+      method: cell.method,
+      task: cell.task,
+      backbone: cell.backbone,
+      fingerprint: r.backbone.fingerprint,
+      testAccuracy: r.metrics.accuracy,
+      devAccuracy: r.devMetrics?.accuracy ?? null,
+      steps: r.steps,
+      wallSeconds: r.wallSeconds,
+      cellId: cell.cellId,
     };
   });
   return { task: o.ptTask, steps: o.ptSteps, rows, summary: ptCheckSummary(rows) };
@@ -95,10 +122,12 @@ export function ptCheckSummary(rows: readonly PtCheckRow[]): PtCheckSummaryRow[]
   return methods.map((method) => {
     const seeds = [...new Set(rows.filter((r) => r.method === method).map((r) => r.seed))];
     const pairs = seeds.map((seed) => {
-      const get = (student: RunKind) => rows.find((r) => r.method === method && r.seed === seed && r.student === student);
+      const get = (student: RunKind) =>
+        rows.find((r) => r.method === method && r.seed === seed && r.student === student);
       const s = get("scratch");
       const k = get("ki");
-      if (!s || !k) throw new Error(`prompt-tuning check: ${method}, seed ${seed}: ${!s ? "scratch" : "KI"} row missing`);
+      if (!s || !k)
+        throw new Error(`prompt-tuning check: ${method}, seed ${seed}: ${!s ? "scratch" : "KI"} row missing`);
       return { s: s.testAccuracy, k: k.testAccuracy };
     });
     return {
@@ -110,4 +139,3 @@ export function ptCheckSummary(rows: readonly PtCheckRow[]): PtCheckSummaryRow[]
     };
   });
 }
-

@@ -69,7 +69,6 @@ export function kiResultFiles(target: string): string[] {
     .map((f) => path.join(target, f));
 }
 
-
 type Problems = Parameters<Parameters<typeof problemsOf>[0]>[0];
 type Json = Record<string, unknown>;
 
@@ -84,7 +83,13 @@ function fieldName(where: string, key: string): string {
   return where === "" ? key : `${where}.${key}`;
 }
 
-function numbers(p: Problems, obj: Json, keys: readonly string[], where: string, opts: { nullable?: boolean } = {}): void {
+function numbers(
+  p: Problems,
+  obj: Json,
+  keys: readonly string[],
+  where: string,
+  opts: { nullable?: boolean } = {},
+): void {
   for (const k of keys) {
     const w = fieldName(where, k);
     p.check(() => (opts.nullable ? nullable(obj[k], w, (v, ww) => finiteNumber(v, ww)) : finiteNumber(obj[k], w)));
@@ -121,7 +126,13 @@ function seedProblems(p: Problems, value: unknown, where: string): void {
   const saving = objectAt(p, s["saving"], `${where}.saving`);
   if (!saving) return;
   numbers(p, saving, ["target", "scratchSteps", "scratchSeconds"], `${where}.saving`);
-  numbers(p, saving, ["kiSteps", "saved", "kiCostSteps", "savedWithTeacher", "kiSecondsToTarget", "savedWallClock"], `${where}.saving`, { nullable: true });
+  numbers(
+    p,
+    saving,
+    ["kiSteps", "saved", "kiCostSteps", "savedWithTeacher", "kiSecondsToTarget", "savedWallClock"],
+    `${where}.saving`,
+    { nullable: true },
+  );
 }
 
 function ptCheckProblems(p: Problems, value: unknown): void {
@@ -171,7 +182,9 @@ export function readKiResult(file: string): KiExperimentResult {
   const raw = readJsonFile(file);
   const problems = kiResultProblems(raw);
   if (problems.length > 0) {
-    throw new Error(`${file}: not a valid KI result (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);
+    throw new Error(
+      `${file}: not a valid KI result (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`,
+    );
   }
   return raw as KiExperimentResult;
 }

@@ -29,7 +29,11 @@ function readRunState(runDir: string): RunState | null {
   const num = (v: unknown, field: string) => finiteNumber(v, `${file}: ${field}`);
   const history = array(raw["history"], `${file}: field 'history'`).map((h, i) => {
     const p = isPlainObject(h) ? h : {};
-    return { step: num(p["step"], `history[${i}].step`), valLoss: num(p["valLoss"], `history[${i}].valLoss`), seconds: num(p["seconds"], `history[${i}].seconds`) };
+    return {
+      step: num(p["step"], `history[${i}].step`),
+      valLoss: num(p["valLoss"], `history[${i}].valLoss`),
+      seconds: num(p["seconds"], `history[${i}].seconds`),
+    };
   });
   const options = isPlainObject(raw["options"]) ? raw["options"] : {};
   return {
@@ -46,7 +50,9 @@ function readRunState(runDir: string): RunState | null {
 export function runStatus(run: PlannedRun, steps: number): "new" | "partial" | "done" {
   const state = readRunState(run.runDir);
   if (state === null) return "new";
-  return state.step >= steps && fs.existsSync(path.join(run.checkpointDir, CHECKPOINT_FILES.weights)) ? "done" : "partial";
+  return state.step >= steps && fs.existsSync(path.join(run.checkpointDir, CHECKPOINT_FILES.weights))
+    ? "done"
+    : "partial";
 }
 
 /** Evaluation steps a run of `steps` steps records: every `evalEvery` steps and the last one. */
@@ -89,15 +95,24 @@ export interface RunSummary {
  * metadata. Throws, naming the file, when the run is unfinished, was made with other evaluation settings, or
  * is not of the planned kind. `fingerprint` is the checkpoint's (computed by the caller, which loads it).
  */
-export function readRunSummary(run: PlannedRun, o: Pick<KiExperimentOptions, "steps" | "evalEvery">, fingerprint: string): RunSummary {
+export function readRunSummary(
+  run: PlannedRun,
+  o: Pick<KiExperimentOptions, "steps" | "evalEvery">,
+  fingerprint: string,
+): RunSummary {
   const stateFile = path.join(run.runDir, "ckpt", "state.json");
   const state = readRunState(run.runDir);
-  if (state === null) throw new Error(`${stateFile}: missing: the ${run.kind} run of seed ${run.seed} has not started (${run.command})`);
+  if (state === null)
+    throw new Error(`${stateFile}: missing: the ${run.kind} run of seed ${run.seed} has not started (${run.command})`);
   if (state.step < o.steps) {
-    throw new Error(`${stateFile}: the ${run.kind} run of seed ${run.seed} stopped at step ${state.step} of ${o.steps}; run the same command to resume`);
+    throw new Error(
+      `${stateFile}: the ${run.kind} run of seed ${run.seed} stopped at step ${state.step} of ${o.steps}; run the same command to resume`,
+    );
   }
   if ((run.kind === "ki") !== (state.ki !== null)) {
-    throw new Error(`${stateFile}: expected a ${run.kind === "ki" ? "knowledge-inheritance" : "from-scratch"} run, found ${state.ki === null ? "one without" : "one with"} a teacher`);
+    throw new Error(
+      `${stateFile}: expected a ${run.kind === "ki" ? "knowledge-inheritance" : "from-scratch"} run, found ${state.ki === null ? "one without" : "one with"} a teacher`,
+    );
   }
   const expected = evaluationSteps(o.steps, o.evalEvery);
   const got = state.history.map((h) => h.step);
@@ -108,10 +123,14 @@ export function readRunSummary(run: PlannedRun, o: Pick<KiExperimentOptions, "st
     );
   }
   const weights = path.join(run.checkpointDir, CHECKPOINT_FILES.weights);
-  if (!fs.existsSync(weights)) throw new Error(`${weights}: missing: the ${run.kind} run of seed ${run.seed} finished but wrote no checkpoint; run the same command again`);
+  if (!fs.existsSync(weights))
+    throw new Error(
+      `${weights}: missing: the ${run.kind} run of seed ${run.seed} finished but wrote no checkpoint; run the same command again`,
+    );
   const raw = readSafetensorsHeader(weights).metadata["val_loss"];
   const finalValLoss = Number(raw);
-  if (raw === undefined || !Number.isFinite(finalValLoss)) throw new Error(`${weights}: metadata 'val_loss' must be a number, got ${JSON.stringify(raw)}`);
+  if (raw === undefined || !Number.isFinite(finalValLoss))
+    throw new Error(`${weights}: metadata 'val_loss' must be a number, got ${JSON.stringify(raw)}`);
   return {
     kind: run.kind,
     runDir: run.runDir,

@@ -50,7 +50,8 @@ export function assertKiRunMatches(runDir: string, record: KiRunRecord | null): 
   if (!fs.existsSync(statePath)) return;
   const raw = readJsonFile(statePath) as { options?: { ki?: KiRunRecord } };
   const recorded = raw.options?.ki ?? null;
-  const same = recorded === null || record === null ? recorded === record : canonicalJson(recorded) === canonicalJson(record);
+  const same =
+    recorded === null || record === null ? recorded === record : canonicalJson(recorded) === canonicalJson(record);
   if (!same) {
     throw new Error(
       `${statePath}: this run was started ${describe(recorded)}\n  but is being resumed ${describe(record)}\n` +
@@ -66,7 +67,9 @@ export function kiCardNotes(record: KiRunRecord, teacherDir: string): string[] {
       `(${teacherDir}, weights fingerprint \`${record.teacher.fingerprint}\`).`,
     `KI loss (1 - a_t) * LM + a_t * T^2 * KL(teacher || student), a_t decaying linearly from ${record.alphaStart} at step 0 ` +
       `to 0 at step ${record.alphaEndStep}; temperature T = ${record.temperature}; teacher distribution ` +
-      (record.topK === null ? "over the full vocabulary." : `cut to its top ${record.topK} tokens per position and renormalised.`),
+      (record.topK === null
+        ? "over the full vocabulary."
+        : `cut to its top ${record.topK} tokens per position and renormalised.`),
     `The validation losses below are plain next-token losses (comparable with a scratch run's); the training-loss column ` +
       `is the KI objective up to step ${record.alphaEndStep} and the plain LM loss after it.`,
   ];
@@ -77,7 +80,8 @@ export function readValidationCurve(runDir: string): CurvePoint[] {
   const statePath = path.join(runDir, "ckpt", "state.json");
   if (!fs.existsSync(statePath)) throw new Error(`${statePath}: missing (no checkpoint in this run directory)`);
   const raw = readJsonFile(statePath) as { history?: unknown };
-  if (!Array.isArray(raw.history)) throw new Error(`${statePath}: field 'history' must be an array, got ${JSON.stringify(raw.history)}`);
+  if (!Array.isArray(raw.history))
+    throw new Error(`${statePath}: field 'history' must be an array, got ${JSON.stringify(raw.history)}`);
   return raw.history.map((h: unknown, i: number) => {
     const p = h as { step?: unknown; valLoss?: unknown };
     if (typeof p.step !== "number" || typeof p.valLoss !== "number") {

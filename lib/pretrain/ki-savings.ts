@@ -52,12 +52,25 @@ export interface SeedSaving extends ComputeSaved {
 }
 
 /** Compute saved by the KI run of one seed, in steps, in FLOP-equivalent steps (teacher included) and in seconds. */
-export function seedSaving(scratch: readonly TimedCurvePoint[], ki: readonly TimedCurvePoint[], overhead: number, kiEndStep: number): SeedSaving {
-  if (!(overhead >= 0 && Number.isFinite(overhead))) throw new Error(`seedSaving: teacher overhead must be a non-negative number, got ${overhead}`);
+export function seedSaving(
+  scratch: readonly TimedCurvePoint[],
+  ki: readonly TimedCurvePoint[],
+  overhead: number,
+  kiEndStep: number,
+): SeedSaving {
+  if (!(overhead >= 0 && Number.isFinite(overhead)))
+    throw new Error(`seedSaving: teacher overhead must be a non-negative number, got ${overhead}`);
   const base = computeSaved(scratch, ki);
   const scratchSeconds = scratch[scratch.length - 1]!.seconds;
   if (base.kiSteps === null) {
-    return { ...base, kiCostSteps: null, savedWithTeacher: null, kiSecondsToTarget: null, scratchSeconds, savedWallClock: null };
+    return {
+      ...base,
+      kiCostSteps: null,
+      savedWithTeacher: null,
+      kiSecondsToTarget: null,
+      scratchSeconds,
+      savedWallClock: null,
+    };
   }
   const kiCostSteps = base.kiSteps + overhead * Math.min(base.kiSteps, kiEndStep);
   const kiSecondsToTarget = secondsAtStep(ki, base.kiSteps);
@@ -88,7 +101,9 @@ function meanOrNull(xs: readonly (number | null)[]): number | null {
   return mean(xs as number[]);
 }
 
-export function summarizeSavings(seeds: readonly { scratch: RunSummary; ki: RunSummary; saving: SeedSaving }[]): SavingSummary {
+export function summarizeSavings(
+  seeds: readonly { scratch: RunSummary; ki: RunSummary; saving: SeedSaving }[],
+): SavingSummary {
   if (seeds.length === 0) throw new Error("summarizeSavings: no seeds");
   return {
     seeds: seeds.length,
@@ -96,7 +111,9 @@ export function summarizeSavings(seeds: readonly { scratch: RunSummary; ki: RunS
     meanSaved: meanOrNull(seeds.map((s) => s.saving.saved)),
     meanSavedWithTeacher: meanOrNull(seeds.map((s) => s.saving.savedWithTeacher)),
     meanSavedWallClock: meanOrNull(seeds.map((s) => s.saving.savedWallClock)),
-    meanFinalValLoss: { scratch: mean(seeds.map((s) => s.scratch.finalValLoss)), ki: mean(seeds.map((s) => s.ki.finalValLoss)) },
+    meanFinalValLoss: {
+      scratch: mean(seeds.map((s) => s.scratch.finalValLoss)),
+      ki: mean(seeds.map((s) => s.ki.finalValLoss)),
+    },
   };
 }
-

@@ -33,7 +33,12 @@ export interface KiOptions {
   readonly topK: number | null;
 }
 
-export const DEFAULT_KI_OPTIONS: KiOptions = Object.freeze({ alphaStart: 0.5, alphaEndStep: 1000, temperature: 1, topK: null });
+export const DEFAULT_KI_OPTIONS: KiOptions = Object.freeze({
+  alphaStart: 0.5,
+  alphaEndStep: 1000,
+  temperature: 1,
+  topK: null,
+});
 
 /** Merges `overrides` onto the defaults and validates; the message names the field and the bad value. */
 export function resolveKiOptions(overrides: Partial<KiOptions> = {}): KiOptions {
@@ -57,7 +62,12 @@ export function alphaAt(step: number, opts: Pick<KiOptions, "alphaStart" | "alph
  * Throws unless a teacher can teach this student: same vocabulary size (shared tokenizer), and topK (if any)
  * not larger than the vocabulary. `who` prefixes the message (e.g. the teacher's folder).
  */
-export function assertTeacherFits(teacher: TransformerConfig, student: TransformerConfig, opts: KiOptions, who = "teacher"): void {
+export function assertTeacherFits(
+  teacher: TransformerConfig,
+  student: TransformerConfig,
+  opts: KiOptions,
+  who = "teacher",
+): void {
   if (teacher.vocabSize !== student.vocabSize) {
     throw new Error(
       `${who}: vocabulary mismatch: the teacher has ${teacher.vocabSize} tokens, the student ${student.vocabSize}; ` +
@@ -83,10 +93,13 @@ export function kiLoss(teacher: Transformer, options: Partial<KiOptions>): LossF
   const opts = resolveKiOptions(options);
   if (!teacher.frozen) teacher.freeze();
   return (model, b, step) => {
-    if (model === teacher) throw new Error("knowledge inheritance: the student and the teacher are the same model object");
+    if (model === teacher)
+      throw new Error("knowledge inheritance: the student and the teacher are the same model object");
     assertTeacherFits(teacher.config, model.config, opts);
     if (b.length > teacher.config.maxLen) {
-      throw new Error(`knowledge inheritance: batch length ${b.length} exceeds the teacher's maxLen ${teacher.config.maxLen}`);
+      throw new Error(
+        `knowledge inheritance: batch length ${b.length} exceeds the teacher's maxLen ${teacher.config.maxLen}`,
+      );
     }
     const a = alphaAt(step, opts);
     const { targets, weights } = nextTokenTargets(b.ids, b.mask, b.batch, b.length);

@@ -18,7 +18,10 @@ export function modelCard(c: CardInput): string {
   const o = c.state.options;
   const epochs = c.state.tokensSeen / c.corpus.trainTokens;
   const rows = c.state.history
-    .map((h) => `| ${h.step} | ${h.tokens} | ${h.trainLoss.toFixed(4)} | ${h.valLoss.toFixed(4)} | ${Math.exp(h.valLoss).toFixed(2)} | ${h.seconds.toFixed(0)} |`)
+    .map(
+      (h) =>
+        `| ${h.step} | ${h.tokens} | ${h.trainLoss.toFixed(4)} | ${h.valLoss.toFixed(4)} | ${Math.exp(h.valLoss).toFixed(2)} | ${h.seconds.toFixed(0)} |`,
+    )
     .join("\n");
   return `# ${c.name}
 

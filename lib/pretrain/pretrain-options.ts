@@ -5,7 +5,16 @@
  * scripts/pretrain.ts passes PRETRAIN_FLAGS.
  */
 import type { TransformerConfig } from "../backbone/config";
-import { fail, finiteNumber, fraction, integer, isInteger, nonNegativeInt, nonNegativeNumber, positiveInt } from "../io/validate";
+import {
+  fail,
+  finiteNumber,
+  fraction,
+  integer,
+  isInteger,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+} from "../io/validate";
 
 export interface PretrainOptions {
   readonly config: TransformerConfig;
@@ -40,15 +49,35 @@ export type OptionWords = Readonly<Record<Checked, string>>;
 
 /** Library callers: "pretrain options: batch must be a positive integer, got 0". */
 export const PRETRAIN_FIELDS: OptionWords = Object.freeze({
-  seed: "seed", steps: "steps", batch: "batch", length: "length", lr: "lr", warmupSteps: "warmupSteps", minLrRatio: "minLrRatio",
-  weightDecay: "weightDecay", clipNorm: "clipNorm", evalEvery: "evalEvery", evalTokens: "evalTokens", ckptSeconds: "ckptSeconds", logEvery: "logEvery",
+  seed: "seed",
+  steps: "steps",
+  batch: "batch",
+  length: "length",
+  lr: "lr",
+  warmupSteps: "warmupSteps",
+  minLrRatio: "minLrRatio",
+  weightDecay: "weightDecay",
+  clipNorm: "clipNorm",
+  evalEvery: "evalEvery",
+  evalTokens: "evalTokens",
+  ckptSeconds: "ckptSeconds",
+  logEvery: "logEvery",
 });
 
 /** The pretrain CLI: "--batch must be a positive integer, got 0" (options without a flag keep their field name). */
 export const PRETRAIN_FLAGS: OptionWords = Object.freeze({
   ...PRETRAIN_FIELDS,
-  seed: "--seed", steps: "--steps", batch: "--batch", length: "--length", lr: "--lr", warmupSteps: "--warmup", weightDecay: "--weight-decay",
-  evalEvery: "--eval-every", evalTokens: "--eval-tokens", ckptSeconds: "--ckpt-seconds", logEvery: "--log-every",
+  seed: "--seed",
+  steps: "--steps",
+  batch: "--batch",
+  length: "--length",
+  lr: "--lr",
+  warmupSteps: "--warmup",
+  weightDecay: "--weight-decay",
+  evalEvery: "--eval-every",
+  evalTokens: "--eval-tokens",
+  ckptSeconds: "--ckpt-seconds",
+  logEvery: "--log-every",
 });
 
 /**
@@ -57,7 +86,11 @@ export const PRETRAIN_FLAGS: OptionWords = Object.freeze({
  * least); lr > 0; non-negative seed, warmup, weight decay, clip norm and checkpoint interval; evaluation tokens
  * of at least one batch (batch x length).
  */
-export function checkPretrainOptions(o: PretrainOptions, words: OptionWords = PRETRAIN_FIELDS, prefix = words === PRETRAIN_FIELDS ? "pretrain options: " : ""): void {
+export function checkPretrainOptions(
+  o: PretrainOptions,
+  words: OptionWords = PRETRAIN_FIELDS,
+  prefix = words === PRETRAIN_FIELDS ? "pretrain options: " : "",
+): void {
   const w = (k: Checked) => `${prefix}${words[k]}`;
   nonNegativeInt(o.seed, w("seed"));
   positiveInt(o.steps, w("steps"));
@@ -71,7 +104,11 @@ export function checkPretrainOptions(o: PretrainOptions, words: OptionWords = PR
   positiveInt(o.evalEvery, w("evalEvery"));
   const oneBatch = o.batch * o.length;
   if (!isInteger(o.evalTokens) || o.evalTokens < oneBatch) {
-    fail(w("evalTokens"), `an integer >= ${oneBatch} (one batch: ${words.batch} ${o.batch} x ${words.length} ${o.length})`, o.evalTokens);
+    fail(
+      w("evalTokens"),
+      `an integer >= ${oneBatch} (one batch: ${words.batch} ${o.batch} x ${words.length} ${o.length})`,
+      o.evalTokens,
+    );
   }
   nonNegativeNumber(o.ckptSeconds, w("ckptSeconds"));
   positiveInt(o.logEvery, w("logEvery"));
@@ -81,9 +118,16 @@ export function checkPretrainOptions(o: PretrainOptions, words: OptionWords = PR
  * Checks that the token streams hold what the run needs: a training window (length + 1 tokens) and one
  * validation batch (batch x length tokens), naming the stream and the option words.
  */
-export function checkPretrainStreams(train: Int32Array, val: Int32Array, o: PretrainOptions, words: OptionWords = PRETRAIN_FIELDS): void {
+export function checkPretrainStreams(
+  train: Int32Array,
+  val: Int32Array,
+  o: PretrainOptions,
+  words: OptionWords = PRETRAIN_FIELDS,
+): void {
   if (train.length < o.length + 1) {
-    throw new Error(`the training stream holds ${train.length} tokens, fewer than one window of ${words.length} ${o.length} (+1)`);
+    throw new Error(
+      `the training stream holds ${train.length} tokens, fewer than one window of ${words.length} ${o.length} (+1)`,
+    );
   }
   if (val.length < o.batch * o.length) {
     throw new Error(

@@ -59,7 +59,18 @@ export interface PretrainResult {
   readonly finished: boolean;
 }
 
-const DEFINING_KEYS = ["config", "seed", "steps", "batch", "length", "lr", "warmupSteps", "minLrRatio", "weightDecay", "clipNorm"] as const;
+const DEFINING_KEYS = [
+  "config",
+  "seed",
+  "steps",
+  "batch",
+  "length",
+  "lr",
+  "warmupSteps",
+  "minLrRatio",
+  "weightDecay",
+  "clipNorm",
+] as const;
 
 function schedule(o: PretrainOptions): Schedule {
   return { kind: "warmup-cosine", lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: o.minLrRatio };
@@ -67,7 +78,8 @@ function schedule(o: PretrainOptions): Schedule {
 
 /** Mean next-token loss over fixed validation windows (nats/token). */
 export function validationLoss(model: Transformer, batches: readonly TokenBatch[]): number {
-  if (batches.length === 0) throw new Error("validationLoss: no validation batches (the stream is shorter than one batch)");
+  if (batches.length === 0)
+    throw new Error("validationLoss: no validation batches (the stream is shorter than one batch)");
   let sum = 0;
   let n = 0;
   for (const b of batches) {
@@ -99,7 +111,8 @@ export async function pretrain(
   const run = startRun(ckptDir, options);
   const { model, names, opt } = run;
   let state = run.state;
-  if (run.resumed) log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
+  if (run.resumed)
+    log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
   const evalSet = evaluationBatches(val, options.batch, options.length, options.evalTokens);
   const lossFn: LossFn = hooks.loss ?? ((m, b) => lmLoss(m, b.ids, b.mask, b.batch, b.length, true));
 
@@ -149,7 +162,13 @@ export async function pretrain(
     const last = state.step === options.steps;
     if (state.step % options.evalEvery === 0 || last) {
       const valLoss = validationLoss(model, evalSet);
-      const point = { step: state.step, tokens: state.tokensSeen, trainLoss: trainLossEma, valLoss, seconds: state.wallSeconds };
+      const point = {
+        step: state.step,
+        tokens: state.tokensSeen,
+        trainLoss: trainLossEma,
+        valLoss,
+        seconds: state.wallSeconds,
+      };
       state = { ...state, history: [...state.history, point] };
       log(`eval step ${state.step}: val loss ${valLoss.toFixed(4)}  ppl ${Math.exp(valLoss).toFixed(2)}`);
       hooks.onEval?.(point);
@@ -168,13 +187,27 @@ export async function pretrain(
 }
 
 /** The model, optimizer and state a run starts from: its last checkpoint in `ckptDir`, else a fresh model. */
-function startRun(ckptDir: string, options: PretrainOptions): { model: Transformer; names: string[]; opt: AdamW; state: PretrainState; resumed: boolean } {
+function startRun(
+  ckptDir: string,
+  options: PretrainOptions,
+): { model: Transformer; names: string[]; opt: AdamW; state: PretrainState; resumed: boolean } {
   const resumed = loadRunState(ckptDir, options);
   const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
   model.setActivationCheckpointing(options.checkpoint ?? false);
-  const opt = new AdamW(model.variables(), { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 }, decayFilter(model.variables()));
+  const opt = new AdamW(
+    model.variables(),
+    { weightDecay: options.weightDecay, clipNorm: options.clipNorm, beta2: 0.99 },
+    decayFilter(model.variables()),
+  );
   if (resumed) opt.restore(resumed.optimizer);
-  let state: PretrainState = resumed?.state ?? { step: 0, tokensSeen: 0, wallSeconds: 0, history: [], options, backends: [] };
+  let state: PretrainState = resumed?.state ?? {
+    step: 0,
+    tokensSeen: 0,
+    wallSeconds: 0,
+    history: [],
+    options,
+    backends: [],
+  };
   const backend = `${backendInfo().name} ${backendInfo().version} + ${kernelSetLabel()} kernels`;
   if (!state.backends.includes(backend)) state = { ...state, backends: [...state.backends, backend] };
   return { model, names: model.names(), opt, state, resumed: resumed !== null };
@@ -201,16 +234,24 @@ function saveRunState(dir: string, model: Transformer, names: string[], opt: Ada
   const tag = String(state.step).padStart(8, "0");
   writeSafetensorsFile(path.join(dir, `weights-${tag}.safetensors`), weights);
   writeSafetensorsFile(path.join(dir, `optimizer-${tag}.safetensors`), moments, { step: String(os.step) });
-  writeJsonAtomic(path.join(dir, "state.json"), { ...state, files: { weights: `weights-${tag}.safetensors`, optimizer: `optimizer-${tag}.safetensors` } });
+  writeJsonAtomic(path.join(dir, "state.json"), {
+    ...state,
+    files: { weights: `weights-${tag}.safetensors`, optimizer: `optimizer-${tag}.safetensors` },
+  });
   for (const f of fs.readdirSync(dir)) {
-    if (/^(weights|optimizer)-\d{8}\.safetensors$/.test(f) && !f.includes(tag)) fs.rmSync(path.join(dir, f), { force: true });
+    if (/^(weights|optimizer)-\d{8}\.safetensors$/.test(f) && !f.includes(tag))
+      fs.rmSync(path.join(dir, f), { force: true });
   }
 }
 
 function loadRunState(
   dir: string,
   options: PretrainOptions,
-): { model: Transformer; optimizer: { step: number; m: Float32Array[]; v: Float32Array[] }; state: PretrainState } | null {
+): {
+  model: Transformer;
+  optimizer: { step: number; m: Float32Array[]; v: Float32Array[] };
+  state: PretrainState;
+} | null {
   const statePath = path.join(dir, "state.json");
   if (!fs.existsSync(statePath)) return null;
   const raw = readJsonFile(statePath) as PretrainState & { files: { weights: string; optimizer: string } };

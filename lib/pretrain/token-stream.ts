@@ -11,11 +11,7 @@ import type { Tokenizer } from "../tokenizer/tokenizer";
 
 export function encodeCorpusFile(textFile: string, tokenizer: Tokenizer, cacheDir: string): Int32Array {
   const text = fs.readFileSync(textFile, "utf8");
-  const key = createHash("sha256")
-    .update(text)
-    .update(JSON.stringify(tokenizer.toJSON()))
-    .digest("hex")
-    .slice(0, 16);
+  const key = createHash("sha256").update(text).update(JSON.stringify(tokenizer.toJSON())).digest("hex").slice(0, 16);
   const cache = path.join(cacheDir, `${path.basename(textFile, ".txt")}.${key}.i32`);
   if (fs.existsSync(cache)) {
     const buf = fs.readFileSync(cache);

@@ -4,7 +4,17 @@
  * the user's option names in every message.
  */
 import { CELL_DEFAULTS } from "../experiment/run-cell";
-import { finiteNumber, isPlainObject, knownKeys, nonNegativeInt, nonNegativeNumber, nullable, oneOf, positiveInt, integer } from "../io/validate";
+import {
+  finiteNumber,
+  isPlainObject,
+  knownKeys,
+  nonNegativeInt,
+  nonNegativeNumber,
+  nullable,
+  oneOf,
+  positiveInt,
+  integer,
+} from "../io/validate";
 import { OPTIMIZER_NAMES, type OptimizerName } from "../train/optimizer";
 import type { Schedule } from "../train/schedule";
 import type { CurvePoint } from "../experiment/record";
@@ -75,11 +85,16 @@ const HOOKS = ["onStep", "onEval"] as const;
 
 /** Merges `options` over the defaults (never mutating it) and checks every value; `where` prefixes messages. */
 export function resolveFitOptions(options: unknown, where = "fit"): FitOptions & FitHooks {
-  if (!isPlainObject(options)) throw new Error(`${where}: options must be an object like { steps: 100, lr: 0.03 }, got ${JSON.stringify(options)}`);
+  if (!isPlainObject(options))
+    throw new Error(
+      `${where}: options must be an object like { steps: 100, lr: 0.03 }, got ${JSON.stringify(options)}`,
+    );
   knownKeys(options, [...Object.keys(FIT_DEFAULTS), ...HOOKS], where);
   const o = { ...FIT_DEFAULTS, ...options } as Record<string, unknown>;
   const at = (k: string) => `${where}: option ${k}`;
-  for (const h of HOOKS) if (o[h] !== undefined && typeof o[h] !== "function") throw new Error(`${at(h)} must be a function, got ${typeof o[h]}`);
+  for (const h of HOOKS)
+    if (o[h] !== undefined && typeof o[h] !== "function")
+      throw new Error(`${at(h)} must be a function, got ${typeof o[h]}`);
   const steps = positiveInt(o["steps"], at("steps"));
   return {
     steps,

@@ -15,7 +15,11 @@ import type { TaskInput } from "./task-input";
  * must have been trained on these exact weights (fingerprint check). `task` defaults to the shipped task the
  * prompt was trained on; give it for a user task (same labels as the file records).
  */
-export function loadPromptModel(backbone: LoadedBackbone, file: string | { library: PromptLibrary; id: string }, opts: { task?: TaskInput } = {}): PromptModel {
+export function loadPromptModel(
+  backbone: LoadedBackbone,
+  file: string | { library: PromptLibrary; id: string },
+  opts: { task?: TaskInput } = {},
+): PromptModel {
   const identity = { name: backbone.name, fingerprint: backbone.fingerprint, width: backbone.config.dModel };
   const label = typeof file === "string" ? file : `${file.library.dir} entry '${file.id}'`;
   const loaded = typeof file === "string" ? loadPrompt(file, identity) : file.library.load(file.id, identity);
@@ -27,13 +31,17 @@ export function loadPromptModel(backbone: LoadedBackbone, file: string | { libra
       position: loaded.prompts.settings.position,
       // The initializer runs (and is then overwritten by the saved values) so the model reports the saved settings.
       init: loaded.meta.settings.init as PromptInitKind,
-      ...(loaded.meta.settings.init === "text" ? { initText: String(loaded.meta.extra?.["initText"] ?? "saved prompt") } : {}),
+      ...(loaded.meta.settings.init === "text"
+        ? { initText: String(loaded.meta.extra?.["initText"] ?? "saved prompt") }
+        : {}),
       task: opts.task ?? loaded.meta.task,
     });
     const labels = model.task!.labels;
     if (labels.join("\u0000") !== loaded.meta.labels.join("\u0000")) {
       model.dispose();
-      throw new Error(`${label}: the prompt was trained for labels ${JSON.stringify(loaded.meta.labels)}, task '${model.task!.name}' has ${JSON.stringify(labels)}`);
+      throw new Error(
+        `${label}: the prompt was trained for labels ${JSON.stringify(loaded.meta.labels)}, task '${model.task!.name}' has ${JSON.stringify(labels)}`,
+      );
     }
     model.assignLayers(layers);
     return model;

@@ -32,7 +32,10 @@ const CONFIG_KEYS = ["length", "init", "position", "initRange", "initText", "tas
 
 /** Merges `config` over the defaults (never mutating it) and checks every value; `where` prefixes messages. */
 export function resolvePromptConfig(config: unknown, where: string): ResolvedPromptConfig {
-  if (!isPlainObject(config)) throw new Error(`${where}: config must be an object like { length: 20, init: "class-label" }, got ${JSON.stringify(config)}`);
+  if (!isPlainObject(config))
+    throw new Error(
+      `${where}: config must be an object like { length: 20, init: "class-label" }, got ${JSON.stringify(config)}`,
+    );
   knownKeys(config, CONFIG_KEYS, where);
   const c = config as PromptConfig;
   const at = (k: string) => `${where}: ${k}`;
@@ -44,7 +47,8 @@ export function resolvePromptConfig(config: unknown, where: string): ResolvedPro
     throw new Error(`${where}: ${(err as Error).message}`);
   }
   const init = oneOf(c.init ?? "sampled-vocab", at("init"), PROMPT_INITS);
-  if (init === "text" && (c.initText === undefined || c.initText.trim() === "")) throw new Error(`${where}: init "text" needs initText, e.g. initText: "Is this review positive?"`);
+  if (init === "text" && (c.initText === undefined || c.initText.trim() === ""))
+    throw new Error(`${where}: init "text" needs initText, e.g. initText: "Is this review positive?"`);
   return {
     length,
     position,

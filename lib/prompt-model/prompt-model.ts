@@ -80,7 +80,11 @@ export class PromptModel {
   /** Length, initializer and position of the prompt (as run records state them: deep prompts say "(every layer)"). */
   get settings(): PromptSettings {
     const position = positionName(parsePosition(this.config.position, this.config.length));
-    return { length: this.config.length, init: this.config.init, position: this.method === "deep-prompt-tuning" ? `${position} (every layer)` : position };
+    return {
+      length: this.config.length,
+      init: this.config.init,
+      position: this.method === "deep-prompt-tuning" ? `${position} (every layer)` : position,
+    };
   }
 
   /** The task the model is bound to, or null before the first fit/evaluate (when none was given). */
@@ -95,7 +99,10 @@ export class PromptModel {
 
   /** Trainable values (P x D per layer) against all parameters (backbone + prompt). */
   trainableParameters(): TrainableParameters {
-    return trainableParameters(this.layers * this.config.length * this.backbone.config.dModel, this.backbone.model.paramCount());
+    return trainableParameters(
+      this.layers * this.config.length * this.backbone.config.dModel,
+      this.backbone.model.paramCount(),
+    );
   }
 
   /** PEFT's line: "trainable params: 2,560 || all params: ... || trainable%: ..." */
@@ -117,11 +124,18 @@ export class PromptModel {
     const { task: t, tuned } = this.bind(task);
     const trainItems = t.items("train");
     const dev = t.items("dev").slice(0, o.maxDev ?? undefined);
-    if (dev.length === 0) throw new Error(`${this.method} fit: task '${t.name}' has no dev examples to select the prompt on`);
+    if (dev.length === 0)
+      throw new Error(`${this.method} fit: task '${t.name}' has no dev examples to select the prompt on`);
     const lr = o.lr ?? DEFAULT_LR[this.method]!;
     const lossFor = (batch: number[]) => {
       const chosen = batch.map((i) => trainItems[i]!);
-      return classLoss(tuned.scores(chosen.map((x) => x.seq), true), chosen.map((x) => x.gold));
+      return classLoss(
+        tuned.scores(
+          chosen.map((x) => x.seq),
+          true,
+        ),
+        chosen.map((x) => x.gold),
+      );
     };
     const r = await train(
       tuned.trainable,
@@ -146,7 +160,11 @@ export class PromptModel {
       bestStep: r.bestStep,
       bestDevAccuracy: r.bestScore,
       stoppedEarly: r.stoppedEarly,
-      curve: r.curve.map((c) => ({ step: c.step, trainLoss: c.trainLoss, ...(c.devScore !== undefined ? { devAccuracy: c.devScore } : {}) })),
+      curve: r.curve.map((c) => ({
+        step: c.step,
+        trainLoss: c.trainLoss,
+        ...(c.devScore !== undefined ? { devAccuracy: c.devScore } : {}),
+      })),
       msPerStep: r.msPerStep,
     };
     const { onStep: _s, onEval: _e, ...recorded } = o;
@@ -155,30 +173,52 @@ export class PromptModel {
   }
 
   /** Accuracy, macro-F1 and MCC on a split (default test), first `max` examples (default all). */
-  evaluate(task?: TaskInput, opts: { split?: Split; max?: number | null; batchSize?: number } = {}): ClassificationMetrics {
+  evaluate(
+    task?: TaskInput,
+    opts: { split?: Split; max?: number | null; batchSize?: number } = {},
+  ): ClassificationMetrics {
     const { task: t, tuned } = this.bind(task);
     const split = oneOf(opts.split ?? "test", `${this.method} evaluate: split`, ["train", "dev", "test"] as const);
-    const max = opts.max === undefined || opts.max === null ? null : positiveInt(opts.max, `${this.method} evaluate: max`);
+    const max =
+      opts.max === undefined || opts.max === null ? null : positiveInt(opts.max, `${this.method} evaluate: max`);
     const items = t.items(split).slice(0, max ?? undefined);
     if (items.length === 0) throw new Error(`${this.method} evaluate: task '${t.name}' has no ${split} examples`);
-    return evaluateItems(tuned, items, t.labels.length, positiveInt(opts.batchSize ?? 32, `${this.method} evaluate: batchSize`));
+    return evaluateItems(
+      tuned,
+      items,
+      t.labels.length,
+      positiveInt(opts.batchSize ?? 32, `${this.method} evaluate: batchSize`),
+    );
   }
 
   /** The predicted label of each text (pair tasks: [text, textB]). */
   predict(texts: readonly (string | readonly [string, string])[], task?: TaskInput): string[] {
     const { task: t, tuned } = this.bind(task);
-    if (!Array.isArray(texts)) throw new Error(`${this.method} predict: texts must be an array of strings (pair tasks: [text, textB] pairs), got ${JSON.stringify(texts)}`);
+    if (!Array.isArray(texts))
+      throw new Error(
+        `${this.method} predict: texts must be an array of strings (pair tasks: [text, textB] pairs), got ${JSON.stringify(texts)}`,
+      );
     texts.forEach((x, i) => {
       const parts = typeof x === "string" ? [x] : Array.isArray(x) && x.length === 2 ? x : null;
       if (!parts || parts.some((p) => typeof p !== "string" || p.trim() === "")) {
-        throw new Error(`${this.method} predict: text ${i} must be a non-empty string${t.template.isPair ? " or a [text, textB] pair" : ""}, got ${JSON.stringify(x)}`);
+        throw new Error(
+          `${this.method} predict: text ${i} must be a non-empty string${t.template.isPair ? " or a [text, textB] pair" : ""}, got ${JSON.stringify(x)}`,
+        );
       }
     });
     // The template renders an example; its label is not read (any of the task's labels will do).
-    const seqs = texts.map((x, i) => t.template.render(typeof x === "string" ? { id: `input ${i}`, text: x, label: t.labels[0]! } : { id: `input ${i}`, text: x[0], textB: x[1], label: t.labels[0]! }));
+    const seqs = texts.map((x, i) =>
+      t.template.render(
+        typeof x === "string"
+          ? { id: `input ${i}`, text: x, label: t.labels[0]! }
+          : { id: `input ${i}`, text: x[0], textB: x[1], label: t.labels[0]! },
+      ),
+    );
     const out: string[] = [];
     for (let i = 0; i < seqs.length; i += PREDICT_BATCH) {
-      const best = tf.tidy(() => tf.argMax(tuned.scores(seqs.slice(i, i + PREDICT_BATCH), false), 1).dataSync() as Int32Array);
+      const best = tf.tidy(
+        () => tf.argMax(tuned.scores(seqs.slice(i, i + PREDICT_BATCH), false), 1).dataSync() as Int32Array,
+      );
       best.forEach((c) => out.push(t.labels[c]!));
     }
     return out;
@@ -233,7 +273,10 @@ export class PromptModel {
 
   private requireBound(what: string): { task: PreparedTask; tuned: Tuned } {
     if (this.disposed) throw new Error(`${this.method} ${what}: this prompt model was disposed; build a new one`);
-    if (!this.bound) throw new Error(`${this.method} ${what}: the model has no prompt yet; give a task at creation or call fit(task) first`);
+    if (!this.bound)
+      throw new Error(
+        `${this.method} ${what}: the model has no prompt yet; give a task at creation or call fit(task) first`,
+      );
     return this.bound;
   }
 
@@ -265,8 +308,17 @@ export class PromptModel {
       padId: tok.padId,
       candidates: prepared.verbalizer.tokenIds,
       seed: this.config.seed,
-      prompt: { length: this.config.length, init: this.config.init, position: this.config.position, initRange: this.config.initRange, initText: this.config.initText },
-      frequentIds: frequentTokenIds(prepared.trainingTokenIds(tok), new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId])),
+      prompt: {
+        length: this.config.length,
+        init: this.config.init,
+        position: this.config.position,
+        initRange: this.config.initRange,
+        initText: this.config.initText,
+      },
+      frequentIds: frequentTokenIds(
+        prepared.trainingTokenIds(tok),
+        new Set([tok.padId, tok.bosId, tok.eosId, tok.unkId]),
+      ),
       labelTokenIds: prepared.verbalizer.firstWordIds(),
       ...(this.config.initText !== undefined ? { initTextIds: tok.encode(this.config.initText) } : {}),
     });
@@ -282,13 +334,16 @@ export class PromptModel {
   /** Overwrites the prompt with saved layers (same slot lengths); used by loadPromptModel. */
   assignLayers(layers: readonly PromptSet[]): void {
     const mine = this.promptLayers();
-    if (layers.length !== mine.length) throw new Error(`${this.method}: the saved prompt has ${layers.length} layer(s), this model ${mine.length}`);
+    if (layers.length !== mine.length)
+      throw new Error(`${this.method}: the saved prompt has ${layers.length} layer(s), this model ${mine.length}`);
     mine.forEach((set, l) => {
       for (const s of PROMPT_SLOTS) {
         const v = set.slot(s);
         const w = layers[l]!.slot(s);
         if ((v === null) !== (w === null) || (v && w && v.shape[0] !== w.shape[0])) {
-          throw new Error(`${this.method}: saved layer ${l} slot '${s}' has ${w?.shape[0] ?? 0} vectors, this model ${v?.shape[0] ?? 0}`);
+          throw new Error(
+            `${this.method}: saved layer ${l} slot '${s}' has ${w?.shape[0] ?? 0} vectors, this model ${v?.shape[0] ?? 0}`,
+          );
         }
         if (v && w) v.assign(w);
       }

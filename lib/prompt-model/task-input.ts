@@ -21,10 +21,15 @@ export function prepareTask(task: TaskInput, tokenizer: Tokenizer, dataSeed: num
   if (isPlainObject(task) && Array.isArray((task as TaskData).train) && Array.isArray((task as TaskData).labels)) {
     return new PreparedTask(task as TaskData, tokenizer);
   }
-  throw new Error(`${where}: task must be a task name (${TASK_NAMES.join(", ")}), task data (loadTaskFile) or a PreparedTask, got ${JSON.stringify(task)}`);
+  throw new Error(
+    `${where}: task must be a task name (${TASK_NAMES.join(", ")}), task data (loadTaskFile) or a PreparedTask, got ${JSON.stringify(task)}`,
+  );
 }
 
 /** Same labels and label words: then one task's prompt scores another's inputs the same way. */
 export function sameLabelWords(a: PreparedTask, b: PreparedTask): boolean {
-  return a.labels.join("\u0000") === b.labels.join("\u0000") && JSON.stringify(a.verbalizer.tokenIds) === JSON.stringify(b.verbalizer.tokenIds);
+  return (
+    a.labels.join("\u0000") === b.labels.join("\u0000") &&
+    JSON.stringify(a.verbalizer.tokenIds) === JSON.stringify(b.verbalizer.tokenIds)
+  );
 }

@@ -19,7 +19,8 @@ export const PROMPT_INITS = ["random-uniform", "sampled-vocab", "class-label", "
 export type PromptInitKind = (typeof PROMPT_INITS)[number];
 
 function row(table: EmbeddingTable, id: number): Float32Array {
-  if (!(id >= 0 && id < table.vocab)) throw new Error(`token id ${id} is outside the embedding table (${table.vocab} rows)`);
+  if (!(id >= 0 && id < table.vocab))
+    throw new Error(`token id ${id} is outside the embedding table (${table.vocab} rows)`);
   return table.data.subarray(id * table.width, (id + 1) * table.width);
 }
 
@@ -56,7 +57,11 @@ export function sampledVocab(table: EmbeddingTable, candidates: readonly number[
  * The first slots hold the class labels' embeddings (a multi-token label word is the mean of its tokens'
  * embeddings), one slot per label in label order; the remaining slots are filled as `fill` would fill them.
  */
-export function classLabel(table: EmbeddingTable, labelTokenIds: readonly (readonly number[])[], fill: Initializer): Initializer {
+export function classLabel(
+  table: EmbeddingTable,
+  labelTokenIds: readonly (readonly number[])[],
+  fill: Initializer,
+): Initializer {
   if (labelTokenIds.length === 0) throw new Error("class-label initialisation needs at least one label");
   return (length, width, seed) => {
     checkWidth(table, width);
@@ -94,5 +99,8 @@ export function fromText(table: EmbeddingTable, textIds: readonly number[], fill
 export function frequentTokenIds(ids: readonly number[], skip: ReadonlySet<number>, max = 500): number[] {
   const counts = new Map<number, number>();
   for (const id of ids) if (!skip.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, max).map(([id]) => id);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, max)
+    .map(([id]) => id);
 }

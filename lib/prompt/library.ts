@@ -53,7 +53,9 @@ export class PromptLibrary {
       entries.push(...(parsed as LibraryEntry[]));
     }
     entries.push(...readJsonl<LibraryEntry>(this.indexPath(), { allowMissing: true }).map((e) => e.record));
-    return entries.filter((e) => (!filter.task || e.task === filter.task) && (!filter.backbone || e.backbone.name === filter.backbone));
+    return entries.filter(
+      (e) => (!filter.task || e.task === filter.task) && (!filter.backbone || e.backbone.name === filter.backbone),
+    );
   }
 
   /**
@@ -66,7 +68,11 @@ export class PromptLibrary {
     } catch (err) {
       throw new Error(`${this.dir}: cannot create the prompt library folder: ${(err as Error).message}`);
     }
-    const base = `${meta.task}-${meta.backbone.name}-${meta.settings.position}-${meta.settings.length}-${meta.settings.init}`.replace(/[^A-Za-z0-9_.+-]/g, "_");
+    const base =
+      `${meta.task}-${meta.backbone.name}-${meta.settings.position}-${meta.settings.length}-${meta.settings.init}`.replace(
+        /[^A-Za-z0-9_.+-]/g,
+        "_",
+      );
     const id = this.reserveId(base);
     const file = `${id}.safetensors`;
     try {
@@ -90,7 +96,8 @@ export class PromptLibrary {
         fs.closeSync(fs.openSync(path.join(this.dir, `${id}.safetensors`), "wx"));
         return id;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`${this.dir}: cannot create prompt file for '${id}': ${(err as Error).message}`);
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST")
+          throw new Error(`${this.dir}: cannot create prompt file for '${id}': ${(err as Error).message}`);
       }
     }
     throw new Error(`${this.dir}: ${MAX_IDS} prompts named '${base}' already exist`);

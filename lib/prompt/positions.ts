@@ -17,7 +17,9 @@ export function parsePosition(position: string, total: number): SlotLengths {
   const slots: PromptSlot[] = [];
   for (const p of parts) {
     if (!(PROMPT_SLOTS as readonly string[]).includes(p)) {
-      throw new Error(`prompt position '${position}': '${p}' is not one of ${PROMPT_SLOTS.join(", ")} (combine with '+')`);
+      throw new Error(
+        `prompt position '${position}': '${p}' is not one of ${PROMPT_SLOTS.join(", ")} (combine with '+')`,
+      );
     }
     if (slots.includes(p as PromptSlot)) throw new Error(`prompt position '${position}' names '${p}' twice`);
     slots.push(p as PromptSlot);

@@ -76,14 +76,20 @@ export function savePrompt(file: string, prompts: PromptSet | readonly PromptSet
   const tensors: Record<string, SafeTensor> = {};
   layers.forEach((layer, l) => {
     if (layer.width !== first.width || PROMPT_SLOTS.some((s) => layer.lengths[s] !== first.lengths[s])) {
-      throw new Error(`${file}: prompt layer ${l} has slots ${JSON.stringify(layer.lengths)} x ${layer.width}, layer 0 has ${JSON.stringify(first.lengths)} x ${first.width}`);
+      throw new Error(
+        `${file}: prompt layer ${l} has slots ${JSON.stringify(layer.lengths)} x ${layer.width}, layer 0 has ${JSON.stringify(first.lengths)} x ${first.width}`,
+      );
     }
     for (const [slot, data] of layer.arrays()) {
       checkFinite(file, tensorName(l, slot), data, "save");
       tensors[tensorName(l, slot)] = { dtype: "F32", shape: [data.length / layer.width, layer.width], data };
     }
   });
-  writeSafetensorsFile(file, tensors, { [KEY]: JSON.stringify(meta), [LAYERS_KEY]: String(layers.length), format: "kit-prompt-v1" });
+  writeSafetensorsFile(file, tensors, {
+    [KEY]: JSON.stringify(meta),
+    [LAYERS_KEY]: String(layers.length),
+    format: "kit-prompt-v1",
+  });
 }
 
 export function readPromptMeta(file: string): PromptMeta {
@@ -106,7 +112,8 @@ function layerCount(file: string, metadata: Readonly<Record<string, string>>): n
   const raw = metadata[LAYERS_KEY];
   if (raw === undefined) return 1;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${file}: metadata '${LAYERS_KEY}' must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${file}: metadata '${LAYERS_KEY}' must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -131,7 +138,9 @@ export function loadPrompt(file: string, backbone: PromptBackbone): LoadedPrompt
     const layer = m ? (m[1] === undefined ? 0 : Number(m[1])) : -1;
     const slot = m?.[2] as PromptSlot | undefined;
     if (!m || !PROMPT_SLOTS.includes(slot!) || layer >= nLayers) {
-      throw new Error(`${file}: unexpected tensor '${name}' (a ${nLayers}-layer prompt holds prompt.<slot>${nLayers > 1 ? ` and deep.1..${nLayers - 1}.<slot>` : ""})`);
+      throw new Error(
+        `${file}: unexpected tensor '${name}' (a ${nLayers}-layer prompt holds prompt.<slot>${nLayers > 1 ? ` and deep.1..${nLayers - 1}.<slot>` : ""})`,
+      );
     }
     if (t.dtype !== "F32" || t.shape.length !== 2 || t.shape[1] !== backbone.width) {
       throw new Error(`${file}: tensor '${name}' is ${t.dtype} [${t.shape}], expected F32 [P, ${backbone.width}]`);
@@ -140,13 +149,18 @@ export function loadPrompt(file: string, backbone: PromptBackbone): LoadedPrompt
     layers[layer]!.set(slot!, t.data as Float32Array);
   }
   const lengthsOf = (arrays: Map<PromptSlot, Float32Array>): SlotLengths =>
-    Object.fromEntries(PROMPT_SLOTS.map((s) => [s, (arrays.get(s)?.length ?? 0) / backbone.width])) as Record<PromptSlot, number>;
+    Object.fromEntries(PROMPT_SLOTS.map((s) => [s, (arrays.get(s)?.length ?? 0) / backbone.width])) as Record<
+      PromptSlot,
+      number
+    >;
   const want = lengthsOf(layers[0]!);
   if (layers[0]!.size === 0) throw new Error(`${file}: no prompt tensors (expected prompt.<slot>)`);
   layers.forEach((arrays, l) => {
     const got = lengthsOf(arrays);
     if (PROMPT_SLOTS.some((s) => got[s] !== want[s])) {
-      throw new Error(`${file}: layer ${l} has slot lengths ${JSON.stringify(got)}, layer 0 has ${JSON.stringify(want)} (a layer is missing or damaged)`);
+      throw new Error(
+        `${file}: layer ${l} has slot lengths ${JSON.stringify(got)}, layer 0 has ${JSON.stringify(want)} (a layer is missing or damaged)`,
+      );
     }
   });
   const sets = layers.map((arrays) => PromptSet.fromArrays(arrays, backbone.width, meta.settings.init));

@@ -4,7 +4,8 @@
  */
 import type { PromptSlot } from "./positions";
 
-export type Piece = { readonly kind: "tokens"; readonly ids: readonly number[] } | { readonly kind: "slot"; readonly slot: PromptSlot };
+export type Piece =
+  { readonly kind: "tokens"; readonly ids: readonly number[] } | { readonly kind: "slot"; readonly slot: PromptSlot };
 
 export interface InputSequence {
   readonly pieces: readonly Piece[];

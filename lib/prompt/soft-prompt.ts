@@ -39,7 +39,13 @@ export class PromptSet {
   }
 
   /** Initialises each used slot with `initializer`, seeded per slot so slots differ. */
-  static create(lengths: SlotLengths, width: number, initializer: Initializer, initName: string, seed: number): PromptSet {
+  static create(
+    lengths: SlotLengths,
+    width: number,
+    initializer: Initializer,
+    initName: string,
+    seed: number,
+  ): PromptSet {
     const vars = new Map<PromptSlot, tf.Variable>();
     PROMPT_SLOTS.forEach((s, i) => {
       const p = lengths[s];
@@ -58,7 +64,8 @@ export class PromptSet {
     for (const s of PROMPT_SLOTS) {
       const data = arrays.get(s);
       if (data === undefined) continue;
-      if (data.length % width !== 0) throw new Error(`prompt slot '${s}' has ${data.length} values, not a multiple of width ${width}`);
+      if (data.length % width !== 0)
+        throw new Error(`prompt slot '${s}' has ${data.length} values, not a multiple of width ${width}`);
       lengths[s] = data.length / width;
       vars.set(s, variableFrom(data, [lengths[s], width], `prompt/${s}/${counter++}`));
     }

@@ -67,7 +67,12 @@ function layout(seq: InputSequence, prompts: PromptSet | null, padId: number): {
 }
 
 /** Builds [B, L, D] embeddings for `seqs` (L = longest sequence). Call inside tf.tidy or dispose x. */
-export function spliceBatch(model: Transformer, seqs: readonly InputSequence[], prompts: PromptSet | null, padId: number): SplicedBatch {
+export function spliceBatch(
+  model: Transformer,
+  seqs: readonly InputSequence[],
+  prompts: PromptSet | null,
+  padId: number,
+): SplicedBatch {
   if (seqs.length === 0) throw new Error("spliceBatch: empty batch");
   const layouts = seqs.map((s) => layout(s, prompts, padId));
   const b = seqs.length;
@@ -100,10 +105,22 @@ export function spliceBatch(model: Transformer, seqs: readonly InputSequence[], 
   const tokenRows = tf.reshape(model.embed(ids, b, l), [b * l, d]) as tf.Tensor2D;
   let x: tf.Tensor2D = tokenRows;
   if (prompts && anyPrompt) {
-    const promptRows = tf.concat(PROMPT_SLOTS.map((s) => prompts.slot(s)).filter((v): v is tf.Variable => v !== null), 0) as tf.Tensor2D;
+    const promptRows = tf.concat(
+      PROMPT_SLOTS.map((s) => prompts.slot(s)).filter((v): v is tf.Variable => v !== null),
+      0,
+    ) as tf.Tensor2D;
     x = embeddingLookup(index, tf.concat([tokenRows, promptRows], 0) as tf.Tensor2D, { tableGrad: true });
   }
-  return { x: tf.reshape(x, [b, l, d]) as tf.Tensor3D, mask, batch: b, length: l, lastIndex, ids, index, hasPrompt: anyPrompt };
+  return {
+    x: tf.reshape(x, [b, l, d]) as tf.Tensor3D,
+    mask,
+    batch: b,
+    length: l,
+    lastIndex,
+    ids,
+    index,
+    hasPrompt: anyPrompt,
+  };
 }
 
 /**

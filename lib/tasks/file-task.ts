@@ -42,9 +42,14 @@ export interface FileTaskSpec {
   readonly textColumn: string;
   readonly labelColumn: string;
   readonly textBColumn?: string | null;
-  readonly template?: string | { readonly pattern: string; readonly maxFieldTokens?: number; readonly truncate?: TruncateSide } | null;
+  readonly template?:
+    string | { readonly pattern: string; readonly maxFieldTokens?: number; readonly truncate?: TruncateSide } | null;
   readonly verbalizer?: Readonly<Record<string, string | readonly string[]>> | null;
-  readonly split?: { readonly devFraction?: number; readonly testFraction?: number; readonly stratify?: boolean } | null;
+  readonly split?: {
+    readonly devFraction?: number;
+    readonly testFraction?: number;
+    readonly stratify?: boolean;
+  } | null;
   readonly labels?: readonly string[] | null;
   readonly encoding?: string | null;
   readonly format?: TaskFileFormat | null;
@@ -86,7 +91,11 @@ export const FILE_TASK_KEYS = Object.freeze([
 /** Default field length of a file task's template (tokens). */
 export const FILE_TASK_MAX_FIELD_TOKENS = 64;
 
-export const FILE_TASK_SPLIT_DEFAULTS = Object.freeze({ devFraction: 0.1, testFraction: 0.2, stratify: DEFAULT_SPLIT_OPTIONS.stratify });
+export const FILE_TASK_SPLIT_DEFAULTS = Object.freeze({
+  devFraction: 0.1,
+  testFraction: 0.2,
+  stratify: DEFAULT_SPLIT_OPTIONS.stratify,
+});
 
 /** An error in a task reference: the message starts with where it was written. */
 export class TaskSpecError extends Error {
@@ -112,7 +121,9 @@ export function parseTaskRef(value: unknown, where = "task"): TaskRef {
     throw new TaskSpecError(
       `${where}: unknown task ${JSON.stringify(value)}: expected one of ${TASK_NAMES.join(", ")} or a file task object ` +
         `{ "name", "file", "textColumn", "labelColumn", ... }` +
-        (looksLikeFile ? ` (a file needs its columns named: { "name": "mytask", "file": ${JSON.stringify(value)}, "textColumn": "...", "labelColumn": "..." })` : ""),
+        (looksLikeFile
+          ? ` (a file needs its columns named: { "name": "mytask", "file": ${JSON.stringify(value)}, "textColumn": "...", "labelColumn": "..." })`
+          : ""),
     );
   }
   normalizeFileTask(value, where);
@@ -140,33 +151,44 @@ export function normalizeFileTask(value: unknown, where = "task"): NormalizedFil
   };
   const optStr = (field: string): string | null => (v[field] === undefined || v[field] === null ? null : str(field));
   const name = str("name");
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) bad("name", "a name of letters, digits, '.', '_' or '-' (it appears in file names and tables)", name);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    bad("name", "a name of letters, digits, '.', '_' or '-' (it appears in file names and tables)", name);
   if ((TASK_NAMES as readonly string[]).includes(name)) {
-    throw new TaskSpecError(`${where}.name: "${name}" is the name of a built-in task; give your task another name so results cannot be confused`);
+    throw new TaskSpecError(
+      `${where}.name: "${name}" is the name of a built-in task; give your task another name so results cannot be confused`,
+    );
   }
   const file = str("file");
   const textColumn = str("textColumn");
   const labelColumn = str("labelColumn");
   const textBColumn = optStr("textBColumn");
-  if (labelColumn === textColumn || labelColumn === textBColumn) bad("labelColumn", "a column other than the text column(s)", labelColumn);
-  if (textBColumn !== null && textBColumn === textColumn) bad("textBColumn", "a column other than textColumn", textBColumn);
+  if (labelColumn === textColumn || labelColumn === textBColumn)
+    bad("labelColumn", "a column other than the text column(s)", labelColumn);
+  if (textBColumn !== null && textBColumn === textColumn)
+    bad("textBColumn", "a column other than textColumn", textBColumn);
 
   // template
   const pair = textBColumn !== null;
   let template: Required<TemplateSpec>;
   const t = v.template;
   const base = defaultSpec([], pair).template;
-  if (t === undefined || t === null) template = { pattern: base.pattern, maxFieldTokens: FILE_TASK_MAX_FIELD_TOKENS, truncate: "end" };
-  else if (typeof t === "string") template = { pattern: t, maxFieldTokens: FILE_TASK_MAX_FIELD_TOKENS, truncate: "end" };
+  if (t === undefined || t === null)
+    template = { pattern: base.pattern, maxFieldTokens: FILE_TASK_MAX_FIELD_TOKENS, truncate: "end" };
+  else if (typeof t === "string")
+    template = { pattern: t, maxFieldTokens: FILE_TASK_MAX_FIELD_TOKENS, truncate: "end" };
   else if (isPlainObject(t)) {
     for (const k of Object.keys(t)) {
-      if (!["pattern", "maxFieldTokens", "truncate"].includes(k)) throw new TaskSpecError(`${where}.template: unknown field "${k}" (known: pattern, maxFieldTokens, truncate)`);
+      if (!["pattern", "maxFieldTokens", "truncate"].includes(k))
+        throw new TaskSpecError(`${where}.template: unknown field "${k}" (known: pattern, maxFieldTokens, truncate)`);
     }
-    if (typeof t.pattern !== "string") bad("template.pattern", "a string pattern such as \"<front>{text} It was<back>\"", t.pattern);
+    if (typeof t.pattern !== "string")
+      bad("template.pattern", 'a string pattern such as "<front>{text} It was<back>"', t.pattern);
     const m = t.maxFieldTokens ?? FILE_TASK_MAX_FIELD_TOKENS;
-    if (typeof m !== "number" || !Number.isSafeInteger(m) || m < 1) bad("template.maxFieldTokens", "a positive integer", m);
+    if (typeof m !== "number" || !Number.isSafeInteger(m) || m < 1)
+      bad("template.maxFieldTokens", "a positive integer", m);
     const side = t.truncate ?? "end";
-    if (typeof side !== "string" || !(TRUNCATE_SIDES as readonly string[]).includes(side)) bad("template.truncate", `one of ${TRUNCATE_SIDES.join(", ")}`, side);
+    if (typeof side !== "string" || !(TRUNCATE_SIDES as readonly string[]).includes(side))
+      bad("template.truncate", `one of ${TRUNCATE_SIDES.join(", ")}`, side);
     template = { pattern: t.pattern as string, maxFieldTokens: m as number, truncate: side as TruncateSide };
   } else {
     return bad("template", "a pattern string or an object { pattern, maxFieldTokens, truncate }", t);
@@ -177,21 +199,35 @@ export function normalizeFileTask(value: unknown, where = "task"): NormalizedFil
     throw new TaskSpecError(`${where}.template: ${(err as Error).message}`);
   }
   const usesB = /\{textB\}/.test(template.pattern);
-  if (usesB && !pair) throw new TaskSpecError(`${where}.template: the pattern uses {textB} but the task has no textBColumn; name the second text's column or drop {textB}`);
-  if (!usesB && pair) throw new TaskSpecError(`${where}.template: the task has textBColumn ${JSON.stringify(textBColumn)} but the pattern has no {textB}, so that column would be ignored`);
+  if (usesB && !pair)
+    throw new TaskSpecError(
+      `${where}.template: the pattern uses {textB} but the task has no textBColumn; name the second text's column or drop {textB}`,
+    );
+  if (!usesB && pair)
+    throw new TaskSpecError(
+      `${where}.template: the task has textBColumn ${JSON.stringify(textBColumn)} but the pattern has no {textB}, so that column would be ignored`,
+    );
 
   // verbalizer
   let verbalizer: Record<string, readonly string[]> | null = null;
   const vb = v.verbalizer;
   if (vb !== undefined && vb !== null) {
     if (!isPlainObject(vb) || Object.keys(vb).length === 0) {
-      bad("verbalizer", 'an object mapping each label to its label word(s), e.g. { "democratic": [" left"], "republican": [" right"] }', vb);
+      bad(
+        "verbalizer",
+        'an object mapping each label to its label word(s), e.g. { "democratic": [" left"], "republican": [" right"] }',
+        vb,
+      );
     }
     verbalizer = {};
     for (const [label, words] of Object.entries(vb as Record<string, unknown>)) {
       const list = typeof words === "string" ? [words] : words;
       if (!Array.isArray(list) || list.length === 0 || list.some((w) => typeof w !== "string" || w.trim() === "")) {
-        bad(`verbalizer[${JSON.stringify(label)}]`, "a label word or a non-empty list of non-empty label words (with their leading space, e.g. \" left\")", words);
+        bad(
+          `verbalizer[${JSON.stringify(label)}]`,
+          'a label word or a non-empty list of non-empty label words (with their leading space, e.g. " left")',
+          words,
+        );
       }
       verbalizer[label] = Object.freeze([...(list as string[])]);
     }
@@ -214,7 +250,8 @@ export function normalizeFileTask(value: unknown, where = "task"): NormalizedFil
   };
   const devFraction = frac("devFraction");
   const testFraction = frac("testFraction");
-  if (devFraction + testFraction >= 1) bad("split", "fractions with devFraction + testFraction < 1 (something must be left for training)", sp);
+  if (devFraction + testFraction >= 1)
+    bad("split", "fractions with devFraction + testFraction < 1 (something must be left for training)", sp);
   const stratify = sp.stratify ?? FILE_TASK_SPLIT_DEFAULTS.stratify;
   if (typeof stratify !== "boolean") bad("split.stratify", "true or false", stratify);
 
@@ -222,7 +259,12 @@ export function normalizeFileTask(value: unknown, where = "task"): NormalizedFil
   let labels: string[] | null = null;
   if (v.labels !== undefined && v.labels !== null) {
     const l = v.labels;
-    if (!Array.isArray(l) || l.length < 2 || l.some((x) => typeof x !== "string" || x.trim() === "") || new Set(l).size !== l.length) {
+    if (
+      !Array.isArray(l) ||
+      l.length < 2 ||
+      l.some((x) => typeof x !== "string" || x.trim() === "") ||
+      new Set(l).size !== l.length
+    ) {
       bad("labels", "a list of at least 2 distinct non-empty label strings", l);
     }
     labels = [...(l as string[])];
@@ -238,7 +280,8 @@ export function normalizeFileTask(value: unknown, where = "task"): NormalizedFil
   }
   if (!decoderOk) bad("encoding", 'an encoding name such as "utf-8", "latin1", "windows-1252" or "utf-16le"', encoding);
   const format = v.format === undefined || v.format === null ? null : (v.format as TaskFileFormat);
-  if (format !== null && !(TASK_FILE_FORMATS as readonly string[]).includes(format)) bad("format", `one of ${TASK_FILE_FORMATS.join(", ")}`, format);
+  if (format !== null && !(TASK_FILE_FORMATS as readonly string[]).includes(format))
+    bad("format", `one of ${TASK_FILE_FORMATS.join(", ")}`, format);
 
   return Object.freeze({
     name,
@@ -259,12 +302,21 @@ export function normalizeFileTask(value: unknown, where = "task"): NormalizedFil
  * Every label has label words and every verbalizer key is a label; otherwise a TaskSpecError that lists the
  * missing / unknown labels and the labels there are (`labelsWhere` says where those come from).
  */
-export function checkVerbalizerLabels(verbalizer: Readonly<Record<string, readonly string[]>>, labels: readonly string[], where: string, labelsWhere: string): void {
+export function checkVerbalizerLabels(
+  verbalizer: Readonly<Record<string, readonly string[]>>,
+  labels: readonly string[],
+  where: string,
+  labelsWhere: string,
+): void {
   const missing = labels.filter((l) => !Object.prototype.hasOwnProperty.call(verbalizer, l));
   const unknown = Object.keys(verbalizer).filter((k) => !labels.includes(k));
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(`misses label${missing.length > 1 ? "s" : ""} ${missing.map((l) => JSON.stringify(l)).join(", ")}`);
-  if (unknown.length > 0) problems.push(`names unknown label${unknown.length > 1 ? "s" : ""} ${unknown.map((l) => JSON.stringify(l)).join(", ")}`);
+  if (missing.length > 0)
+    problems.push(`misses label${missing.length > 1 ? "s" : ""} ${missing.map((l) => JSON.stringify(l)).join(", ")}`);
+  if (unknown.length > 0)
+    problems.push(
+      `names unknown label${unknown.length > 1 ? "s" : ""} ${unknown.map((l) => JSON.stringify(l)).join(", ")}`,
+    );
   if (problems.length > 0) {
     throw new TaskSpecError(
       `${where} ${problems.join(" and ")}; the labels in ${labelsWhere} are [${labels.map((l) => JSON.stringify(l)).join(", ")}] ` +
@@ -309,7 +361,8 @@ export function fileTaskIdentity(spec: NormalizedFileTask, bytes: Uint8Array, ab
   const sha256 = sha256Hex(bytes);
   const { file: _file, ...rest } = spec;
   const config: Record<string, unknown> = { ...rest, template: { ...rest.template }, split: { ...rest.split }, sha256 };
-  if (rest.verbalizer) config.verbalizer = Object.fromEntries(Object.entries(rest.verbalizer).map(([k, w]) => [k, [...w]]));
+  if (rest.verbalizer)
+    config.verbalizer = Object.fromEntries(Object.entries(rest.verbalizer).map(([k, w]) => [k, [...w]]));
   if (rest.labels) config.labels = [...rest.labels];
   const key = `${spec.name}@${sha256Hex(canonical(config)).slice(0, 12)}`;
   return Object.freeze({ name: spec.name, key, config: Object.freeze(config), sha256, file: absFile });
@@ -321,21 +374,32 @@ export function fileTaskIdentity(spec: NormalizedFileTask, bytes: Uint8Array, ab
  */
 export function taskIdentity(ref: unknown, baseDir: string, where = "task"): TaskIdentity {
   const parsed = parseTaskRef(ref, where);
-  if (typeof parsed === "string") return Object.freeze({ name: parsed, key: parsed, config: parsed, sha256: null, file: null });
+  if (typeof parsed === "string")
+    return Object.freeze({ name: parsed, key: parsed, config: parsed, sha256: null, file: null });
   const spec = normalizeFileTask(parsed, where);
   const abs = taskFilePath(spec, baseDir);
   return fileTaskIdentity(spec, readTaskFileBytes(abs, spec, baseDir, where), abs);
 }
 
 /** The file's bytes, or a TaskSpecError that says where the relative path was looked for. */
-export function readTaskFileBytes(abs: string, spec: Pick<FileTaskSpec, "file" | "name">, baseDir: string, where: string): Buffer {
+export function readTaskFileBytes(
+  abs: string,
+  spec: Pick<FileTaskSpec, "file" | "name">,
+  baseDir: string,
+  where: string,
+): Buffer {
   try {
     return fs.readFileSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const rel = path.isAbsolute(spec.file) ? "" : ` (${JSON.stringify(spec.file)} is taken relative to ${path.resolve(baseDir)})`;
+    const rel = path.isAbsolute(spec.file)
+      ? ""
+      : ` (${JSON.stringify(spec.file)} is taken relative to ${path.resolve(baseDir)})`;
     if (code === "ENOENT") throw new TaskSpecError(`${where}.file: task "${spec.name}": no such file ${abs}${rel}`);
-    if (code === "EISDIR") throw new TaskSpecError(`${where}.file: task "${spec.name}": ${abs} is a directory, expected a .csv, .tsv or .jsonl file`);
+    if (code === "EISDIR")
+      throw new TaskSpecError(
+        `${where}.file: task "${spec.name}": ${abs} is a directory, expected a .csv, .tsv or .jsonl file`,
+      );
     throw new TaskSpecError(`${where}.file: task "${spec.name}": cannot read ${abs}: ${(err as Error).message}`);
   }
 }
@@ -376,7 +440,10 @@ export function bindTask(ref: unknown, baseDir: string, where = "task"): TaskBin
  * "grid.json tasks"; each entry is reported as `${where}[i]`.
  */
 export function bindTasks(refs: readonly unknown[], baseDir: string, where = "tasks"): TaskBinding[] {
-  if (!Array.isArray(refs) || refs.length === 0) throw new TaskSpecError(`${where} must be a non-empty list of task names or file task objects, got ${describe(refs)}`);
+  if (!Array.isArray(refs) || refs.length === 0)
+    throw new TaskSpecError(
+      `${where} must be a non-empty list of task names or file task objects, got ${describe(refs)}`,
+    );
   const out: TaskBinding[] = [];
   const byName = new Map<string, { i: number; key: string }>();
   refs.forEach((r, i) => {

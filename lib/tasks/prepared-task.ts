@@ -45,7 +45,15 @@ export class PreparedTask {
   private readonly cache = new Map<Split, TaskItem[]>();
   private readonly tokenizer: Tokenizer;
 
-  constructor(data: TaskData, tokenizer: Tokenizer, spec: TaskSpec = TASK_SPECS[data.name] ?? defaultSpec(data.labels, data.train.some((e) => e.textB !== undefined))) {
+  constructor(
+    data: TaskData,
+    tokenizer: Tokenizer,
+    spec: TaskSpec = TASK_SPECS[data.name] ??
+      defaultSpec(
+        data.labels,
+        data.train.some((e) => e.textB !== undefined),
+      ),
+  ) {
     this.data = data;
     this.tokenizer = tokenizer;
     this.template = new Template(spec.template, tokenizer);
@@ -65,7 +73,8 @@ export class PreparedTask {
     if (!items) {
       items = this.data[split].map((example) => {
         const gold = this.data.labels.indexOf(example.label);
-        if (gold < 0) throw new Error(`example ${example.id}: label '${example.label}' not in ${this.data.labels.join(", ")}`);
+        if (gold < 0)
+          throw new Error(`example ${example.id}: label '${example.label}' not in ${this.data.labels.join(", ")}`);
         const { seq, truncated } = this.template.renderInfo(example);
         return { seq, gold, example, truncated };
       });
@@ -84,7 +93,12 @@ export class PreparedTask {
       examples[s] = items.length;
       truncated[s] = countTruncated(items);
     }
-    return { policy: truncationPolicy(this.template.spec), maxFieldTokens: this.template.spec.maxFieldTokens, examples, truncated };
+    return {
+      policy: truncationPolicy(this.template.spec),
+      maxFieldTokens: this.template.spec.maxFieldTokens,
+      examples,
+      truncated,
+    };
   }
 
   /**
@@ -101,6 +115,8 @@ export class PreparedTask {
 
   /** Token ids of a text sample of the training split, for frequency-based prompt initialisation. */
   trainingTokenIds(tokenizer: Tokenizer, maxExamples = 500): number[] {
-    return this.data.train.slice(0, maxExamples).flatMap((e) => tokenizer.encode(e.text + (e.textB ? " " + e.textB : "")));
+    return this.data.train
+      .slice(0, maxExamples)
+      .flatMap((e) => tokenizer.encode(e.text + (e.textB ? " " + e.textB : "")));
   }
 }

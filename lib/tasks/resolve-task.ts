@@ -57,15 +57,31 @@ export interface ResolveTaskOptions {
  * spec. Errors: TaskSpecError for a bad reference (naming `where` and the field), TaskFileError for a bad file
  * (naming the file, line/row and field), both before any model work.
  */
-export async function resolveTask(ref: unknown, baseDir: string, options: ResolveTaskOptions = {}): Promise<ResolvedTask> {
+export async function resolveTask(
+  ref: unknown,
+  baseDir: string,
+  options: ResolveTaskOptions = {},
+): Promise<ResolvedTask> {
   const where = options.where ?? "task";
   const dataSeed = options.dataSeed ?? DEFAULT_SPLIT_OPTIONS.seed;
-  if (!Number.isSafeInteger(dataSeed)) throw new TaskSpecError(`${where}: dataSeed must be an integer, got ${dataSeed}`);
+  if (!Number.isSafeInteger(dataSeed))
+    throw new TaskSpecError(`${where}: dataSeed must be an integer, got ${dataSeed}`);
   const parsed = parseTaskRef(ref, where);
   if (typeof parsed === "string") {
     const data = loadTask(parsed as TaskName, { seed: dataSeed });
-    const spec = TASK_SPECS[parsed] ?? defaultSpec(data.labels, data.train.some((e) => e.textB !== undefined));
-    const identity: TaskIdentity = Object.freeze({ name: parsed, key: parsed, config: parsed, sha256: null, file: null });
+    const spec =
+      TASK_SPECS[parsed] ??
+      defaultSpec(
+        data.labels,
+        data.train.some((e) => e.textB !== undefined),
+      );
+    const identity: TaskIdentity = Object.freeze({
+      name: parsed,
+      key: parsed,
+      config: parsed,
+      sha256: null,
+      file: null,
+    });
     return Object.freeze({ name: parsed, kind: "builtin", identity, data, spec });
   }
 
@@ -98,9 +114,16 @@ export async function resolveTask(ref: unknown, baseDir: string, options: Resolv
     stratify: spec.split.stratify,
   });
   let verbalizer = spec.verbalizer;
-  if (verbalizer) checkVerbalizerLabels(verbalizer, data.labels, `${where}.verbalizer`, spec.labels ? `${where}.labels` : abs);
+  if (verbalizer)
+    checkVerbalizerLabels(verbalizer, data.labels, `${where}.verbalizer`, spec.labels ? `${where}.labels` : abs);
   else verbalizer = defaultSpec(data.labels, spec.textBColumn !== null).verbalizer;
-  return Object.freeze({ name: spec.name, kind: "file", identity, data, spec: Object.freeze({ template: spec.template, verbalizer }) });
+  return Object.freeze({
+    name: spec.name,
+    kind: "file",
+    identity,
+    data,
+    spec: Object.freeze({ template: spec.template, verbalizer }),
+  });
 }
 
 /** Binds a resolved task to a tokenizer (label words that encode to nothing are refused there). */

@@ -34,7 +34,10 @@ export const TASK_SPECS: Readonly<Record<string, TaskSpec>> = Object.freeze({
 /** A default spec for a user task: label names as label words. */
 export function defaultSpec(labels: readonly string[], pair: boolean): TaskSpec {
   return {
-    template: { pattern: pair ? "<front>{text}<middle> / {textB} Label:<back>" : "<front>{text} Label:<back>", maxFieldTokens: 64 },
+    template: {
+      pattern: pair ? "<front>{text}<middle> / {textB} Label:<back>" : "<front>{text} Label:<back>",
+      maxFieldTokens: 64,
+    },
     verbalizer: Object.fromEntries(labels.map((l) => [l, [" " + l]])),
   };
 }

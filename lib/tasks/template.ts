@@ -51,11 +51,16 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Long on purpose: one left-to-right scan of the template that tracks the position of every placeholder, so each error can quote where it is. */
 export function parsePattern(pattern: string): Part[] {
-  if (typeof pattern !== "string") throw new Error(`template must be a string pattern such as "<front>{text} It was<back>", got ${JSON.stringify(pattern) ?? String(pattern)}`);
+  if (typeof pattern !== "string")
+    throw new Error(
+      `template must be a string pattern such as "<front>{text} It was<back>", got ${JSON.stringify(pattern) ?? String(pattern)}`,
+    );
   const q = JSON.stringify(pattern);
   for (const m of pattern.matchAll(PLACEHOLDER)) {
     if (!["text", "textB", "answer"].includes(m[1]!)) {
-      throw new Error(`template ${q} has an unknown placeholder {${m[1]}}; the known ones are {text}, {textB} and {answer}`);
+      throw new Error(
+        `template ${q} has an unknown placeholder {${m[1]}}; the known ones are {text}, {textB} and {answer}`,
+      );
     }
   }
   const answers = [...pattern.matchAll(/\{answer\}/g)];
@@ -123,7 +128,9 @@ export class Template {
       throw new Error(`template maxFieldTokens must be a positive integer, got ${spec.maxFieldTokens}`);
     }
     if (spec.truncate !== undefined && !(TRUNCATE_SIDES as readonly string[]).includes(spec.truncate)) {
-      throw new Error(`template truncate must be one of ${TRUNCATE_SIDES.join(", ")}, got ${JSON.stringify(spec.truncate)}`);
+      throw new Error(
+        `template truncate must be one of ${TRUNCATE_SIDES.join(", ")}, got ${JSON.stringify(spec.truncate)}`,
+      );
     }
     this.spec = spec;
     this.parts = parsePattern(spec.pattern);
@@ -154,10 +161,12 @@ export class Template {
       else if (part.kind === "literal") pieces.push({ kind: "tokens", ids: this.literal(part.text) });
       else {
         const value = part.field === "text" ? example.text : example.textB;
-        if (value === undefined) throw new Error(`example ${example.id}: template needs field '${part.field}', which is missing`);
+        if (value === undefined)
+          throw new Error(`example ${example.id}: template needs field '${part.field}', which is missing`);
         const all = this.tokenizer.encode((part.leadingSpace ? " " : "") + value.trim());
         if (all.length > n) truncated = true;
-        const ids = all.length <= n ? all : (this.spec.truncate ?? "end") === "end" ? all.slice(0, n) : all.slice(all.length - n);
+        const ids =
+          all.length <= n ? all : (this.spec.truncate ?? "end") === "end" ? all.slice(0, n) : all.slice(all.length - n);
         pieces.push({ kind: "tokens", ids });
       }
     }

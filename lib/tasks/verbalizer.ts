@@ -15,7 +15,8 @@ export class Verbalizer {
 
   constructor(labels: readonly string[], spec: VerbalizerSpec, tokenizer: Tokenizer) {
     const extra = Object.keys(spec).filter((k) => !labels.includes(k));
-    if (extra.length > 0) throw new Error(`verbalizer names unknown label(s) ${extra.join(", ")}; task labels are ${labels.join(", ")}`);
+    if (extra.length > 0)
+      throw new Error(`verbalizer names unknown label(s) ${extra.join(", ")}; task labels are ${labels.join(", ")}`);
     this.labels = labels;
     this.words = labels.map((l) => {
       const w = spec[l];

@@ -33,7 +33,9 @@ export const DEFAULT_BPE_TRAIN_OPTIONS: Readonly<BpeTrainOptions> = Object.freez
 export function resolveBpeTrainOptions(opts: Partial<BpeTrainOptions> = {}): BpeTrainOptions {
   const r: BpeTrainOptions = { ...DEFAULT_BPE_TRAIN_OPTIONS, ...stripUndefined(opts) };
   if (!Number.isInteger(r.vocabSize) || r.vocabSize < BASE_VOCAB_SIZE || r.vocabSize > 65536) {
-    throw new Error(`BpeTrainOptions.vocabSize: expected an integer in [${BASE_VOCAB_SIZE}, 65536], got ${r.vocabSize}`);
+    throw new Error(
+      `BpeTrainOptions.vocabSize: expected an integer in [${BASE_VOCAB_SIZE}, 65536], got ${r.vocabSize}`,
+    );
   }
   if (!Number.isInteger(r.minFrequency) || r.minFrequency < 1) {
     throw new Error(`BpeTrainOptions.minFrequency: expected an integer >= 1, got ${r.minFrequency}`);

@@ -30,7 +30,11 @@ function readJson(file: string): Record<string, unknown> | null {
 }
 
 /** Resolves the special ids of the tokenizer in `dir`; `idOf` maps a token string to its id. */
-export function resolveSpecialIds(dir: string, idOf: (token: string) => number | undefined, unkToken: unknown): SpecialIds {
+export function resolveSpecialIds(
+  dir: string,
+  idOf: (token: string) => number | undefined,
+  unkToken: unknown,
+): SpecialIds {
   const found: Partial<Record<Kind, number>> = {};
   const byToken = (file: string) => {
     const o = readJson(path.join(dir, file));
@@ -38,11 +42,20 @@ export function resolveSpecialIds(dir: string, idOf: (token: string) => number |
     for (const k of ["bos", "eos", "pad", "unk"] as const) {
       if (found[k] !== undefined) continue;
       const raw = o[`${k}_token`];
-      const token = typeof raw === "string" ? raw : typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)["content"] : undefined;
+      const token =
+        typeof raw === "string"
+          ? raw
+          : typeof raw === "object" && raw !== null
+            ? (raw as Record<string, unknown>)["content"]
+            : undefined;
       if (token === undefined || token === null) continue;
-      if (typeof token !== "string") throw new Error(`${path.join(dir, file)}: field '${k}_token' must be a string or {"content": string}, got ${JSON.stringify(raw)}`);
+      if (typeof token !== "string")
+        throw new Error(
+          `${path.join(dir, file)}: field '${k}_token' must be a string or {"content": string}, got ${JSON.stringify(raw)}`,
+        );
       const id = idOf(token);
-      if (id === undefined) throw new Error(`${path.join(dir, file)}: ${k}_token ${JSON.stringify(token)} is not in tokenizer.json`);
+      if (id === undefined)
+        throw new Error(`${path.join(dir, file)}: ${k}_token ${JSON.stringify(token)} is not in tokenizer.json`);
       found[k] = id;
     }
   };
@@ -55,7 +68,9 @@ export function resolveSpecialIds(dir: string, idOf: (token: string) => number |
       const id = Array.isArray(raw) ? raw[0] : raw;
       if (id === undefined || id === null) continue;
       if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
-        throw new Error(`${path.join(dir, file)}: field '${k}_token_id' must be a non-negative integer (or a list of them), got ${JSON.stringify(raw)}`);
+        throw new Error(
+          `${path.join(dir, file)}: field '${k}_token_id' must be a non-negative integer (or a list of them), got ${JSON.stringify(raw)}`,
+        );
       }
       found[k] = id;
     }

@@ -60,7 +60,10 @@ export function buildTokenizerJson(merges: ReadonlyArray<readonly [string, strin
   BYTE_TO_CHAR.forEach((c, b) => ids.set(c, SPECIAL_TOKENS.length + b));
   const mergeStrings: string[] = [];
   for (const [a, b] of merges) {
-    if (!ids.has(a) || !ids.has(b)) throw new Error(`buildTokenizerJson: merge ${JSON.stringify(a)} + ${JSON.stringify(b)} uses a token not defined by earlier merges`);
+    if (!ids.has(a) || !ids.has(b))
+      throw new Error(
+        `buildTokenizerJson: merge ${JSON.stringify(a)} + ${JSON.stringify(b)} uses a token not defined by earlier merges`,
+      );
     // Two merge paths may spell the same token; it keeps its first id.
     if (!ids.has(a + b)) ids.set(a + b, ids.size);
     mergeStrings.push(`${a} ${b}`);
@@ -131,14 +134,20 @@ export function validateTokenizerJson(obj: unknown, source: string): TokenizerJs
     const id = ids.get(token);
     const field = `model.vocab[${JSON.stringify(token)}]`;
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0) fail(field, "a non-negative integer id", id);
-    if ((id as number) >= tokens.length) fail(field, `an id < vocabulary size ${tokens.length} (ids must be 0..size-1)`, id);
+    if ((id as number) >= tokens.length)
+      fail(field, `an id < vocabulary size ${tokens.length} (ids must be 0..size-1)`, id);
     const other = byId[id as number];
     if (other !== undefined) fail(field, `a unique id (id ${id} is also used by ${JSON.stringify(other)})`, id);
     byId[id as number] = token;
   }
   for (let b = 0; b < 256; b++) {
     const c = BYTE_TO_CHAR[b]!;
-    if (!ids.has(c)) fail("model.vocab", `all 256 byte-level symbols (missing byte 0x${b.toString(16).padStart(2, "0")} = ${JSON.stringify(c)})`, vocab);
+    if (!ids.has(c))
+      fail(
+        "model.vocab",
+        `all 256 byte-level symbols (missing byte 0x${b.toString(16).padStart(2, "0")} = ${JSON.stringify(c)})`,
+        vocab,
+      );
   }
 
   const merges = model["merges"];
@@ -162,8 +171,14 @@ export function validateTokenizerJson(obj: unknown, source: string): TokenizerJs
   if (!Array.isArray(added)) return fail("added_tokens", "an array", added);
   added.forEach((t: unknown, i: number) => {
     if (!isPlainObject(t)) return fail(`added_tokens[${i}]`, "an object", t);
-    if (typeof t["content"] !== "string" || t["content"] === "") fail(`added_tokens[${i}].content`, "a non-empty string", t["content"]);
-    if (typeof t["id"] !== "number" || !Number.isInteger(t["id"]) || (t["id"] as number) < 0 || (t["id"] as number) >= tokens.length) {
+    if (typeof t["content"] !== "string" || t["content"] === "")
+      fail(`added_tokens[${i}].content`, "a non-empty string", t["content"]);
+    if (
+      typeof t["id"] !== "number" ||
+      !Number.isInteger(t["id"]) ||
+      (t["id"] as number) < 0 ||
+      (t["id"] as number) >= tokens.length
+    ) {
       fail(`added_tokens[${i}].id`, `an integer id in [0, ${tokens.length})`, t["id"]);
     }
     const inVocab = ids.get(t["content"] as string);
@@ -179,10 +194,13 @@ export function validateTokenizerJson(obj: unknown, source: string): TokenizerJs
   });
 
   const pre = obj["pre_tokenizer"];
-  if (!isPlainObject(pre) || pre["type"] !== "ByteLevel") return fail("pre_tokenizer", 'an object with type "ByteLevel"', isPlainObject(pre) ? pre["type"] : pre);
-  if (pre["add_prefix_space"] === true) fail("pre_tokenizer.add_prefix_space", "false (leading spaces are part of the text)", true);
+  if (!isPlainObject(pre) || pre["type"] !== "ByteLevel")
+    return fail("pre_tokenizer", 'an object with type "ByteLevel"', isPlainObject(pre) ? pre["type"] : pre);
+  if (pre["add_prefix_space"] === true)
+    fail("pre_tokenizer.add_prefix_space", "false (leading spaces are part of the text)", true);
   const decoder = obj["decoder"];
-  if (!isPlainObject(decoder) || decoder["type"] !== "ByteLevel") return fail("decoder", 'an object with type "ByteLevel"', isPlainObject(decoder) ? decoder["type"] : decoder);
+  if (!isPlainObject(decoder) || decoder["type"] !== "ByteLevel")
+    return fail("decoder", 'an object with type "ByteLevel"', isPlainObject(decoder) ? decoder["type"] : decoder);
   for (const key of ["normalizer", "post_processor"]) {
     if (!(key in obj)) fail(key, "an object or null", undefined);
     if (obj[key] !== null && !isPlainObject(obj[key])) fail(key, "an object or null", obj[key]);

@@ -42,7 +42,11 @@ export class Tokenizer {
   private readonly json: TokenizerJson;
   private readonly hf: HfTokenizer;
 
-  private constructor(json: TokenizerJson, source: string, hf?: { vocabSize: number; specials: SpecialIds; specialIds: Set<number> }) {
+  private constructor(
+    json: TokenizerJson,
+    source: string,
+    hf?: { vocabSize: number; specials: SpecialIds; specialIds: Set<number> },
+  ) {
     this.json = json;
     this.source = source;
     this.vocabSize = hf ? hf.vocabSize : Object.keys(json.model.vocab).length;
@@ -99,9 +103,11 @@ export class Tokenizer {
     }
     const vocab = model["vocab"];
     const ids: number[] = [];
-    if (Array.isArray(vocab)) ids.push(vocab.length - 1); // Unigram: [[piece, score], ...]
+    if (Array.isArray(vocab))
+      ids.push(vocab.length - 1); // Unigram: [[piece, score], ...]
     else if (typeof vocab === "object" && vocab !== null) ids.push(...Object.values(vocab as Record<string, number>));
-    else throw new Error(`${file}: model.vocab: expected an object or a list, got ${JSON.stringify(vocab)?.slice(0, 40)}`);
+    else
+      throw new Error(`${file}: model.vocab: expected an object or a list, got ${JSON.stringify(vocab)?.slice(0, 40)}`);
     const specialIds = new Set<number>();
     const added = Array.isArray(o["added_tokens"]) ? (o["added_tokens"] as Record<string, unknown>[]) : [];
     for (const t of added) {

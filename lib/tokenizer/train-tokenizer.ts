@@ -98,15 +98,23 @@ if (require.main === module) {
   const [corpusDir = ".cache/corpus", vocab = "2048", outPath] = process.argv.slice(2);
   const vocabSize = Number(vocab);
   try {
-    const { record, reused } = trainTokenizerFromCorpus({ corpusDir, vocabSize, outPath: outPath ?? `.cache/tokenizer-${vocabSize}.json` });
+    const { record, reused } = trainTokenizerFromCorpus({
+      corpusDir,
+      vocabSize,
+      outPath: outPath ?? `.cache/tokenizer-${vocabSize}.json`,
+    });
     const t = record.trainer;
     console.log(reused ? "reused existing tokenizer" : "trained tokenizer");
     console.log(
       `vocab ${t.vocabSize} (merges ${t.merges}, stopped by ${t.stoppedBy}); train: ${t.characters} chars, ${t.words} words (${t.distinctWords} distinct) -> ${t.tokens} tokens, ${t.tokensPerCharacter.toFixed(4)} tokens/char`,
     );
-    console.log(`trainer wall time ${(t.totalMs / 1000).toFixed(2)} s (count ${(t.countMs / 1000).toFixed(2)} s, merge ${(t.mergeMs / 1000).toFixed(2)} s)`);
+    console.log(
+      `trainer wall time ${(t.totalMs / 1000).toFixed(2)} s (count ${(t.countMs / 1000).toFixed(2)} s, merge ${(t.mergeMs / 1000).toFixed(2)} s)`,
+    );
     const v = record.validation;
-    console.log(`val (library encode): ${v.characters} chars -> ${v.tokens} tokens, ${v.tokensPerCharacter.toFixed(4)} tokens/char, ${(v.encodeMs / 1000).toFixed(2)} s`);
+    console.log(
+      `val (library encode): ${v.characters} chars -> ${v.tokens} tokens, ${v.tokensPerCharacter.toFixed(4)} tokens/char, ${(v.encodeMs / 1000).toFixed(2)} s`,
+    );
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

@@ -63,16 +63,23 @@ export class Adafactor implements Optimizer {
   private readonly decay: boolean[];
   private t = 0;
 
-  constructor(vars: readonly tf.Variable[], options: Partial<AdafactorOptions> = {}, decayFilter?: (name: string) => boolean) {
+  constructor(
+    vars: readonly tf.Variable[],
+    options: Partial<AdafactorOptions> = {},
+    decayFilter?: (name: string) => boolean,
+  ) {
     if (vars.length === 0) throw new Error("Adafactor: no variables to train");
     for (const v of vars) {
-      if (!v.trainable) throw new Error(`Adafactor: variable '${v.name}' is not trainable (frozen); refusing to optimize it`);
+      if (!v.trainable)
+        throw new Error(`Adafactor: variable '${v.name}' is not trainable (frozen); refusing to optimize it`);
     }
     const o = { ...DEFAULT_ADAFACTOR, ...options };
     if (!(o.decayRate < 0)) throw new Error(`Adafactor: decayRate must be < 0, got ${o.decayRate}`);
-    if (o.beta1 !== null && !(o.beta1 >= 0 && o.beta1 < 1)) throw new Error(`Adafactor: beta1 must be in [0, 1) or null, got ${o.beta1}`);
+    if (o.beta1 !== null && !(o.beta1 >= 0 && o.beta1 < 1))
+      throw new Error(`Adafactor: beta1 must be in [0, 1) or null, got ${o.beta1}`);
     for (const k of ["eps1", "eps2", "clipThreshold", "weightDecay", "clipNorm"] as const) {
-      if (!(Number.isFinite(o[k]) && o[k] >= 0)) throw new Error(`Adafactor: ${k} must be a finite number >= 0, got ${o[k]}`);
+      if (!(Number.isFinite(o[k]) && o[k] >= 0))
+        throw new Error(`Adafactor: ${k} must be a finite number >= 0, got ${o[k]}`);
     }
     this.options = o;
     this.vars = [...vars];
@@ -81,12 +88,18 @@ export class Adafactor implements Optimizer {
       tf.tidy(() => {
         if (p.rank >= 2) {
           const [n, m] = matrixShape(p.shape);
-          return { kind: "factored", row: tf.variable(tf.zeros([n, 1]), false), col: tf.variable(tf.zeros([1, m]), false) };
+          return {
+            kind: "factored",
+            row: tf.variable(tf.zeros([n, 1]), false),
+            col: tf.variable(tf.zeros([1, m]), false),
+          };
         }
         return { kind: "full", v: tf.variable(tf.zerosLike(p), false) };
       }),
     );
-    this.momentum = this.vars.map((p) => (o.beta1 === null ? null : tf.tidy(() => tf.variable(tf.zerosLike(p), false))));
+    this.momentum = this.vars.map((p) =>
+      o.beta1 === null ? null : tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+    );
     this.decay = this.vars.map((v) => (decayFilter ? decayFilter(v.name) : false));
   }
 
@@ -105,7 +118,9 @@ export class Adafactor implements Optimizer {
   }
 
   step(lossFn: () => tf.Scalar, lr: number): StepResult {
-    return gradientStep(this.vars, lossFn, this.options.clipNorm, this.t, (grads, scale) => this.apply(grads, lr, scale));
+    return gradientStep(this.vars, lossFn, this.options.clipNorm, this.t, (grads, scale) =>
+      this.apply(grads, lr, scale),
+    );
   }
 
   private apply(grads: tf.Tensor[], lr: number, scale: number): void {
@@ -166,7 +181,8 @@ export class Adafactor implements Optimizer {
 
   /** Restores state saved by state(); sizes must match. */
   restore(s: { step: number; slots: Float32Array[][] }): void {
-    if (s.slots.length !== this.vars.length) throw new Error(`Adafactor.restore: state has ${s.slots.length} slots, optimizer has ${this.vars.length}`);
+    if (s.slots.length !== this.vars.length)
+      throw new Error(`Adafactor.restore: state has ${s.slots.length} slots, optimizer has ${this.vars.length}`);
     const targets = this.slots.map((slot, i) => {
       const mom = this.momentum[i];
       return [...(slot.kind === "factored" ? [slot.row, slot.col] : [slot.v]), ...(mom ? [mom] : [])];
@@ -174,7 +190,9 @@ export class Adafactor implements Optimizer {
     targets.forEach((ts, i) => {
       const got = s.slots[i]!;
       if (got.length !== ts.length || got.some((a, j) => a.length !== ts[j]!.size)) {
-        throw new Error(`Adafactor.restore: slot ${i} ('${this.vars[i]!.name}') has sizes [${got.map((a) => a.length)}], expected [${ts.map((t) => t.size)}]`);
+        throw new Error(
+          `Adafactor.restore: slot ${i} ('${this.vars[i]!.name}') has sizes [${got.map((a) => a.length)}], expected [${ts.map((t) => t.size)}]`,
+        );
       }
     });
     tf.tidy(() => targets.forEach((ts, i) => ts.forEach((t, j) => t.assign(tf.tensor(s.slots[i]![j]!, t.shape)))));

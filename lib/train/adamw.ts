@@ -23,7 +23,13 @@ export interface AdamWOptions {
   readonly clipNorm: number;
 }
 
-export const DEFAULT_ADAMW: AdamWOptions = Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 1 });
+export const DEFAULT_ADAMW: AdamWOptions = Object.freeze({
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  clipNorm: 1,
+});
 
 export class AdamW implements Optimizer {
   readonly vars: readonly tf.Variable[];
@@ -34,10 +40,15 @@ export class AdamW implements Optimizer {
   /** Names (of vars) that get weight decay; biases, LayerNorm and embeddings usually do not. */
   private readonly decay: boolean[];
 
-  constructor(vars: readonly tf.Variable[], options: Partial<AdamWOptions> = {}, decayFilter?: (name: string) => boolean) {
+  constructor(
+    vars: readonly tf.Variable[],
+    options: Partial<AdamWOptions> = {},
+    decayFilter?: (name: string) => boolean,
+  ) {
     if (vars.length === 0) throw new Error("AdamW: no variables to train");
     for (const v of vars) {
-      if (!v.trainable) throw new Error(`AdamW: variable '${v.name}' is not trainable (frozen); refusing to optimize it`);
+      if (!v.trainable)
+        throw new Error(`AdamW: variable '${v.name}' is not trainable (frozen); refusing to optimize it`);
     }
     this.vars = [...vars];
     this.options = { ...DEFAULT_ADAMW, ...options };
@@ -62,7 +73,9 @@ export class AdamW implements Optimizer {
    * Throws (without updating) if the loss or the gradient norm is not finite.
    */
   step(lossFn: () => tf.Scalar, lr: number): StepResult {
-    return gradientStep(this.vars, lossFn, this.options.clipNorm, this.t, (grads, scale) => this.apply(grads, lr, scale));
+    return gradientStep(this.vars, lossFn, this.options.clipNorm, this.t, (grads, scale) =>
+      this.apply(grads, lr, scale),
+    );
   }
 
   private apply(grads: tf.Tensor[], lr: number, scale: number): void {
@@ -76,7 +89,16 @@ export class AdamW implements Optimizer {
         const decay = weightDecay > 0 && this.decay[i] ? weightDecay : 0;
         if (fused) {
           // native kernels: the whole update in one pass (new buffers, then assigned)
-          const [np, nm, nv] = nativeAdamW(p, grads[i]!, this.m[i]!, this.v[i]!, { lr, beta1, beta2, eps, decay, c1, c2, scale });
+          const [np, nm, nv] = nativeAdamW(p, grads[i]!, this.m[i]!, this.v[i]!, {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            decay,
+            c1,
+            c2,
+            scale,
+          });
           this.m[i]!.assign(nm);
           this.v[i]!.assign(nv);
           p.assign(np);

@@ -19,7 +19,9 @@ export class NonFiniteLossError extends Error {
     readonly gradNorm: number,
     readonly atStep: number,
   ) {
-    super(`training stopped: loss ${loss}, gradient norm ${gradNorm} at step ${atStep} (not finite); no update was applied`);
+    super(
+      `training stopped: loss ${loss}, gradient norm ${gradNorm} at step ${atStep} (not finite); no update was applied`,
+    );
     this.name = "NonFiniteLossError";
   }
 }

@@ -28,7 +28,12 @@ export interface OptimizerSettings {
 }
 
 /** Builds the named optimizer over `vars`; unknown names are an error listing the known ones. */
-export function makeOptimizer(name: string, vars: readonly tf.Variable[], settings: OptimizerSettings, decayFilter?: (name: string) => boolean): Optimizer {
+export function makeOptimizer(
+  name: string,
+  vars: readonly tf.Variable[],
+  settings: OptimizerSettings,
+  decayFilter?: (name: string) => boolean,
+): Optimizer {
   switch (name) {
     case "adamw":
       return new AdamW(vars, settings, decayFilter);

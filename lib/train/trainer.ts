@@ -90,7 +90,12 @@ export async function train(
   opts: TrainerOptions,
   hooks: TrainerHooks = {},
 ): Promise<TrainResult> {
-  const opt = makeOptimizer(opts.optimizer ?? "adamw", vars, { weightDecay: opts.weightDecay, clipNorm: opts.clipNorm }, decayFilter(vars));
+  const opt = makeOptimizer(
+    opts.optimizer ?? "adamw",
+    vars,
+    { weightDecay: opts.weightDecay, clipNorm: opts.clipNorm },
+    decayFilter(vars),
+  );
   const sampler = new BatchSampler(nTrain, opts.batchSize, opts.seed);
   const curve: { step: number; trainLoss: number; devScore?: number }[] = [];
   let best = { score: -Infinity, step: 0, values: null as Float32Array[] | null };
@@ -114,7 +119,7 @@ export async function train(
     } else sinceBest++;
   };
   try {
-    for (step = 0; step < opts.steps; ) {
+    for (step = 0; step < opts.steps;) {
       const batch = sampler.next();
       const lr = learningRateAt(opts.schedule, step);
       const t0 = performance.now();
@@ -123,7 +128,9 @@ export async function train(
         res = opt.step(() => lossFor(batch), lr);
       } catch (err) {
         if (err instanceof NonFiniteLossError) {
-          throw new Error(`training stopped at step ${step + 1} of ${opts.steps}: loss ${err.loss}, gradient norm ${err.gradNorm} (not finite); lower the learning rate`);
+          throw new Error(
+            `training stopped at step ${step + 1} of ${opts.steps}: loss ${err.loss}, gradient norm ${err.gradNorm} (not finite); lower the learning rate`,
+          );
         }
         throw err;
       }
@@ -149,5 +156,12 @@ export async function train(
   }
   const values = best.values;
   if (values) tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(values[i]!, v.shape))));
-  return { steps: step, bestStep: best.step, bestScore: best.score, stoppedEarly, curve, msPerStep: step > 0 ? trainMs / step : 0 };
+  return {
+    steps: step,
+    bestStep: best.step,
+    bestScore: best.score,
+    stoppedEarly,
+    curve,
+    msPerStep: step > 0 ? trainMs / step : 0,
+  };
 }

@@ -73,7 +73,9 @@ export function assertBackboneExcluded(model: Transformer, trainable: readonly t
   const backbone = new Set(model.variables().map((v) => v.id));
   const leaked = trainable.filter((v) => backbone.has(v.id));
   if (leaked.length > 0) {
-    throw new Error(`${method}: backbone variables must not train, but the trainable set contains ${leaked.map((v) => v.name).join(", ")}`);
+    throw new Error(
+      `${method}: backbone variables must not train, but the trainable set contains ${leaked.map((v) => v.name).join(", ")}`,
+    );
   }
   if (!model.frozen) throw new Error(`${method}: the backbone must be frozen`);
 }

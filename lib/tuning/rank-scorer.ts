@@ -29,7 +29,9 @@ export interface ScoreOptions {
 function hiddenStates(model: Transformer, sp: SplicedBatch, opts: ScoreOptions): tf.Tensor3D {
   const deep = opts.deepPrompts;
   if (deep && deep.length !== model.config.nLayers - 1) {
-    throw new Error(`deep prompts: got ${deep.length} layer prompt sets for a ${model.config.nLayers}-layer backbone (need ${model.config.nLayers - 1})`);
+    throw new Error(
+      `deep prompts: got ${deep.length} layer prompt sets for a ${model.config.nLayers}-layer backbone (need ${model.config.nLayers - 1})`,
+    );
   }
   return model.forwardEmbeddings(sp.x, sp.mask, {
     training: opts.training,
@@ -53,7 +55,13 @@ function pickTargets(logp: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
  * Sums entries of `values` [K] into groups ([G]) then, per (item, label), log-sum-exps over the label's words.
  * groupOf[k] = word-group index g; group g belongs to (item i, label c); returns [B, C].
  */
-function combine(values: tf.Tensor1D, groupOf: Int32Array, groups: number, items: number, cands: Candidates): tf.Tensor2D {
+function combine(
+  values: tf.Tensor1D,
+  groupOf: Int32Array,
+  groups: number,
+  items: number,
+  cands: Candidates,
+): tf.Tensor2D {
   const k = groupOf.length;
   const sel = new Float32Array(groups * k);
   for (let j = 0; j < k; j++) sel[groupOf[j]! * k + j] = 1;
@@ -87,7 +95,10 @@ export function classScores(
   if (allSingleToken(cands)) {
     const sp = spliceBatch(model, seqs, prompts, opts.padId);
     const hidden = hiddenStates(model, sp, opts);
-    const rows = pickRows(hidden, Int32Array.from(sp.lastIndex, (t, r) => r * sp.length + t)); // [B, D]
+    const rows = pickRows(
+      hidden,
+      Int32Array.from(sp.lastIndex, (t, r) => r * sp.length + t),
+    ); // [B, D]
     const logp = tf.logSoftmax(model.logits(rows)) as tf.Tensor2D; // [B, V]
     const words = cands.flatMap((ws) => ws.map((w) => w[0]!));
     const b = seqs.length;
@@ -130,7 +141,13 @@ export function classScores(
     });
   });
   const logp = tf.logSoftmax(model.logits(pickRows(hidden, Int32Array.from(flat)))) as tf.Tensor2D; // [K, V]
-  return combine(pickTargets(logp, Int32Array.from(targets)), Int32Array.from(groupOf), wordTokens.length, seqs.length, cands);
+  return combine(
+    pickTargets(logp, Int32Array.from(targets)),
+    Int32Array.from(groupOf),
+    wordTokens.length,
+    seqs.length,
+    cands,
+  );
 }
 
 /** Mean cross-entropy of class scores [B, C] against gold label indices (softmax over the labels). */
@@ -145,5 +162,8 @@ export function classLoss(scores: tf.Tensor2D, gold: readonly number[]): tf.Scal
 export function lastHidden(model: Transformer, seqs: readonly InputSequence[], opts: ScoreOptions): tf.Tensor2D {
   const sp = spliceBatch(model, seqs, null, opts.padId);
   const hidden = model.forwardEmbeddings(sp.x, sp.mask, { training: opts.training });
-  return pickRows(hidden, Int32Array.from(sp.lastIndex, (t, r) => r * sp.length + t));
+  return pickRows(
+    hidden,
+    Int32Array.from(sp.lastIndex, (t, r) => r * sp.length + t),
+  );
 }

@@ -3,7 +3,16 @@
  * report (prompt tuning is blue in the bar chart and in the accuracy-vs-parameters plot alike); any other series
  * (tasks, backbones, options) takes the palette in order.
  */
-export const PALETTE: readonly string[] = Object.freeze(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]);
+export const PALETTE: readonly string[] = Object.freeze([
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#ff7f0e",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#17becf",
+]);
 
 /** Fixed colours of the registered tuning methods. */
 export const METHOD_COLORS: Readonly<Record<string, string>> = Object.freeze({

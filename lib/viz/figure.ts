@@ -28,9 +28,12 @@ export const DEFAULT_PLOTLY_CONFIG = Object.freeze({ responsive: true, displaylo
 
 /** Throws a clear error unless `fig` is {data: object[], layout?: object, config?: object}. */
 export function checkFigure(fig: unknown, where = "figure"): asserts fig is Figure {
-  if (!isPlainObject(fig)) throw new Error(`${where}: expected {data, layout?, config?}, got ${fig === null ? "null" : typeof fig}`);
+  if (!isPlainObject(fig))
+    throw new Error(`${where}: expected {data, layout?, config?}, got ${fig === null ? "null" : typeof fig}`);
   if (!Array.isArray(fig.data)) {
-    throw new Error(`${where}: data must be an array of traces, got ${fig.data === undefined ? "undefined" : typeof fig.data}`);
+    throw new Error(
+      `${where}: data must be an array of traces, got ${fig.data === undefined ? "undefined" : typeof fig.data}`,
+    );
   }
   fig.data.forEach((trace, i) => {
     if (!isPlainObject(trace)) throw new Error(`${where}: data[${i}] must be a trace object, got ${typeof trace}`);
@@ -75,7 +78,8 @@ function titleOf(fig: Figure): string | undefined {
 function pointCount(trace: PlotlyTrace): number | undefined {
   for (const key of ["y", "x", "values", "z", "r"]) {
     const v = trace[key];
-    if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) return (v as ArrayLike<unknown>).length;
+    if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView)))
+      return (v as ArrayLike<unknown>).length;
   }
   return undefined;
 }
@@ -90,7 +94,10 @@ export function figureText(fig: Figure): string {
     const pts = n === undefined ? "" : ` (${n} points)`;
     // Last y value helps when reading logs of learning curves.
     const y = t["y"];
-    const last = Array.isArray(y) && typeof y[y.length - 1] === "number" ? `, last y=${formatNumber(y[y.length - 1] as number)}` : "";
+    const last =
+      Array.isArray(y) && typeof y[y.length - 1] === "number"
+        ? `, last y=${formatNumber(y[y.length - 1] as number)}`
+        : "";
     return `${type}${name}${pts}${last}`;
   });
   const head = title ? `Figure '${title}'` : "Figure";
@@ -139,7 +146,11 @@ export function figureHtml(fig: Figure, divId: string = newFigureId()): string {
 export function figureBundle(fig: Figure, divId: string = newFigureId()): MimeBundle {
   const plain = normaliseFigure(fig, "figureBundle");
   return {
-    [PLOTLY_MIME]: { data: plain.data, layout: plain.layout ?? {}, config: { ...DEFAULT_PLOTLY_CONFIG, ...(plain.config ?? {}) } },
+    [PLOTLY_MIME]: {
+      data: plain.data,
+      layout: plain.layout ?? {},
+      config: { ...DEFAULT_PLOTLY_CONFIG, ...(plain.config ?? {}) },
+    },
     "text/html": figureHtml(plain, divId),
     "text/plain": figureText(plain),
   };
@@ -168,7 +179,9 @@ export function plotlyLibrary(): PlotlyLibrary {
   const version = String(pkg.version);
   const major = Number(version.split(".")[0]);
   if (!(major >= 3)) {
-    throw new Error(`plotly.js-dist-min ${version} found, expected >= 3 (2.x does not set window.Plotly under require.js)`);
+    throw new Error(
+      `plotly.js-dist-min ${version} found, expected >= 3 (2.x does not set window.Plotly under require.js)`,
+    );
   }
   const source = fs.readFileSync(require.resolve("plotly.js-dist-min"), "utf8");
   library = { version, source: scriptSafe(source) };

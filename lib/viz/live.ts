@@ -53,7 +53,6 @@ export const LIVE_CURVE_DEFAULTS: Readonly<CurveSettings> = Object.freeze({
   maxPoints: 1000,
 });
 
-
 interface Series {
   x: number[];
   y: number[];
@@ -177,12 +176,18 @@ export class ProgressBar {
     this.stream = options.stream ?? process.stderr;
     this.tty = this.stream.isTTY === true;
     const notebook = this.sink.kind !== "console";
-    const interval = notebook ? (options.notebookIntervalMs ?? 250) : (options.consoleIntervalMs ?? (this.tty ? 200 : 5000));
+    const interval = notebook
+      ? (options.notebookIntervalMs ?? 250)
+      : (options.consoleIntervalMs ?? (this.tty ? 200 : 5000));
     this.throttle = new Throttle(interval);
     this.handle = notebook ? new DisplayHandle(this.sink) : null;
     if (options.curve instanceof LiveCurve) this.curve = options.curve;
     else if (options.curve) {
-      this.curve = new LiveCurve({ title: options.label ? `${options.label}: loss` : "loss", sink: this.sink, now: this.now });
+      this.curve = new LiveCurve({
+        title: options.label ? `${options.label}: loss` : "loss",
+        sink: this.sink,
+        now: this.now,
+      });
     } else this.curve = null;
     // Show the empty bar at once where redrawing is cheap (notebook, terminal).
     if (notebook || this.tty) this.render(true);
@@ -191,7 +196,10 @@ export class ProgressBar {
 
   /** Reports that `step` of total steps are done; `info.tokens` counts tokens since the last update. */
   update(step: number, info: ProgressInfo = {}): void {
-    if (this.finished) throw new Error(`ProgressBar${this.tracker.label ? ` '${this.tracker.label}'` : ""}: update(${step}) after finish()`);
+    if (this.finished)
+      throw new Error(
+        `ProgressBar${this.tracker.label ? ` '${this.tracker.label}'` : ""}: update(${step}) after finish()`,
+      );
     this.tracker.update(step, info, this.now());
     if (this.curve && info.loss !== undefined) this.curve.push(this.tracker.label || "train", step, info.loss);
     this.render(false);

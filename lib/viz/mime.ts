@@ -17,7 +17,9 @@ export interface MimeBundle {
 /** Throws unless `bundle` is an object with a string text/plain entry. */
 export function checkBundle(bundle: unknown, where: string): asserts bundle is MimeBundle {
   if (typeof bundle !== "object" || bundle === null || Array.isArray(bundle)) {
-    throw new Error(`${where}: a MIME bundle must be an object, got ${Array.isArray(bundle) ? "array" : typeof bundle}`);
+    throw new Error(
+      `${where}: a MIME bundle must be an object, got ${Array.isArray(bundle) ? "array" : typeof bundle}`,
+    );
   }
   const text = (bundle as Record<string, unknown>)["text/plain"];
   if (typeof text !== "string") {

@@ -34,7 +34,8 @@ function renderPart(part: PagePart, i: number): string {
   switch (part.kind) {
     case "heading": {
       const level = part.level ?? 2;
-      if (![1, 2, 3].includes(level)) throw new Error(`htmlPage: parts[${i}] heading level must be 1, 2 or 3, got ${level}`);
+      if (![1, 2, 3].includes(level))
+        throw new Error(`htmlPage: parts[${i}] heading level must be 1, 2 or 3, got ${level}`);
       return `<h${level}>${escapeHtml(part.text)}</h${level}>`;
     }
     case "text":
@@ -53,14 +54,17 @@ function renderPart(part: PagePart, i: number): string {
       return renderTable(part.table, part.options).html;
     default: {
       const kind = (part as { kind?: unknown }).kind;
-      throw new Error(`htmlPage: parts[${i}] has unknown kind ${JSON.stringify(kind)}; expected heading, text, html, figure or table`);
+      throw new Error(
+        `htmlPage: parts[${i}] has unknown kind ${JSON.stringify(kind)}; expected heading, text, html, figure or table`,
+      );
     }
   }
 }
 
 /** A complete HTML document (UTF-8) with every part rendered in order. */
 export function htmlPage(options: PageOptions): string {
-  if (typeof options.title !== "string") throw new Error(`htmlPage: title must be a string, got ${typeof options.title}`);
+  if (typeof options.title !== "string")
+    throw new Error(`htmlPage: title must be a string, got ${typeof options.title}`);
   if (!Array.isArray(options.parts)) throw new Error(`htmlPage: parts must be an array, got ${typeof options.parts}`);
   const body = options.parts.map(renderPart).join("\n");
   const needsPlotly = options.parts.some((p) => p.kind === "figure");

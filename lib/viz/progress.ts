@@ -59,10 +59,14 @@ export class ProgressTracker {
   /** Records that `step` steps (of total) are complete at time `nowMs`. */
   update(step: number, info: ProgressInfo, nowMs: number): void {
     if (!Number.isInteger(step) || step < 0 || step > this.total) {
-      throw new Error(`progress${this.label ? ` '${this.label}'` : ""}: step must be an integer in 0..${this.total}, got ${step}`);
+      throw new Error(
+        `progress${this.label ? ` '${this.label}'` : ""}: step must be an integer in 0..${this.total}, got ${step}`,
+      );
     }
     if (info.tokens !== undefined && (!Number.isFinite(info.tokens) || info.tokens < 0)) {
-      throw new Error(`progress: tokens must be a non-negative count (tokens since the previous update), got ${info.tokens}`);
+      throw new Error(
+        `progress: tokens must be a non-negative count (tokens since the previous update), got ${info.tokens}`,
+      );
     }
     this.step = step;
     this.lastMs = Math.max(this.lastMs, nowMs);

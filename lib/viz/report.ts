@@ -27,7 +27,12 @@ export function accuracyVsParamsFigure(rows: readonly SummaryRow[]): Figure {
         x: rs.map((r) => Math.max(1, r.trainableParams)),
         y: rs.map((r) => r.accuracy.mean),
         text: rs.map((r) => `${r.task} (${r.backbone}), n=${r.n}`),
-        error_y: { type: "data", symmetric: false, array: rs.map((r) => r.accuracy.ciHigh - r.accuracy.mean), arrayminus: rs.map((r) => r.accuracy.mean - r.accuracy.ciLow) },
+        error_y: {
+          type: "data",
+          symmetric: false,
+          array: rs.map((r) => r.accuracy.ciHigh - r.accuracy.mean),
+          arrayminus: rs.map((r) => r.accuracy.mean - r.accuracy.ciLow),
+        },
         marker: { size: 10, color: colorOf(methods, m) },
       };
     }),
@@ -69,7 +74,15 @@ export function learningCurvesFigure(records: readonly RunRecord[]): Figure {
     title: { text: "Learning curves: dev accuracy vs optimizer step (every seed)" },
     grid: { rows: tasks.length, columns: 1, pattern: "independent" },
     height: Math.max(360, 220 * tasks.length),
-    annotations: tasks.map((t, i) => ({ text: t, showarrow: false, xref: "paper", yref: `y${i === 0 ? "" : i + 1} domain`, x: 0, y: 1.08, xanchor: "left" })),
+    annotations: tasks.map((t, i) => ({
+      text: t,
+      showarrow: false,
+      xref: "paper",
+      yref: `y${i === 0 ? "" : i + 1} domain`,
+      x: 0,
+      y: 1.08,
+      xanchor: "left",
+    })),
   };
   return { data, layout };
 }
@@ -83,8 +96,22 @@ export function costFigure(rows: readonly SummaryRow[]): Figure {
   };
   return {
     data: [
-      { type: "bar", name: "peak tensor MB", x: methods, y: methods.map((m) => avg(m, (r) => r.peakTensorBytes) / 2 ** 20), marker: { color: "#1f77b4" } },
-      { type: "bar", name: "ms per step", x: methods, y: methods.map((m) => avg(m, (r) => r.msPerStep)), marker: { color: "#ff7f0e" }, xaxis: "x2", yaxis: "y2" },
+      {
+        type: "bar",
+        name: "peak tensor MB",
+        x: methods,
+        y: methods.map((m) => avg(m, (r) => r.peakTensorBytes) / 2 ** 20),
+        marker: { color: "#1f77b4" },
+      },
+      {
+        type: "bar",
+        name: "ms per step",
+        x: methods,
+        y: methods.map((m) => avg(m, (r) => r.msPerStep)),
+        marker: { color: "#ff7f0e" },
+        xaxis: "x2",
+        yaxis: "y2",
+      },
     ],
     layout: {
       title: { text: "Memory and time per training step, by method (mean over tasks and seeds)" },
@@ -105,7 +132,13 @@ export interface ReportInput {
 /** A self-contained HTML page (plotly.js inlined once) with the summary table and the three figures. */
 export function experimentReportHtml(input: ReportInput): string {
   const rows = summarizeRecords(input.records);
-  const backends = [...new Set(input.records.map((r) => `${r.backend.name} ${r.backend.version}${r.backend.kernels ? ` + ${r.backend.kernels} kernels` : ""}`))].join(", ");
+  const backends = [
+    ...new Set(
+      input.records.map(
+        (r) => `${r.backend.name} ${r.backend.version}${r.backend.kernels ? ` + ${r.backend.kernels} kernels` : ""}`,
+      ),
+    ),
+  ].join(", ");
   const parts: PagePart[] = [
     { kind: "text", text: `${input.records.length} runs; backend ${backends}. Command: ${input.command}` },
     ...(input.notes ?? []).map((n) => ({ kind: "text" as const, text: n })),

@@ -5,7 +5,14 @@ import type { TransformerConfig } from "../../lib/backbone/config";
 import { ForwardOptions, Transformer } from "../../lib/backbone/transformer";
 import { assertNoLeak, bitwiseEqual, fakeIds, setupBackend } from "../helpers";
 
-const SMALL: Partial<TransformerConfig> = Object.freeze({ vocabSize: 50, maxLen: 16, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 });
+const SMALL: Partial<TransformerConfig> = Object.freeze({
+  vocabSize: 50,
+  maxLen: 16,
+  dModel: 16,
+  nLayers: 2,
+  nHeads: 2,
+  dFF: 32,
+});
 const B = 2;
 const T = 7;
 /** Row 0 is left-padded by two, row 1 right-padded by one. */
@@ -15,7 +22,11 @@ const TARGETS = fakeIds(B * T, 50, 5);
 
 /** A scalar that depends on every output row (weighted so each position's gradient differs). */
 function lossOf(m: Transformer, h: tf.Tensor3D): tf.Scalar {
-  return crossEntropy(m.logits(tf.reshape(h, [B * T, m.config.dModel]) as tf.Tensor2D), TARGETS, Float32Array.from(MASK));
+  return crossEntropy(
+    m.logits(tf.reshape(h, [B * T, m.config.dModel]) as tf.Tensor2D),
+    TARGETS,
+    Float32Array.from(MASK),
+  );
 }
 
 /** max |a - b| <= tol * max |b| (relative to the gradient's scale, so near-zero entries do not dominate). */
@@ -70,7 +81,8 @@ describe("activation checkpointing", () => {
 
   it("gives a bitwise identical forward output (frozen and trainable, padded batch)", () => {
     const m = Transformer.create(SMALL, 1);
-    const run = (opts: ForwardOptions) => tf.tidy(() => m.forwardEmbeddings(m.embed(IDS, B, T), MASK, opts).dataSync() as Float32Array);
+    const run = (opts: ForwardOptions) =>
+      tf.tidy(() => m.forwardEmbeddings(m.embed(IDS, B, T), MASK, opts).dataSync() as Float32Array);
     assert.ok(bitwiseEqual(run({ checkpoint: true }), run({})), "trainable model: outputs differ");
     m.freeze();
     assert.ok(bitwiseEqual(run({ checkpoint: true }), run({ checkpoint: false })), "frozen model: outputs differ");
@@ -81,7 +93,11 @@ describe("activation checkpointing", () => {
     const m = Transformer.create(SMALL, 2);
     m.freeze();
     const prompt = tf.variable(tf.randomNormal([2, 16], 0, 0.5, "float32", 7), true, "ckpt-test-prompt");
-    const x = tf.variable(tf.tidy(() => m.embed(IDS, B, T)), true, "ckpt-test-x");
+    const x = tf.variable(
+      tf.tidy(() => m.embed(IDS, B, T)),
+      true,
+      "ckpt-test-x",
+    );
     // The prompt overwrites the first two rows of every sequence; x gets gradients at all other rows.
     const loss = (checkpoint: boolean) => () => {
       const pr = tf.tile(tf.expandDims(prompt, 0), [B, 1, 1]) as tf.Tensor3D;
@@ -99,7 +115,8 @@ describe("activation checkpointing", () => {
 
   it("trainable backbone: the gradient of every weight matches", () => {
     const m = Transformer.create(SMALL, 3);
-    const loss = (checkpoint: boolean) => () => lossOf(m, m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint }));
+    const loss = (checkpoint: boolean) => () =>
+      lossOf(m, m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint }));
     const plain = gradArrays(m.variables(), loss(false));
     const ckpt = gradArrays(m.variables(), loss(true));
     assert.equal(ckpt.length, m.names().length);
@@ -113,13 +130,17 @@ describe("activation checkpointing", () => {
       if (frozen) m.freeze();
       const deep = tf.variable(tf.randomNormal([B * T, 16], 0, 0.5, "float32", 9), true, `ckpt-test-deep-${frozen}`);
       // Rows 2 and 9 (one per sequence) are replaced by the hook's vector before block 1.
-      const keep = tf.tensor2d(Array.from({ length: B * T }, (_, r) => (r === 2 || r === 9 ? 0 : 1)), [B * T, 1]);
+      const keep = tf.tensor2d(
+        Array.from({ length: B * T }, (_, r) => (r === 2 || r === 9 ? 0 : 1)),
+        [B * T, 1],
+      );
       const hook = (layer: number, h: tf.Tensor2D) => {
         assert.equal(layer, 1);
         return tf.add(tf.mul(h, keep), tf.mul(deep, tf.sub(1, keep))) as tf.Tensor2D;
       };
       const vars = frozen ? [deep] : [deep, ...m.variables()];
-      const loss = (checkpoint: boolean) => () => lossOf(m, m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint, layerHook: hook }));
+      const loss = (checkpoint: boolean) => () =>
+        lossOf(m, m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint, layerHook: hook }));
       const plain = gradArrays(vars, loss(false));
       const ckpt = gradArrays(vars, loss(true));
       vars.forEach((v, i) => assertClose(ckpt[i]!, plain[i]!, `${frozen ? "frozen" : "trainable"}: ${v.name}`));
@@ -131,7 +152,8 @@ describe("activation checkpointing", () => {
 
   it("with dropout: the recomputed block reuses its forward pass's dropout masks", () => {
     const m = Transformer.create({ ...SMALL, dropout: 0.3 }, 5);
-    const loss = (checkpoint: boolean) => () => lossOf(m, m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint, training: true }));
+    const loss = (checkpoint: boolean) => () =>
+      lossOf(m, m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint, training: true }));
     const plain = withFixedRandom(11, () => gradArrays(m.variables(), loss(false)));
     const ckpt = withFixedRandom(11, () => gradArrays(m.variables(), loss(true)));
     m.names().forEach((name, i) => assertClose(ckpt[i]!, plain[i]!, name));
@@ -148,10 +170,17 @@ describe("activation checkpointing", () => {
     const opt = tf.train.adam(0.01);
     opt.minimize(loss, false, m.variables()); // creates the optimizer's slots once
     await assertNoLeak("checkpointed optimizer step", () => opt.minimize(loss, false, m.variables()));
-    await assertNoLeak("checkpointed inference", () => tf.tidy(() => void m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint: true })));
+    await assertNoLeak("checkpointed inference", () =>
+      tf.tidy(() => void m.forwardEmbeddings(m.embed(IDS, B, T), MASK, { checkpoint: true })),
+    );
     m.freeze();
     const frozenGrad = () =>
-      tf.tidy(() => void tf.grad((x: tf.Tensor) => lossOf(m, m.forwardEmbeddings(x as tf.Tensor3D, MASK, { checkpoint: true })))(m.embed(IDS, B, T)));
+      tf.tidy(
+        () =>
+          void tf.grad((x: tf.Tensor) => lossOf(m, m.forwardEmbeddings(x as tf.Tensor3D, MASK, { checkpoint: true })))(
+            m.embed(IDS, B, T),
+          ),
+      );
     frozenGrad(); // a frozen model caches its transposed output matrix on first use
     await assertNoLeak("checkpointed frozen tf.grad", frozenGrad);
     opt.dispose();
@@ -165,15 +194,27 @@ describe("activation checkpointing", () => {
     const mask = new Uint8Array(4 * 32).fill(1);
     const loss = (checkpoint: boolean) => () => {
       const h = m.forwardEmbeddings(m.embed(ids, 4, 32), mask, { checkpoint });
-      return crossEntropy(m.logits(tf.reshape(h, [4 * 32, 32]) as tf.Tensor2D), targets, new Float32Array(4 * 32).fill(1));
+      return crossEntropy(
+        m.logits(tf.reshape(h, [4 * 32, 32]) as tf.Tensor2D),
+        targets,
+        new Float32Array(4 * 32).fill(1),
+      );
     };
     const full = [await peakOfBackward(m.variables(), loss(false)), await peakOfBackward(m.variables(), loss(true))];
     assert.ok(full[1]! < full[0]!, `trainable: checkpointed peak ${full[1]} >= plain ${full[0]}`);
     m.freeze();
-    const x = tf.variable(tf.tidy(() => m.embed(ids, 4, 32)), true, "ckpt-peak-x");
+    const x = tf.variable(
+      tf.tidy(() => m.embed(ids, 4, 32)),
+      true,
+      "ckpt-peak-x",
+    );
     const lossX = (checkpoint: boolean) => () => {
       const h = m.forwardEmbeddings(x, mask, { checkpoint });
-      return crossEntropy(m.logits(tf.reshape(h, [4 * 32, 32]) as tf.Tensor2D), targets, new Float32Array(4 * 32).fill(1));
+      return crossEntropy(
+        m.logits(tf.reshape(h, [4 * 32, 32]) as tf.Tensor2D),
+        targets,
+        new Float32Array(4 * 32).fill(1),
+      );
     };
     const frozen = [await peakOfBackward([x], lossX(false)), await peakOfBackward([x], lossX(true))];
     assert.ok(frozen[1]! < frozen[0]!, `frozen: checkpointed peak ${frozen[1]} >= plain ${frozen[0]}`);
@@ -190,8 +231,15 @@ describe("activation checkpointing", () => {
     m.setActivationCheckpointing(true);
     assert.equal(m.activationCheckpointing, true);
     assert.equal(await peakOfBackward(m.variables(), loss({})), ckpt, "model default on: not checkpointed");
-    assert.equal(await peakOfBackward(m.variables(), loss({ checkpoint: false })), plain, "checkpoint: false did not override");
-    assert.throws(() => m.setActivationCheckpointing("yes" as unknown as boolean), /setActivationCheckpointing: expected a boolean, got "yes"/);
+    assert.equal(
+      await peakOfBackward(m.variables(), loss({ checkpoint: false })),
+      plain,
+      "checkpoint: false did not override",
+    );
+    assert.throws(
+      () => m.setActivationCheckpointing("yes" as unknown as boolean),
+      /setActivationCheckpointing: expected a boolean, got "yes"/,
+    );
     m.dispose();
   });
 });

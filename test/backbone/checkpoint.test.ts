@@ -35,7 +35,8 @@ describe("checkpoints", () => {
   };
 
   it("round-trips bitwise with config, tokenizer, card and fingerprint", () => {
-    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "README.md"]) assert.ok(fs.existsSync(path.join(dir, f)), f);
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "README.md"])
+      assert.ok(fs.existsSync(path.join(dir, f)), f);
     const loaded = loadCheckpoint(dir);
     const a = snapshot(model.variables());
     const b = snapshot(loaded.model.variables());
@@ -59,28 +60,43 @@ describe("checkpoints", () => {
   it("a truncated weights file names the file", () => {
     const bytes = fs.readFileSync(weightsFile());
     fs.writeFileSync(weightsFile(), bytes.subarray(0, bytes.length - 100));
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes(weightsFile()) && /short|truncat|offset|data/i.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) => e.message.includes(weightsFile()) && /short|truncat|offset|data/i.test(e.message),
+    );
   });
 
   it("an oversized header length names the file", () => {
     const bytes = Buffer.from(fs.readFileSync(weightsFile()));
     bytes.writeBigUInt64LE(BigInt(bytes.length * 10), 0);
     fs.writeFileSync(weightsFile(), bytes);
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes(weightsFile()) && /header/i.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) => e.message.includes(weightsFile()) && /header/i.test(e.message),
+    );
   });
 
   it("a malformed header names the file", () => {
     const bytes = Buffer.from(fs.readFileSync(weightsFile()));
     bytes.write("#", 8);
     fs.writeFileSync(weightsFile(), bytes);
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes(weightsFile()) && /JSON|header/i.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) => e.message.includes(weightsFile()) && /JSON|header/i.test(e.message),
+    );
   });
 
   it("a wrong shape names the file and the tensor, expected vs got", () => {
     rewrite((t) => {
       t["h.1.mlp.c_fc.bias"] = { dtype: "F32", shape: [8], data: new Float32Array(8) };
     });
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes(weightsFile()) && e.message.includes("h.1.mlp.c_fc.bias") && /expected \[16\], got \[8\]/.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) =>
+        e.message.includes(weightsFile()) &&
+        e.message.includes("h.1.mlp.c_fc.bias") &&
+        /expected \[16\], got \[8\]/.test(e.message),
+    );
   });
 
   it("an unknown tensor and a missing tensor are both named", () => {
@@ -88,7 +104,11 @@ describe("checkpoints", () => {
       t["h.7.attn.extra"] = { dtype: "F32", shape: [2], data: new Float32Array(2) };
       delete t["ln_f.bias"];
     });
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes("h.7.attn.extra") && e.message.includes("ln_f.bias") && /missing/.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) =>
+        e.message.includes("h.7.attn.extra") && e.message.includes("ln_f.bias") && /missing/.test(e.message),
+    );
   });
 
   it("a config that disagrees with the tokenizer or is not JSON fails naming config.json", () => {
@@ -97,7 +117,10 @@ describe("checkpoints", () => {
     fs.writeFileSync(cfg, JSON.stringify({ ...raw, vocab_size: 100 }));
     assert.throws(() => loadCheckpoint(dir), /tokenizer has \d+ tokens but config.json vocab_size is 100/);
     fs.writeFileSync(cfg, "{ not json");
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes(cfg) && /not valid JSON/.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) => e.message.includes(cfg) && /not valid JSON/.test(e.message),
+    );
   });
 
   it("accepts a GPT-2-style file: 'transformer.' prefix, attention mask buffers, tied lm_head", () => {
@@ -116,14 +139,20 @@ describe("checkpoints", () => {
 
   it("the shipped backbones load in a few seconds and match their recorded fingerprint", function () {
     const models = path.resolve(__dirname, "..", "..", "..", "models");
-    const names = fs.existsSync(models) ? fs.readdirSync(models).filter((n) => fs.existsSync(path.join(models, n, "model.safetensors"))) : [];
+    const names = fs.existsSync(models)
+      ? fs.readdirSync(models).filter((n) => fs.existsSync(path.join(models, n, "model.safetensors")))
+      : [];
     if (names.length === 0) this.skip();
     for (const n of names) {
       const t0 = performance.now();
       const b = loadCheckpoint(path.join(models, n));
       const secs = (performance.now() - t0) / 1000;
       assert.ok(secs < 10, `${n} took ${secs.toFixed(1)} s to load`);
-      assert.equal(b.fingerprint, b.metadata["kit_fingerprint"], `${n}: weights do not match the fingerprint recorded at save time`);
+      assert.equal(
+        b.fingerprint,
+        b.metadata["kit_fingerprint"],
+        `${n}: weights do not match the fingerprint recorded at save time`,
+      );
       b.model.dispose();
     }
   });

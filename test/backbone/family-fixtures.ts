@@ -14,7 +14,14 @@ export const TINY_FAMILIES: Readonly<Record<string, Partial<TransformerConfig>>>
   gpt2: { ...BASE },
   llama: { ...BASE, family: "llama", activation: "silu", nKvHeads: 2, tiedHead: false },
   qwen2: { ...BASE, family: "llama", activation: "silu", nKvHeads: 1, qkvBias: true, outBias: false, mlpBias: false },
-  gpt_neox: { ...BASE, family: "gpt_neox", activation: "gelu", rotaryPct: 0.5, tiedHead: false, parallelResidual: true },
+  gpt_neox: {
+    ...BASE,
+    family: "gpt_neox",
+    activation: "gelu",
+    rotaryPct: 0.5,
+    tiedHead: false,
+    parallelResidual: true,
+  },
 });
 
 const dirs = new Map<string, string>();

@@ -25,7 +25,11 @@ describe("every method on every family", function () {
       try {
         for (const method of Object.keys(METHODS)) {
           const before = snapshot(b.model.variables());
-          const rec = await runCell(makeCell({ backbone: dir, task: "yelp", method, seed: 0, options: OPTIONS }), {}, b);
+          const rec = await runCell(
+            makeCell({ backbone: dir, task: "yelp", method, seed: 0, options: OPTIONS }),
+            {},
+            b,
+          );
           validateRecord(rec, `${family}/${method} record`);
           assert.ok(Number.isFinite(rec.metrics.accuracy), `${family}/${method}: accuracy ${rec.metrics.accuracy}`);
           const after = snapshot(b.model.variables());
@@ -38,13 +42,33 @@ describe("every method on every family", function () {
           }
         }
         const two = await runCell(
-          makeCell({ backbone: dir, task: "yelp", method: "prompt-tuning", seed: 0, options: { ...OPTIONS, stage1Task: "amazon", stage1Steps: 2 } }),
+          makeCell({
+            backbone: dir,
+            task: "yelp",
+            method: "prompt-tuning",
+            seed: 0,
+            options: { ...OPTIONS, stage1Task: "amazon", stage1Steps: 2 },
+          }),
           {},
           b,
         );
         validateRecord(two, `${family} two-stage record`);
-        const ckpt = await runCell(makeCell({ backbone: dir, task: "yelp", method: "deep-prompt-tuning", seed: 0, options: { ...OPTIONS, checkpoint: true } }), {}, b);
-        const plain = await runCell(makeCell({ backbone: dir, task: "yelp", method: "deep-prompt-tuning", seed: 0, options: OPTIONS }), {}, b);
+        const ckpt = await runCell(
+          makeCell({
+            backbone: dir,
+            task: "yelp",
+            method: "deep-prompt-tuning",
+            seed: 0,
+            options: { ...OPTIONS, checkpoint: true },
+          }),
+          {},
+          b,
+        );
+        const plain = await runCell(
+          makeCell({ backbone: dir, task: "yelp", method: "deep-prompt-tuning", seed: 0, options: OPTIONS }),
+          {},
+          b,
+        );
         assert.deepEqual(
           ckpt.curve.map((p) => p.trainLoss.toFixed(4)),
           plain.curve.map((p) => p.trainLoss.toFixed(4)),

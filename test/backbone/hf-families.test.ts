@@ -26,7 +26,14 @@ const TOL = 1e-4;
 interface Expected {
   batches: { ids: number[][]; lengths: number[]; logits: number[][][] }[];
   generate: { prompt: number[]; ids: number[]; logprobs: number[] };
-  prompt: { vectors: number[][]; ids: number[][]; targets: number[]; logits: number[][][]; loss: number; grad: number[][] };
+  prompt: {
+    vectors: number[][];
+    ids: number[][];
+    targets: number[];
+    logits: number[][][];
+    loss: number;
+    grad: number[][];
+  };
 }
 
 function maxDiff(got: Float32Array, want: number[], label: string): void {
@@ -44,7 +51,11 @@ function maxDiff(got: Float32Array, want: number[], label: string): void {
 }
 
 /** Logits [B, L, V] of the kit for the spliced batch, only rows that are real (mask = 1), flattened. */
-function realLogits(b: LoadedBackbone, seqs: InputSequence[], prompts: PromptSet | null): { rows: Float32Array; spliced: { mask: Uint8Array; length: number } } {
+function realLogits(
+  b: LoadedBackbone,
+  seqs: InputSequence[],
+  prompts: PromptSet | null,
+): { rows: Float32Array; spliced: { mask: Uint8Array; length: number } } {
   return tf.tidy(() => {
     const sp = spliceBatch(b.model, seqs, prompts, 0);
     const h = b.model.forwardEmbeddings(sp.x, sp.mask);
@@ -74,7 +85,8 @@ describe("Hugging Face families against independent PyTorch references", functio
     const dir = path.join(refs!.root, "neox-f16");
     const exp = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as Expected;
     const script = path.resolve(__dirname, "../../scripts/generate.js");
-    const run = (args: string[]) => spawnSync(process.execPath, [script, "--model", dir, ...args], { encoding: "utf8", timeout: 60_000 });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [script, "--model", dir, ...args], { encoding: "utf8", timeout: 60_000 });
     const ok = run(["--ids", "5,6,7", "--max-new-tokens", "5", "--greedy", "--json", "--no-stop"]);
     assert.equal(ok.status, 0, ok.stderr);
     const line = JSON.parse(ok.stdout.trim()) as { ids: number[]; logprobs: number[]; text: string };
@@ -100,7 +112,11 @@ describe("Hugging Face families against independent PyTorch references", functio
       assert.equal(b.name, "qwen2-bf16-sharded");
       const before = b.model.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
       const options = { steps: 2, batchSize: 4, evalEvery: 2, maxDev: 4, maxTest: 6, promptLength: 3, warmupSteps: 1 };
-      const rec = await runCell(makeCell({ backbone: dir, task: "yelp", method: "prompt-tuning", seed: 0, options }), {}, b);
+      const rec = await runCell(
+        makeCell({ backbone: dir, task: "yelp", method: "prompt-tuning", seed: 0, options }),
+        {},
+        b,
+      );
       validateRecord(rec, "prompt-tuning on a Hugging Face folder");
       assert.equal(rec.backbone.fingerprint, b.fingerprint);
       b.model.variables().forEach((v, i) => assert.deepEqual(v.dataSync(), before[i], `${b.model.names()[i]} changed`));
@@ -109,7 +125,14 @@ describe("Hugging Face families against independent PyTorch references", functio
     }
   });
 
-  for (const variant of ["gpt2", "llama-gqa-untied", "qwen2-bf16-sharded", "llama-f16-noprefix", "neox-f16", "neox-sequential-sharded"]) {
+  for (const variant of [
+    "gpt2",
+    "llama-gqa-untied",
+    "qwen2-bf16-sharded",
+    "llama-f16-noprefix",
+    "neox-f16",
+    "neox-sequential-sharded",
+  ]) {
     it(`${variant}: logits for several lengths with padding, greedy generation, logits with a soft prompt and the prompt gradient agree within ${TOL}`, () => {
       const dir = path.join(refs!.root, variant);
       const exp = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as Expected;
@@ -128,7 +151,11 @@ describe("Hugging Face families against independent PyTorch references", functio
         // soft prompt in front; frozen backbone as under prompt tuning
         b.model.freeze();
         const p = exp.prompt;
-        const prompts = PromptSet.fromArrays(new Map([["front", Float32Array.from(p.vectors.flat())]]), b.config.dModel, "random-uniform");
+        const prompts = PromptSet.fromArrays(
+          new Map([["front", Float32Array.from(p.vectors.flat())]]),
+          b.config.dModel,
+          "random-uniform",
+        );
         const seqs = p.ids.map((ids) => ({ pieces: [slot("front"), tokens(ids)] }));
         const { rows } = realLogits(b, seqs, prompts);
         const want: number[] = [];
@@ -138,12 +165,19 @@ describe("Hugging Face families against independent PyTorch references", functio
           const sp = spliceBatch(b.model, seqs, prompts, 0);
           const h = b.model.forwardEmbeddings(sp.x, sp.mask);
           const last = Array.from(sp.lastIndex, (t, r) => r * sp.length + t);
-          const rowsAt = embeddingLookup(Int32Array.from(last), tf.reshape(h, [sp.batch * sp.length, b.config.dModel]) as tf.Tensor2D, { tableGrad: true });
+          const rowsAt = embeddingLookup(
+            Int32Array.from(last),
+            tf.reshape(h, [sp.batch * sp.length, b.config.dModel]) as tf.Tensor2D,
+            { tableGrad: true },
+          );
           const logp = tf.logSoftmax(b.model.logits(rowsAt as tf.Tensor2D));
           const onehot = tf.oneHot(tf.tensor1d(p.targets, "int32"), b.config.vocabSize);
           return tf.neg(tf.sum(tf.mul(logp, onehot))) as tf.Scalar;
         }, prompts.variables());
-        assert.ok(Math.abs(value.dataSync()[0]! - p.loss) <= TOL * Math.max(1, Math.abs(p.loss)), `${variant}: loss ${value.dataSync()[0]} vs torch ${p.loss}`);
+        assert.ok(
+          Math.abs(value.dataSync()[0]! - p.loss) <= TOL * Math.max(1, Math.abs(p.loss)),
+          `${variant}: loss ${value.dataSync()[0]} vs torch ${p.loss}`,
+        );
         const grad = grads[prompts.slot("front")!.name]!;
         maxDiff(grad.dataSync() as Float32Array, p.grad.flat(), `${variant} prompt gradient`);
         value.dispose();

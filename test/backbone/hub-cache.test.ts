@@ -54,7 +54,10 @@ describe("hub: specs from the Hugging Face cache", function () {
       assert.equal(b.fingerprint, direct.fingerprint);
       b.model.dispose();
       direct.model.dispose();
-      assert.equal(resolveHubSpec(`hub:kit-test/tiny-llama@${COMMIT}`), path.join(home, "hub", "models--kit-test--tiny-llama", "snapshots", COMMIT));
+      assert.equal(
+        resolveHubSpec(`hub:kit-test/tiny-llama@${COMMIT}`),
+        path.join(home, "hub", "models--kit-test--tiny-llama", "snapshots", COMMIT),
+      );
     } finally {
       for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
     }
@@ -63,9 +66,18 @@ describe("hub: specs from the Hugging Face cache", function () {
   it("a model, revision or snapshot missing from the cache, or a malformed spec, is named with how to fill the cache", () => {
     const home = fakeCache();
     const env = { HF_HOME: home };
-    assert.throws(() => resolveHubSpec("hub:openai-community/gpt2", env), /hub:openai-community\/gpt2: not in the Hugging Face cache \(.*models--openai-community--gpt2 does not exist\); fill it with `huggingface-cli download openai-community\/gpt2`/);
-    assert.throws(() => resolveHubSpec("hub:kit-test/tiny-llama@v2", env), /revision "v2" is not in the cache .*--revision v2/);
-    assert.throws(() => resolveHubSpec(`hub:kit-test/tiny-llama@${"f".repeat(40)}`, env), /snapshot f{40} is not in the cache/);
+    assert.throws(
+      () => resolveHubSpec("hub:openai-community/gpt2", env),
+      /hub:openai-community\/gpt2: not in the Hugging Face cache \(.*models--openai-community--gpt2 does not exist\); fill it with `huggingface-cli download openai-community\/gpt2`/,
+    );
+    assert.throws(
+      () => resolveHubSpec("hub:kit-test/tiny-llama@v2", env),
+      /revision "v2" is not in the cache .*--revision v2/,
+    );
+    assert.throws(
+      () => resolveHubSpec(`hub:kit-test/tiny-llama@${"f".repeat(40)}`, env),
+      /snapshot f{40} is not in the cache/,
+    );
     assert.throws(() => resolveHubSpec("hub:../etc", env), /expected hub:ORG\/NAME or hub:ORG\/NAME@REVISION/);
     assert.throws(() => resolveHubSpec("hub:", env), /expected hub:ORG\/NAME/);
   });

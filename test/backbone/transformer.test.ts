@@ -26,7 +26,9 @@ describe("Transformer", () => {
     const changed = Int32Array.from(ids);
     changed[5] = (changed[5]! + 7) % 40;
     const run = (x: Int32Array) =>
-      tf.tidy(() => m.logits(tf.reshape(m.forwardEmbeddings(m.embed(x, 1, 8), new Uint8Array(8).fill(1)), [8, 16])).arraySync());
+      tf.tidy(() =>
+        m.logits(tf.reshape(m.forwardEmbeddings(m.embed(x, 1, 8), new Uint8Array(8).fill(1)), [8, 16])).arraySync(),
+      );
     const a = run(ids);
     const b = run(changed);
     for (let t = 0; t < 5; t++) assert.deepEqual(a[t], b[t], `position ${t} changed`);
@@ -40,8 +42,12 @@ describe("Transformer", () => {
     const padded = new Int32Array(8);
     padded.set(ids);
     const mask = new Uint8Array([1, 1, 1, 1, 1, 1, 0, 0]);
-    const a = tf.tidy(() => m.logits(tf.reshape(m.forwardEmbeddings(m.embed(ids, 1, 6), new Uint8Array(6).fill(1)), [6, 16])).arraySync());
-    const b = tf.tidy(() => m.logits(tf.reshape(m.forwardEmbeddings(m.embed(padded, 1, 8), mask), [8, 16])).arraySync());
+    const a = tf.tidy(() =>
+      m.logits(tf.reshape(m.forwardEmbeddings(m.embed(ids, 1, 6), new Uint8Array(6).fill(1)), [6, 16])).arraySync(),
+    );
+    const b = tf.tidy(() =>
+      m.logits(tf.reshape(m.forwardEmbeddings(m.embed(padded, 1, 8), mask), [8, 16])).arraySync(),
+    );
     for (let t = 0; t < 6; t++) a[t]!.forEach((v, j) => assert.ok(Math.abs(v - b[t]![j]!) < 1e-5, `pos ${t}`));
     m.dispose();
   });
@@ -104,8 +110,16 @@ describe("Transformer", () => {
       return tf.grad(f)(x).arraySync() as number[][][];
     });
     // Row 1, last position's loss depends on all of row 1's positions (causal) and none of row 0.
-    for (let t = 0; t < 5; t++) assert.ok(g[1]![t]!.some((v) => v !== 0), `no gradient at row 1 position ${t}`);
-    for (let t = 0; t < 5; t++) assert.ok(g[0]![t]!.every((v) => v === 0), `gradient leaked into row 0 position ${t}`);
+    for (let t = 0; t < 5; t++)
+      assert.ok(
+        g[1]![t]!.some((v) => v !== 0),
+        `no gradient at row 1 position ${t}`,
+      );
+    for (let t = 0; t < 5; t++)
+      assert.ok(
+        g[0]![t]!.every((v) => v === 0),
+        `gradient leaked into row 0 position ${t}`,
+      );
     m.dispose();
   });
 
@@ -145,7 +159,10 @@ describe("Transformer", () => {
         };
         const fd = (at(eps) - at(-eps)) / (2 * eps);
         v.assign(tf.tensor(flat, v.shape));
-        assert.ok(Math.abs(fd - g[idx]!) < 2e-3 + 0.05 * Math.abs(fd), `${name}[${idx}]: analytic ${g[idx]} vs numeric ${fd}`);
+        assert.ok(
+          Math.abs(fd - g[idx]!) < 2e-3 + 0.05 * Math.abs(fd),
+          `${name}[${idx}]: analytic ${g[idx]} vs numeric ${fd}`,
+        );
       }
     }
     Object.values(grads).forEach((t) => t.dispose());

@@ -6,9 +6,17 @@ import { join } from "node:path";
 import { backendInfo, initBackend, tf } from "../../lib/backend/backend";
 import { Rng } from "../../lib/backend/random";
 import { batchMatMul } from "../../lib/backend/kernels/batch-matmul";
-import { BATCH_MATMUL_KERNEL, KIT_KERNEL_CONFIGS, TRANSPOSE_2D_KERNEL } from "../../lib/backend/kernels/register-kernels";
+import {
+  BATCH_MATMUL_KERNEL,
+  KIT_KERNEL_CONFIGS,
+  TRANSPOSE_2D_KERNEL,
+} from "../../lib/backend/kernels/register-kernels";
 import { instantiateKernels } from "../../lib/backend/kernels/kernel-module";
-import { KERNELS_EXPORTS, KERNELS_SOURCE_SHA256, KERNELS_WASM_BASE64 } from "../../lib/backend/kernels/compiled-kernels";
+import {
+  KERNELS_EXPORTS,
+  KERNELS_SOURCE_SHA256,
+  KERNELS_WASM_BASE64,
+} from "../../lib/backend/kernels/compiled-kernels";
 import { transpose2d } from "../../lib/backend/kernels/transpose2d";
 import { resetKernelSet } from "../../lib/backend/kernels/kernel-set";
 import { loadNative } from "../../lib/backend/kernels/native-addon";
@@ -121,8 +129,12 @@ function leakFree(label: string, fn: () => void): void {
 
 describe("kernels: embedded wasm module", () => {
   it("registers every kit kernel once, from one list, when the module loads (not per call)", () => {
-    assert.deepEqual(KIT_KERNEL_CONFIGS.map((c) => `${c.backendName}/${c.kernelName}`), [`wasm/${BATCH_MATMUL_KERNEL}`, `wasm/${TRANSPOSE_2D_KERNEL}`]);
-    for (const c of KIT_KERNEL_CONFIGS) assert.equal(tf.getKernel(c.kernelName, c.backendName)?.kernelFunc, c.kernelFunc, c.kernelName);
+    assert.deepEqual(
+      KIT_KERNEL_CONFIGS.map((c) => `${c.backendName}/${c.kernelName}`),
+      [`wasm/${BATCH_MATMUL_KERNEL}`, `wasm/${TRANSPOSE_2D_KERNEL}`],
+    );
+    for (const c of KIT_KERNEL_CONFIGS)
+      assert.equal(tf.getKernel(c.kernelName, c.backendName)?.kernelFunc, c.kernelFunc, c.kernelName);
     // A fresh process: importing the op is enough, before any call.
     const script = `const { tf } = require(${JSON.stringify(join(__dirname, "..", "..", "lib", "backend", "backend.js"))});
       require(${JSON.stringify(join(__dirname, "..", "..", "lib", "backend", "kernels", "batch-matmul.js"))});
@@ -142,8 +154,17 @@ describe("kernels: embedded wasm module", () => {
     const module = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
     const exported = WebAssembly.Module.exports(module);
     assert.deepEqual([...KERNELS_EXPORTS].sort(), declared);
-    assert.deepEqual(exported.filter((e) => e.kind === "function").map((e) => e.name).sort(), declared);
-    assert.deepEqual(exported.filter((e) => e.kind === "memory").map((e) => e.name), ["memory"]);
+    assert.deepEqual(
+      exported
+        .filter((e) => e.kind === "function")
+        .map((e) => e.name)
+        .sort(),
+      declared,
+    );
+    assert.deepEqual(
+      exported.filter((e) => e.kind === "memory").map((e) => e.name),
+      ["memory"],
+    );
   });
 });
 
@@ -195,7 +216,17 @@ describe("kernels: raw module", () => {
   it("transpose2d transposes odd, power-of-two and empty shapes exactly", () => {
     const km = instantiateKernels();
     const rng = new Rng(13);
-    for (const [rows, cols] of [[1, 1], [1, 7], [7, 1], [3, 5], [17, 33], [64, 8], [130, 67], [0, 4], [256, 128]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [1, 7],
+      [7, 1],
+      [3, 5],
+      [17, 33],
+      [64, 8],
+      [130, 67],
+      [0, 4],
+      [256, 128],
+    ]) {
       const src = randomArray(rows! * cols!, rng);
       const got = km.transpose2d(src, rows!, cols!);
       const want = new Float32Array(rows! * cols!);
@@ -239,7 +270,10 @@ describe("kernels: batchMatMul op", () => {
     it(`has tf.matMul's gradients for all flags on ${backend}, without leaking`, () =>
       onBackend(backend, () => {
         const rng = new Rng(22);
-        for (const dims of [[2, 3, 17, 33], [1, 17, 5, 9]] as const) {
+        for (const dims of [
+          [2, 3, 17, 33],
+          [1, 17, 5, 9],
+        ] as const) {
           for (const [ta, tb] of FLAGS) {
             const [sa, sb] = operandShapes(dims, ta, tb);
             const a = tf.tensor3d(randomArray(sa[0]! * sa[1]! * sa[2]!, rng), sa as [number, number, number]);
@@ -265,7 +299,16 @@ describe("kernels: batchMatMul op", () => {
   it("runs our kernels on wasm and tfjs's elsewhere", async () => {
     const activeKernelsOn = () => {
       resetKernelSet();
-      return process.env["KIT_KERNELS"]?.trim() === "wasm" ? "wasm" : (() => { try { loadNative(); return "native"; } catch { return "wasm"; } })();
+      return process.env["KIT_KERNELS"]?.trim() === "wasm"
+        ? "wasm"
+        : (() => {
+            try {
+              loadNative();
+              return "native";
+            } catch {
+              return "wasm";
+            }
+          })();
     };
     /** Names of the registered kernels `f` runs on `backend` (scopes such as customGrad's are not kernels). */
     const kernelsOf = async (backend: "wasm" | "cpu", f: (x: tf.Tensor3D) => tf.Tensor) => {
@@ -310,7 +353,10 @@ describe("kernels: batchMatMul op", () => {
     const c = tf.zeros([3, 4, 6]) as tf.Tensor3D;
     const i = tf.zeros([2, 4, 6], "int32") as tf.Tensor3D;
     const flat = tf.zeros([4, 6]) as unknown as tf.Tensor3D;
-    assert.throws(() => batchMatMul(a, b), /batchMatMul\(a \[2,3,4\], b \[2,5,6\].*inner sizes differ \(op\(a\) has 4 columns, op\(b\) 5 rows\)/);
+    assert.throws(
+      () => batchMatMul(a, b),
+      /batchMatMul\(a \[2,3,4\], b \[2,5,6\].*inner sizes differ \(op\(a\) has 4 columns, op\(b\) 5 rows\)/,
+    );
     assert.throws(() => batchMatMul(a, c), /batch sizes differ \(2 vs 3\)/);
     assert.throws(() => batchMatMul(a, i), /expected float32 inputs, got float32 and int32/);
     assert.throws(() => batchMatMul(a, flat), /expected rank-3 inputs, got ranks 3 and 2/);
@@ -325,7 +371,12 @@ describe("kernels: transpose2d op", () => {
     it(`equals tf.transpose, with gradient dy^T and no leak, on ${backend}`, () =>
       onBackend(backend, () => {
         const rng = new Rng(31);
-        for (const [rows, cols] of [[1, 1], [3, 17], [33, 5], [64, 32]] as const) {
+        for (const [rows, cols] of [
+          [1, 1],
+          [3, 17],
+          [33, 5],
+          [64, 32],
+        ] as const) {
           const x = tf.tensor2d(randomArray(rows * cols, rng), [rows, cols]);
           const w = tf.tensor2d(randomArray(rows * cols, rng), [cols, rows]);
           leakFree(`[${rows}, ${cols}]`, () => {

@@ -65,7 +65,13 @@ function assertClose(got: tf.Tensor, want: tf.Tensor, tol: number, what: string)
  * Values and gradients of sum(f(inputs) * probe) under the native set and under tfjs's kernels, compared.
  * `f` gets the inputs as tensors; gradients are taken w.r.t. every input listed in `wrt`.
  */
-function compare(what: string, inputs: tf.Tensor[], f: (xs: tf.Tensor[]) => tf.Tensor, tol = 2e-5, wrt = inputs.map((_, i) => i)): void {
+function compare(
+  what: string,
+  inputs: tf.Tensor[],
+  f: (xs: tf.Tensor[]) => tf.Tensor,
+  tol = 2e-5,
+  wrt = inputs.map((_, i) => i),
+): void {
   const run = (set: KernelSetName) =>
     withKernels(set, () => {
       const rng = new Rng(99); // the same probe for both sets
@@ -122,7 +128,13 @@ describe("native kernels", function () {
 
   it("gemm matches tf.matMul for every transpose pair and odd shapes", () => {
     const rng = new Rng(1);
-    for (const [batch, m, n, k] of [[1, 1, 1, 1], [2, 3, 17, 33], [3, 33, 3, 17], [1, 17, 33, 1], [1, 64, 65, 63]]) {
+    for (const [batch, m, n, k] of [
+      [1, 1, 1, 1],
+      [2, 3, 17, 33],
+      [3, 33, 3, 17],
+      [1, 17, 33, 1],
+      [1, 64, 65, 63],
+    ]) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
           const a = rand(ta ? [batch!, k!, m!] : [batch!, m!, k!], rng) as tf.Tensor3D;
@@ -138,12 +150,20 @@ describe("native kernels", function () {
 
   it("linear: value and gradients (x, W, b), with and without bias", () => {
     const rng = new Rng(2);
-    for (const [rows, i, o] of [[1, 1, 1], [5, 7, 3], [33, 16, 48]]) {
+    for (const [rows, i, o] of [
+      [1, 1, 1],
+      [5, 7, 3],
+      [33, 16, 48],
+    ]) {
       const x = rand([rows!, i!], rng);
       const w = rand([i!, o!], rng);
       const b = rand([o!], rng);
-      compare(`linear [${rows}, ${i}] x [${i}, ${o}] + b`, [x, w, b], ([xx, ww, bb]) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, { weightGrad: true }));
-      compare(`linear [${rows}, ${i}] x [${i}, ${o}]`, [x, w], ([xx, ww]) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, null, { weightGrad: true }));
+      compare(`linear [${rows}, ${i}] x [${i}, ${o}] + b`, [x, w, b], ([xx, ww, bb]) =>
+        linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, { weightGrad: true }),
+      );
+      compare(`linear [${rows}, ${i}] x [${i}, ${o}]`, [x, w], ([xx, ww]) =>
+        linear(xx as tf.Tensor2D, ww as tf.Tensor2D, null, { weightGrad: true }),
+      );
       tf.dispose([x, w, b]);
     }
   });
@@ -166,11 +186,20 @@ describe("native kernels", function () {
 
   it("LayerNorm: value and gradients (x, gamma, beta)", () => {
     const rng = new Rng(4);
-    for (const [rows, d] of [[1, 3], [7, 16], [40, 33]]) {
+    for (const [rows, d] of [
+      [1, 3],
+      [7, 16],
+      [40, 33],
+    ]) {
       const x = rand([rows!, d!], rng, 3);
       const gamma = rand([d!], rng);
       const beta = rand([d!], rng);
-      compare(`layerNorm [${rows}, ${d}]`, [x, gamma, beta], ([xx, g, bb]) => layerNorm(xx as tf.Tensor2D, g as tf.Tensor1D, bb as tf.Tensor1D, 1e-5, { paramGrad: true }), 1e-4);
+      compare(
+        `layerNorm [${rows}, ${d}]`,
+        [x, gamma, beta],
+        ([xx, g, bb]) => layerNorm(xx as tf.Tensor2D, g as tf.Tensor1D, bb as tf.Tensor1D, 1e-5, { paramGrad: true }),
+        1e-4,
+      );
       tf.dispose([x, gamma, beta]);
     }
   });
@@ -188,15 +217,35 @@ describe("native kernels", function () {
 
   it("attention: value and gradients w.r.t. the input and every weight, with padding and batch 1", () => {
     const rng = new Rng(6);
-    for (const [b, t, h, dh] of [[1, 1, 1, 2], [2, 5, 2, 4], [3, 9, 3, 5]]) {
+    for (const [b, t, h, dh] of [
+      [1, 1, 1, 2],
+      [2, 5, 2, 4],
+      [3, 9, 3, 5],
+    ]) {
       const d = h! * dh!;
       const mask = Array.from({ length: b! * t! }, (_, i) => (i % t! < t! - (Math.floor(i / t!) % 3) ? 1 : 0));
       const x = rand([b! * t!, d], rng);
       const ws = [rand([d, 3 * d], rng, 0.5), rand([3 * d], rng, 0.1), rand([d, d], rng, 0.5), rand([d], rng, 0.1)];
-      compare(`attention B=${b} T=${t} H=${h} dh=${dh}`, [x, ...ws], ([xx, qkvW, qkvB, projW, projB]) => {
-        const m = attentionMask(mask, b!, t!);
-        return selfAttention(xx as tf.Tensor2D, { qkvW: qkvW as tf.Tensor2D, qkvB: qkvB as tf.Tensor1D, projW: projW as tf.Tensor2D, projB: projB as tf.Tensor1D }, m, { batch: b!, length: t!, heads: h! }, true);
-      }, 1e-4);
+      compare(
+        `attention B=${b} T=${t} H=${h} dh=${dh}`,
+        [x, ...ws],
+        ([xx, qkvW, qkvB, projW, projB]) => {
+          const m = attentionMask(mask, b!, t!);
+          return selfAttention(
+            xx as tf.Tensor2D,
+            {
+              qkvW: qkvW as tf.Tensor2D,
+              qkvB: qkvB as tf.Tensor1D,
+              projW: projW as tf.Tensor2D,
+              projB: projB as tf.Tensor1D,
+            },
+            m,
+            { batch: b!, length: t!, heads: h! },
+            true,
+          );
+        },
+        1e-4,
+      );
       tf.dispose([x, ...ws]);
     }
   });
@@ -207,9 +256,19 @@ describe("native kernels", function () {
     const targets = Int32Array.from([0, 3, 10, 5, 5, 1]);
     const weights = Float32Array.from([1, 0, 2, 1, 0.5, 0]);
     compare("crossEntropy", [logits], ([z]) => crossEntropy(z as tf.Tensor2D, targets, weights), 1e-5);
-    const extreme = tf.tensor2d([[1e4, -1e4, 0], [-50, 60, 1]]);
-    compare("crossEntropy (extreme)", [extreme], ([z]) => crossEntropy(z as tf.Tensor2D, Int32Array.from([1, 2]), Float32Array.from([1, 1])), 1e-5);
-    const loss = withKernels("native", () => crossEntropy(extreme as tf.Tensor2D, Int32Array.from([1, 2]), Float32Array.from([1, 1])));
+    const extreme = tf.tensor2d([
+      [1e4, -1e4, 0],
+      [-50, 60, 1],
+    ]);
+    compare(
+      "crossEntropy (extreme)",
+      [extreme],
+      ([z]) => crossEntropy(z as tf.Tensor2D, Int32Array.from([1, 2]), Float32Array.from([1, 1])),
+      1e-5,
+    );
+    const loss = withKernels("native", () =>
+      crossEntropy(extreme as tf.Tensor2D, Int32Array.from([1, 2]), Float32Array.from([1, 1])),
+    );
     assert.ok(Number.isFinite(loss.dataSync()[0]!), "a vanishing target probability gives a large finite loss");
     tf.dispose([logits, extreme, loss]);
   });
@@ -255,7 +314,12 @@ describe("native kernels", function () {
       native = losses("native");
     });
     const wasm = losses("wasm");
-    native.forEach((l, i) => assert.ok(Math.abs(l - wasm[i]!) <= 1e-4 * Math.max(1, Math.abs(wasm[i]!)), `step ${i}: native ${l}, wasm ${wasm[i]}`));
+    native.forEach((l, i) =>
+      assert.ok(
+        Math.abs(l - wasm[i]!) <= 1e-4 * Math.max(1, Math.abs(wasm[i]!)),
+        `step ${i}: native ${l}, wasm ${wasm[i]}`,
+      ),
+    );
   });
 
   it("AdamW's fused update (with weight decay and clipping) equals the tfjs-op update", () => {
@@ -281,11 +345,53 @@ describe("native kernels", function () {
   it("refuses a non-float32 tensor and a short array with an error naming it", () => {
     const ints = tf.tensor2d([[1, 2]], [1, 2], "int32");
     const w = tf.ones([2, 2]) as tf.Tensor2D;
-    assert.throws(() => withKernels("native", () => linear(ints as tf.Tensor2D, w, null, { weightGrad: false })), /input 'x' must be float32, got int32/);
+    assert.throws(
+      () => withKernels("native", () => linear(ints as tf.Tensor2D, w, null, { weightGrad: false })),
+      /input 'x' must be float32, got int32/,
+    );
     const { addon } = loadNative();
-    assert.throws(() => addon.gemm(0, 0, 4, 4, 4, 1, new Float32Array(15), 4, new Float32Array(16), 4, 0, new Float32Array(16), 4, 1, 0, 0, 0), /argument 6 \(A\) has 15 elements, the sizes given need 16/);
-    assert.throws(() => addon.gatherRows(new Float32Array(6), Int32Array.from([3]), new Float32Array(2), 1, 2, 3), /id 3 at position 0 is outside the table's 3 rows/);
-    assert.throws(() => addon.layerNormForward(new Float64Array(4) as unknown as Float32Array, new Float32Array(2), new Float32Array(2), new Float32Array(4), new Float32Array(2), new Float32Array(2), 2, 2, 1e-5), /must be a Float32Array \(wrong element type/);
+    assert.throws(
+      () =>
+        addon.gemm(
+          0,
+          0,
+          4,
+          4,
+          4,
+          1,
+          new Float32Array(15),
+          4,
+          new Float32Array(16),
+          4,
+          0,
+          new Float32Array(16),
+          4,
+          1,
+          0,
+          0,
+          0,
+        ),
+      /argument 6 \(A\) has 15 elements, the sizes given need 16/,
+    );
+    assert.throws(
+      () => addon.gatherRows(new Float32Array(6), Int32Array.from([3]), new Float32Array(2), 1, 2, 3),
+      /id 3 at position 0 is outside the table's 3 rows/,
+    );
+    assert.throws(
+      () =>
+        addon.layerNormForward(
+          new Float64Array(4) as unknown as Float32Array,
+          new Float32Array(2),
+          new Float32Array(2),
+          new Float32Array(4),
+          new Float32Array(2),
+          new Float32Array(2),
+          2,
+          2,
+          1e-5,
+        ),
+      /must be a Float32Array \(wrong element type/,
+    );
     tf.dispose([ints, w]);
   });
 });
@@ -305,12 +411,18 @@ describe("native kernels: a missing library at run time", function () {
     if (nativeError && !/BLAS|cblas/.test(nativeError)) this.skip();
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /SET=wasm/);
-    assert.match(r.stderr, /native kernels unavailable \(.*\/nonexistent\/libopenblas\.so\.0.*\); using the WebAssembly SIMD kernels/);
+    assert.match(
+      r.stderr,
+      /native kernels unavailable \(.*\/nonexistent\/libopenblas\.so\.0.*\); using the WebAssembly SIMD kernels/,
+    );
   });
 
   it("KIT_KERNELS=native where it cannot load is an error naming what is missing", () => {
     const r = probe({ KIT_KERNELS: "native", KIT_NATIVE_ADDON: "/nonexistent/kit_native.node" });
-    assert.match(r.stdout, /ERROR=KIT_KERNELS=native cannot be used: the native addon \/nonexistent\/kit_native\.node is not built/);
+    assert.match(
+      r.stdout,
+      /ERROR=KIT_KERNELS=native cannot be used: the native addon \/nonexistent\/kit_native\.node is not built/,
+    );
   });
 
   it("an unknown KIT_KERNELS value is refused with the choices", () => {
@@ -325,9 +437,15 @@ describe("native kernels: the install step", function () {
   it("never fails an install: without a C compiler it exits 0 and says what it uses and how to get the fast path", () => {
     const script = path.join(ROOT, "scripts", "build-native.js");
     // an empty PATH: no cc, gcc or clang can be found (node itself is called by its full path)
-    const r = spawnSync(process.execPath, [script], { env: { PATH: "", HOME: process.env["HOME"] ?? "/tmp" }, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [script], {
+      env: { PATH: "", HOME: process.env["HOME"] ?? "/tmp" },
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^softprompt-kit: native kernels not built: no C compiler found .*using the WebAssembly kernels\. Fast path: .*libopenblas0-pthread/m);
+    assert.match(
+      r.stdout,
+      /^softprompt-kit: native kernels not built: no C compiler found .*using the WebAssembly kernels\. Fast path: .*libopenblas0-pthread/m,
+    );
     assert.equal(r.stdout.trim().split("\n").length, 1, "one line");
     const strict = spawnSync(process.execPath, [script, "--strict"], { env: { PATH: "" }, encoding: "utf8" });
     assert.equal(strict.status, 1, "npm run build:native fails loudly instead");

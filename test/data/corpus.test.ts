@@ -10,8 +10,22 @@ import {
   resolveCorpusOptions,
   splitHash,
 } from "../../lib/data/corpus";
-import { brownParagraphs, cleanParagraph, detokenizeBrownLine, formatWordnetSynset, isMobyDickHeading, stripSotuMarkup } from "../../lib/data/corpus-clean";
-import { CorpusDocument, CorpusSource, brownSource, mobyDickSource, sotuSource, wordnetSource } from "../../lib/data/corpus-sources";
+import {
+  brownParagraphs,
+  cleanParagraph,
+  detokenizeBrownLine,
+  formatWordnetSynset,
+  isMobyDickHeading,
+  stripSotuMarkup,
+} from "../../lib/data/corpus-clean";
+import {
+  CorpusDocument,
+  CorpusSource,
+  brownSource,
+  mobyDickSource,
+  sotuSource,
+  wordnetSource,
+} from "../../lib/data/corpus-sources";
 
 /** A tiny in-memory source: document i has paragraphs tagged with its id so splits can be checked. */
 function fakeSource(name: string, nDocs: number, version = "1.0.0", extra: CorpusDocument[] = []): CorpusSource {
@@ -24,7 +38,10 @@ function fakeSource(name: string, nDocs: number, version = "1.0.0", extra: Corpu
     description: "test fixture",
     *documents() {
       for (let i = 0; i < nDocs; i++) {
-        yield { id: `${name}/${i}`, paragraphs: [`[${name}/${i}] first   paragraph\nwrapped \u201cline\u201d.`, `[${name}/${i}] second.`] };
+        yield {
+          id: `${name}/${i}`,
+          paragraphs: [`[${name}/${i}] first   paragraph\nwrapped \u201cline\u201d.`, `[${name}/${i}] second.`],
+        };
       }
       yield* extra;
     },
@@ -51,13 +68,20 @@ describe("data/corpus", () => {
 
   describe("cleaning", () => {
     it("cleanParagraph normalises quotes and whitespace and drops control characters", () => {
-      assert.equal(cleanParagraph("  \u201cHe said\u2019s\u201d\n  over\tthere\u0002\u200b.  "), "\"He said's\" over there.");
+      assert.equal(
+        cleanParagraph("  \u201cHe said\u2019s\u201d\n  over\tthere\u0002\u200b.  "),
+        '"He said\'s" over there.',
+      );
       assert.equal(cleanParagraph(" \n\t "), "");
     });
 
     it("stripSotuMarkup removes reactions, page/footnote markers and table rules but keeps insertions", () => {
-      const raw = "Thank you. [Laughter] We will [applause] act. [p.7] See [1] and [Footnote 1: The report.] the [the States] budget ____ ____ * * * end.";
-      assert.equal(cleanParagraph(stripSotuMarkup(raw)), "Thank you. We will act. See and the [the States] budget end.");
+      const raw =
+        "Thank you. [Laughter] We will [applause] act. [p.7] See [1] and [Footnote 1: The report.] the [the States] budget ____ ____ * * * end.";
+      assert.equal(
+        cleanParagraph(stripSotuMarkup(raw)),
+        "Thank you. We will act. See and the [the States] budget end.",
+      );
     });
 
     it("isMobyDickHeading recognises section headings only", () => {
@@ -68,7 +92,7 @@ describe("data/corpus", () => {
 
     it("formatWordnetSynset renders lemmas and gloss and skips licence lines", () => {
       const line =
-        "00039311 04 n 02 blind_alley 0 cul_de_sac 0 002 @ 00039000 n 0000 ;u 07120141 n 0000 | (figurative) a course of action that is unproductive; \"all the clues led into blind alleys\"  ";
+        '00039311 04 n 02 blind_alley 0 cul_de_sac 0 002 @ 00039000 n 0000 ;u 07120141 n 0000 | (figurative) a course of action that is unproductive; "all the clues led into blind alleys"  ';
       assert.deepEqual(formatWordnetSynset(line, "data.noun:1"), {
         offset: "00039311",
         text: 'blind alley, cul de sac: (figurative) a course of action that is unproductive; "all the clues led into blind alleys"',
@@ -76,7 +100,10 @@ describe("data/corpus", () => {
       const adj = "01123148 00 a 02 good(a) 0 Good 0 000 | having desirable qualities  ";
       assert.equal(formatWordnetSynset(adj, "data.adj:9")!.text, "good: having desirable qualities");
       assert.equal(formatWordnetSynset("  1 This software and database is being provided", "data.noun:1"), null);
-      assert.throws(() => formatWordnetSynset("garbage line | gloss", "data.verb:17"), /^Error: data\.verb:17: expected "offset lex_filenum/);
+      assert.throws(
+        () => formatWordnetSynset("garbage line | gloss", "data.verb:17"),
+        /^Error: data\.verb:17: expected "offset lex_filenum/,
+      );
     });
   });
 
@@ -91,10 +118,18 @@ describe("data/corpus", () => {
     });
 
     it("validates options", () => {
-      assert.throws(() => resolveCorpusOptions({ outDir: "x", valFraction: 1 }), /valFraction: expected a number in \[0, 1\), got 1/);
+      assert.throws(
+        () => resolveCorpusOptions({ outDir: "x", valFraction: 1 }),
+        /valFraction: expected a number in \[0, 1\), got 1/,
+      );
       assert.throws(() => resolveCorpusOptions({ outDir: "x", seed: 0.5 }), /seed: expected an integer, got 0.5/);
       assert.throws(() => resolveCorpusOptions({ outDir: "" }), /outDir: expected a directory path/);
-      assert.deepEqual(resolveCorpusOptions({ outDir: "x" }), { outDir: "x", valFraction: 0.02, seed: 0, sources: undefined });
+      assert.deepEqual(resolveCorpusOptions({ outDir: "x" }), {
+        outDir: "x",
+        valFraction: 0.02,
+        seed: 0,
+        sources: undefined,
+      });
     });
   });
 
@@ -136,7 +171,10 @@ describe("data/corpus", () => {
       for (const f of ["train.txt", "val.txt", "manifest.json"]) {
         assert.ok(fs.readFileSync(path.join(d1!, f)).equals(fs.readFileSync(path.join(d2!, f))), f);
       }
-      assert.notEqual(fs.readFileSync(path.join(d1!, "val.txt"), "utf8"), fs.readFileSync(path.join(d3!, "val.txt"), "utf8"));
+      assert.notEqual(
+        fs.readFileSync(path.join(d1!, "val.txt"), "utf8"),
+        fs.readFileSync(path.join(d3!, "val.txt"), "utf8"),
+      );
     });
 
     it("reuses a matching build and rebuilds when options or package versions change", async () => {
@@ -146,7 +184,12 @@ describe("data/corpus", () => {
       const inode = fs.statSync(trainPath).ino;
       await buildCorpus({ outDir: dir, valFraction: 0.3, seed: 5, sources: sources() });
       assert.equal(fs.statSync(trainPath).ino, inode, "reused, not rewritten");
-      await buildCorpus({ outDir: dir, valFraction: 0.3, seed: 5, sources: [fakeSource("alpha", 40, "2.0.0"), fakeSource("beta", 25)] });
+      await buildCorpus({
+        outDir: dir,
+        valFraction: 0.3,
+        seed: 5,
+        sources: [fakeSource("alpha", 40, "2.0.0"), fakeSource("beta", 25)],
+      });
       const inode2 = fs.statSync(trainPath).ino;
       assert.notEqual(inode2, inode, "new package version -> rebuilt (atomic rename gives a new inode)");
       const m = await buildCorpus({ outDir: dir, valFraction: 0.5, seed: 5, sources: sources() });
@@ -165,7 +208,12 @@ describe("data/corpus", () => {
         { id: "gamma/empty", paragraphs: ["  ", "\u200b"] },
       ];
       const dir = path.join(tmp, "d");
-      const m = await buildCorpus({ outDir: dir, valFraction: 0, seed: 0, sources: [fakeSource("gamma", 0, "1", extra)] });
+      const m = await buildCorpus({
+        outDir: dir,
+        valFraction: 0,
+        seed: 0,
+        sources: [fakeSource("gamma", 0, "1", extra)],
+      });
       const st = m.sources[0]!;
       assert.equal(st.droppedDuplicateParagraphs, 1);
       assert.equal(st.droppedEmptyDocuments, 1);
@@ -181,8 +229,14 @@ describe("data/corpus", () => {
         { id: "delta/x", paragraphs: ["a"] },
         { id: "delta/x", paragraphs: ["b"] },
       ]);
-      await assert.rejects(buildCorpus({ outDir: path.join(tmp, "e"), sources: [dupIds] }), /source delta: duplicate document id "delta\/x"/);
-      await assert.rejects(buildCorpus({ outDir: path.join(tmp, "f"), sources: [fakeSource("z", 1), fakeSource("z", 1)] }), /duplicate source name "z"/);
+      await assert.rejects(
+        buildCorpus({ outDir: path.join(tmp, "e"), sources: [dupIds] }),
+        /source delta: duplicate document id "delta\/x"/,
+      );
+      await assert.rejects(
+        buildCorpus({ outDir: path.join(tmp, "f"), sources: [fakeSource("z", 1), fakeSource("z", 1)] }),
+        /duplicate source name "z"/,
+      );
     });
   });
 
@@ -193,12 +247,18 @@ describe("data/corpus", () => {
       const [first] = firstDocs(s, 1);
       assert.equal(first!.id, "sotu/1790_george_washington_n");
       assert.equal(first!.paragraphs.length, 1);
-      assert.match(cleanParagraph(first!.paragraphs[0]!), /^Fellow-Citizens of the Senate and House of Representatives:/);
+      assert.match(
+        cleanParagraph(first!.paragraphs[0]!),
+        /^Fellow-Citizens of the Senate and House of Representatives:/,
+      );
     });
 
     it("Moby-Dick: sections in book order with headings dropped", () => {
       const docs = firstDocs(mobyDickSource(), 3);
-      assert.deepEqual(docs.map((d) => d.id), ["moby-dick/etymology", "moby-dick/extracts", "moby-dick/chapter_1"]);
+      assert.deepEqual(
+        docs.map((d) => d.id),
+        ["moby-dick/etymology", "moby-dick/extracts", "moby-dick/chapter_1"],
+      );
       assert.match(docs[2]!.paragraphs[0]!, /^Call me Ishmael\./);
       assert.match(docs[0]!.paragraphs[0]!, /^The pale Usher/);
     });
@@ -208,12 +268,21 @@ describe("data/corpus", () => {
       assert.match(s.licenceText!, /WordNet 3\.1 Copyright 2011 by Princeton University/);
       const [first] = firstDocs(s, 1);
       assert.equal(first!.id, "wordnet/noun/00001740");
-      assert.match(first!.paragraphs[0]!, /^entity: that which is perceived or known or inferred to have its own distinct existence/);
+      assert.match(
+        first!.paragraphs[0]!,
+        /^entity: that which is perceived or known or inferred to have its own distinct existence/,
+      );
     });
     it("Brown: 500 samples in cats.txt order, tags removed and punctuation rejoined", () => {
       const docs = firstDocs(brownSource(), 2);
-      assert.deepEqual(docs.map((d) => d.id), ["brown/ca01", "brown/ca02"]);
-      assert.match(docs[0]!.paragraphs[0]!, /^The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced "no evidence" that any irregularities took place\.$/);
+      assert.deepEqual(
+        docs.map((d) => d.id),
+        ["brown/ca01", "brown/ca02"],
+      );
+      assert.match(
+        docs[0]!.paragraphs[0]!,
+        /^The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced "no evidence" that any irregularities took place\.$/,
+      );
       let n = 0;
       for (const _ of brownSource().documents()) n++;
       assert.equal(n, 500);
@@ -227,7 +296,10 @@ describe("data/corpus", () => {
         'He said, "no (1/2)"; fine?',
       );
       assert.equal(detokenizeBrownLine("Dr./nn-tl Smith/np --/-- yes/rb ./.", "f:2"), "Dr. Smith -- yes.");
-      assert.throws(() => detokenizeBrownLine("word/nn broken", "ca01:7"), /ca01:7: expected Brown tokens "word\/tag", got "broken"/);
+      assert.throws(
+        () => detokenizeBrownLine("word/nn broken", "ca01:7"),
+        /ca01:7: expected Brown tokens "word\/tag", got "broken"/,
+      );
     });
 
     it("starts a paragraph at each tab-indented line and joins its sentences", () => {

@@ -25,7 +25,11 @@ describe("eval/class-balance", () => {
     );
     // what the statement claims about a constant prediction holds for the metrics module
     const gold = Object.entries(counts).flatMap(([, n], k) => Array<number>(n).fill(k));
-    const m = classificationMetrics(gold, gold.map(() => 0), 3);
+    const m = classificationMetrics(
+      gold,
+      gold.map(() => 0),
+      3,
+    );
     assert.equal(m.accuracy, 0.54);
     assert.equal(m.mcc, 0);
     assert.ok(m.macroF1 < 0.3);

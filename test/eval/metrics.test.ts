@@ -100,7 +100,10 @@ describe("eval/metrics", () => {
     // class 2 never occurs: average over classes 0 and 1 only
     const gold = [0, 1, 0, 1];
     const pred = [0, 1, 1, 1];
-    assert.deepEqual(perClassF1(gold, pred, 3).map((x) => (x === null ? null : Number(x.toFixed(6)))), [0.666667, 0.8, null]);
+    assert.deepEqual(
+      perClassF1(gold, pred, 3).map((x) => (x === null ? null : Number(x.toFixed(6)))),
+      [0.666667, 0.8, null],
+    );
     close(macroF1(gold, pred, 3), (2 / 3 + 0.8) / 2);
     // class 2 is predicted but never gold: it counts, with F1 0
     close(macroF1([0, 1, 0, 1], [0, 1, 2, 1], 3), (2 / 3 + 1 + 0) / 3);

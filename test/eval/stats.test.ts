@@ -1,5 +1,13 @@
 import { strict as assert } from "node:assert";
-import { bootstrapCI, mean, pairedDifference, quantileSorted, resolveBootstrapOptions, std, summarize } from "../../lib/eval/stats";
+import {
+  bootstrapCI,
+  mean,
+  pairedDifference,
+  quantileSorted,
+  resolveBootstrapOptions,
+  std,
+  summarize,
+} from "../../lib/eval/stats";
 
 const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 

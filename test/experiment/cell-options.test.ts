@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { CELL_DEFAULTS, DEFAULT_LR, LR_MAX, checkOptionsForMethod, resolveCellOptions } from "../../lib/experiment/cell-options";
+import {
+  CELL_DEFAULTS,
+  DEFAULT_LR,
+  LR_MAX,
+  checkOptionsForMethod,
+  resolveCellOptions,
+} from "../../lib/experiment/cell-options";
 import { getMethod, METHODS } from "../../lib/tuning/methods";
 
 const W = "grid.json: cell 3";
@@ -61,12 +67,24 @@ describe("experiment/cell-options", () => {
 
   it("checks what depends on the method: two-stage tuning needs a prompt method; lr x weightDecay < 1", () => {
     const two = { stage1Task: "amazon" };
-    assert.throws(() => checkOptionsForMethod(resolveCellOptions(two, W), getMethod("full-finetune"), W), /option stage1Task .* needs a prompt method \(prompt-tuning, deep-prompt-tuning\), got 'full-finetune'/);
+    assert.throws(
+      () => checkOptionsForMethod(resolveCellOptions(two, W), getMethod("full-finetune"), W),
+      /option stage1Task .* needs a prompt method \(prompt-tuning, deep-prompt-tuning\), got 'full-finetune'/,
+    );
     checkOptionsForMethod(resolveCellOptions(two, W), getMethod("prompt-tuning"), W);
     const wd = { weightDecay: 40 };
-    assert.throws(() => checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("prompt-tuning"), W), /option weightDecay 40 with the default lr 0\.03 of prompt-tuning .* must be < 1/);
-    assert.throws(() => checkOptionsForMethod(resolveCellOptions({ ...wd, lr: null }, W), getMethod("prompt-tuning"), W), /with the default lr 0\.03 of prompt-tuning/);
-    assert.throws(() => checkOptionsForMethod(resolveCellOptions({ weightDecay: 0.5, lr: 2 }, W), getMethod("prompt-tuning"), W), /option weightDecay 0\.5 with lr 2 shrinks weights by lr \* weightDecay = 1 per step; it must be < 1/);
+    assert.throws(
+      () => checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("prompt-tuning"), W),
+      /option weightDecay 40 with the default lr 0\.03 of prompt-tuning .* must be < 1/,
+    );
+    assert.throws(
+      () => checkOptionsForMethod(resolveCellOptions({ ...wd, lr: null }, W), getMethod("prompt-tuning"), W),
+      /with the default lr 0\.03 of prompt-tuning/,
+    );
+    assert.throws(
+      () => checkOptionsForMethod(resolveCellOptions({ weightDecay: 0.5, lr: 2 }, W), getMethod("prompt-tuning"), W),
+      /option weightDecay 0\.5 with lr 2 shrinks weights by lr \* weightDecay = 1 per step; it must be < 1/,
+    );
     checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("zero-shot"), W);
     checkOptionsForMethod(resolveCellOptions(wd, W), getMethod("full-finetune"), W);
   });
@@ -76,7 +94,12 @@ describe("experiment/cell-options", () => {
       assert.equal(DEFAULT_LR[name], m.defaultLr);
       assert.equal(m.trains ? m.defaultLr > 0 : m.defaultLr === 0, true, name);
     }
-    assert.deepEqual(Object.values(METHODS).filter((m) => m.trainsPrompt).map((m) => m.name), ["prompt-tuning", "deep-prompt-tuning"]);
+    assert.deepEqual(
+      Object.values(METHODS)
+        .filter((m) => m.trainsPrompt)
+        .map((m) => m.name),
+      ["prompt-tuning", "deep-prompt-tuning"],
+    );
     assert.equal(DEFAULT_LR["prompt-tuning"], 3e-2);
     assert.equal(DEFAULT_LR["full-finetune"], 3e-4);
   });

@@ -24,7 +24,15 @@ describe("experiment: the parts of a cell run", () => {
     assert.deepEqual(two.dev, data.dev);
     assert.deepEqual(two.test, data.test);
     assert.equal(fewShot(data, 10, 0).train.length, 8, "a class with fewer examples keeps them all");
-    assert.ok([0, 1, 2, 3, 4, 5, 6].some((s) => fewShot(data, 2, s).train.map((e) => e.id).join() !== two.train.map((e) => e.id).join()), "other seeds pick others");
+    assert.ok(
+      [0, 1, 2, 3, 4, 5, 6].some(
+        (s) =>
+          fewShot(data, 2, s)
+            .train.map((e) => e.id)
+            .join() !== two.train.map((e) => e.id).join(),
+      ),
+      "other seeds pick others",
+    );
   });
 
   it("frequentTokenIds: most frequent first, ties by id, special tokens skipped, capped", () => {
@@ -33,7 +41,15 @@ describe("experiment: the parts of a cell run", () => {
   });
 
   it("tokensPerSecond: mean tokens per example (prompt included) x examples per step / seconds per step", () => {
-    const item = (n: number) => ({ seq: { pieces: [{ kind: "tokens", ids: Array.from({ length: n }, (_, i) => i) }, { kind: "prompt", slot: "front" }] } }) as unknown as TaskItem;
+    const item = (n: number) =>
+      ({
+        seq: {
+          pieces: [
+            { kind: "tokens", ids: Array.from({ length: n }, (_, i) => i) },
+            { kind: "prompt", slot: "front" },
+          ],
+        },
+      }) as unknown as TaskItem;
     const items = [item(6), item(10)];
     // (6 + 10 + 2 * 4) / 2 = 12 tokens per example, 2 examples per step (batch 16 capped at 2), 0.5 s per step.
     assert.equal(tokensPerSecond(items, 4, 16, 500), 48);

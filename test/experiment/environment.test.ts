@@ -6,7 +6,9 @@ import { kitVersion, runEnvironment } from "../../lib/experiment/environment";
 
 describe("experiment/environment", () => {
   it("reports backend, kit, tfjs and node versions", () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8")) as { version: string };
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "..", "package.json"), "utf8")) as {
+      version: string;
+    };
     assert.equal(kitVersion(), pkg.version);
     const info: BackendInfo = { name: "wasm", version: "4.22.0", tfjsVersion: "4.22.0", chosenBy: "auto", skipped: [] };
     assert.deepEqual(runEnvironment(info, "native (libopenblas.so.0, 1 thread)"), {

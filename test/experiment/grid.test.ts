@@ -16,7 +16,8 @@ describe("experiment/grid", () => {
   it("expands the cartesian product in order backbone, task, method, options, seed (innermost)", () => {
     const cells = expandGrid(base());
     assert.equal(cells.length, 2 * 1 * 2 * 2 * 2);
-    const tuple = (c: (typeof cells)[number]): string => `${c.backbone} ${c.task} ${c.method} ${c.options.lr} ${c.seed}`;
+    const tuple = (c: (typeof cells)[number]): string =>
+      `${c.backbone} ${c.task} ${c.method} ${c.options.lr} ${c.seed}`;
     assert.deepEqual(cells.slice(0, 9).map(tuple), [
       "b1 t1 m1 0.1 0",
       "b1 t1 m1 0.1 1",
@@ -32,22 +33,61 @@ describe("experiment/grid", () => {
   });
 
   it("several option axes are nested in key-name order, independent of how they are written", () => {
-    const a = expandGrid({ ...base(), backbones: ["b"], methods: ["m"], seeds: [0], options: { z: [1, 2], a: ["x", "y"] } });
-    const b = expandGrid({ ...base(), backbones: ["b"], methods: ["m"], seeds: [0], options: { a: ["x", "y"], z: [1, 2] } });
-    assert.deepEqual(a.map((c) => `${c.options.a}${c.options.z}`), ["x1", "x2", "y1", "y2"]);
-    assert.deepEqual(a.map((c) => c.cellId), b.map((c) => c.cellId));
+    const a = expandGrid({
+      ...base(),
+      backbones: ["b"],
+      methods: ["m"],
+      seeds: [0],
+      options: { z: [1, 2], a: ["x", "y"] },
+    });
+    const b = expandGrid({
+      ...base(),
+      backbones: ["b"],
+      methods: ["m"],
+      seeds: [0],
+      options: { a: ["x", "y"], z: [1, 2] },
+    });
+    assert.deepEqual(
+      a.map((c) => `${c.options.a}${c.options.z}`),
+      ["x1", "x2", "y1", "y2"],
+    );
+    assert.deepEqual(
+      a.map((c) => c.cellId),
+      b.map((c) => c.cellId),
+    );
   });
 
   it("cellId is sha256 of the canonical (key-sorted) config, 16 hex chars", () => {
-    const [cell] = expandGrid({ name: "x", backbones: ["b1"], tasks: ["t1"], methods: ["m1"], seeds: [0], options: { lr: [1] } });
+    const [cell] = expandGrid({
+      name: "x",
+      backbones: ["b1"],
+      tasks: ["t1"],
+      methods: ["m1"],
+      seeds: [0],
+      options: { lr: [1] },
+    });
     const canonical = '{"backbone":"b1","lr":1,"method":"m1","seed":0,"task":"t1"}';
     assert.equal(canonicalJson(cell!.config), canonical);
     assert.equal(cell!.cellId, createHash("sha256").update(canonical).digest("hex").slice(0, 16));
   });
 
   it("ids do not depend on key order (nested too), grid name, or position", () => {
-    const one = expandGrid({ name: "first", backbones: ["b"], tasks: ["t"], methods: ["m"], seeds: [3], fixed: { a: 1, opt: { x: 1, y: [1, { p: 1, q: 2 }] } } });
-    const two = expandGrid({ fixed: { opt: { y: [1, { q: 2, p: 1 }], x: 1 }, a: 1 }, seeds: [1, 2, 3], methods: ["m"], tasks: ["t"], backbones: ["b"], name: "second" });
+    const one = expandGrid({
+      name: "first",
+      backbones: ["b"],
+      tasks: ["t"],
+      methods: ["m"],
+      seeds: [3],
+      fixed: { a: 1, opt: { x: 1, y: [1, { p: 1, q: 2 }] } },
+    });
+    const two = expandGrid({
+      fixed: { opt: { y: [1, { q: 2, p: 1 }], x: 1 }, a: 1 },
+      seeds: [1, 2, 3],
+      methods: ["m"],
+      tasks: ["t"],
+      backbones: ["b"],
+      name: "second",
+    });
     assert.equal(one[0]!.cellId, two[2]!.cellId);
     assert.equal(cellIdOf({ b: 1, a: { d: 2, c: 3 } }), cellIdOf({ a: { c: 3, d: 2 }, b: 1 }));
     assert.notEqual(cellIdOf({ a: [1, 2] }), cellIdOf({ a: [2, 1] }));
@@ -55,8 +95,20 @@ describe("experiment/grid", () => {
   });
 
   it("ids are stable across releases (a changed hash would orphan every results file)", () => {
-    const c = makeCell({ backbone: "tiny", task: "sst2", method: "prompt", seed: 0, options: { promptLength: 5, steps: 10 } });
-    assert.equal(c.cellId, createHash("sha256").update('{"backbone":"tiny","method":"prompt","promptLength":5,"seed":0,"steps":10,"task":"sst2"}').digest("hex").slice(0, 16));
+    const c = makeCell({
+      backbone: "tiny",
+      task: "sst2",
+      method: "prompt",
+      seed: 0,
+      options: { promptLength: 5, steps: 10 },
+    });
+    assert.equal(
+      c.cellId,
+      createHash("sha256")
+        .update('{"backbone":"tiny","method":"prompt","promptLength":5,"seed":0,"steps":10,"task":"sst2"}')
+        .digest("hex")
+        .slice(0, 16),
+    );
   });
 
   it("methodOptions add axes for one method only; fixed values go into every config", () => {
@@ -70,11 +122,28 @@ describe("experiment/grid", () => {
       fixed: { steps: 100 },
     });
     assert.equal(cells.length, 3 * 2 + 2);
-    assert.deepEqual(cells.map((c) => `${c.method}:${c.options.promptLength ?? "-"}:${c.seed}`), [
-      "prompt:1:0", "prompt:1:1", "prompt:5:0", "prompt:5:1", "prompt:20:0", "prompt:20:1", "finetune:-:0", "finetune:-:1",
-    ]);
+    assert.deepEqual(
+      cells.map((c) => `${c.method}:${c.options.promptLength ?? "-"}:${c.seed}`),
+      [
+        "prompt:1:0",
+        "prompt:1:1",
+        "prompt:5:0",
+        "prompt:5:1",
+        "prompt:20:0",
+        "prompt:20:1",
+        "finetune:-:0",
+        "finetune:-:1",
+      ],
+    );
     for (const c of cells) assert.equal(c.config.steps, 100);
-    assert.deepEqual(cells[0]!.config, { backbone: "b", task: "t", method: "prompt", seed: 0, steps: 100, promptLength: 1 });
+    assert.deepEqual(cells[0]!.config, {
+      backbone: "b",
+      task: "t",
+      method: "prompt",
+      seed: 0,
+      steps: 100,
+      promptLength: 1,
+    });
     assert.ok(Object.isFrozen(cells[0]) && Object.isFrozen(cells[0]!.config));
   });
 
@@ -98,6 +167,9 @@ describe("experiment/grid", () => {
   });
 
   it("makeCell rejects reserved option names", () => {
-    assert.throws(() => makeCell({ backbone: "b", task: "t", method: "m", seed: 0, options: { task: "x" } }), /key "task" is reserved/);
+    assert.throws(
+      () => makeCell({ backbone: "b", task: "t", method: "m", seed: 0, options: { task: "x" } }),
+      /key "task" is reserved/,
+    );
   });
 });

@@ -23,7 +23,10 @@ describe("experiment/process-pool", function () {
     });
     const sleeps = [pool.run({ mode: "sleep", ms: 20 })];
     const out = await Promise.all([...tasks, ...sleeps]);
-    assert.deepEqual(out.slice(0, 4).map((o) => o.y), [2, 4, 6, 8]);
+    assert.deepEqual(
+      out.slice(0, 4).map((o) => o.y),
+      [2, 4, 6, 8],
+    );
     assert.equal(new Set(out.map((o) => o.pid)).size, 5, "one process per task");
     assert.ok(!out.some((o) => o.pid === process.pid));
     assert.equal(maxRunning, 2);
@@ -36,8 +39,19 @@ describe("experiment/process-pool", function () {
     const origWrite = process.stderr.write.bind(process.stderr);
     process.stderr.write = (() => true) as typeof process.stderr.write; // keep the worker's stderr out of the test log
     try {
-      await assert.rejects(pool.run({ mode: "throw" }), (e: unknown) => e instanceof WorkerTaskError && /deliberate failure in worker/.test(e.message) && /echo-worker/.test(e.workerStack ?? ""));
-      await assert.rejects(pool.run({ mode: "exit" }), (e: unknown) => e instanceof WorkerTaskError && /exited with code 3 before returning a result; stderr ends with:\nabout to exit with code 3/.test(e.message));
+      await assert.rejects(
+        pool.run({ mode: "throw" }),
+        (e: unknown) =>
+          e instanceof WorkerTaskError &&
+          /deliberate failure in worker/.test(e.message) &&
+          /echo-worker/.test(e.workerStack ?? ""),
+      );
+      await assert.rejects(
+        pool.run({ mode: "exit" }),
+        (e: unknown) =>
+          e instanceof WorkerTaskError &&
+          /exited with code 3 before returning a result; stderr ends with:\nabout to exit with code 3/.test(e.message),
+      );
     } finally {
       process.stderr.write = origWrite;
     }
@@ -57,9 +71,17 @@ describe("experiment/process-pool", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pool-test-"));
     try {
       const cells = expandGrid(syntheticGridSpec(1)); // 6 cells
-      const pool = new ProcessPool<{ mode: "cell"; cell: Cell }, RunRecord>({ script: WORKER, size: 2, logPrefix: false });
+      const pool = new ProcessPool<{ mode: "cell"; cell: Cell }, RunRecord>({
+        script: WORKER,
+        size: 2,
+        logPrefix: false,
+      });
       const resultsPath = path.join(dir, "results.jsonl");
-      const res = await runGrid(cells, { resultsPath, concurrency: 2, runCell: (cell) => pool.run({ mode: "cell", cell }) });
+      const res = await runGrid(cells, {
+        resultsPath,
+        concurrency: 2,
+        runCell: (cell) => pool.run({ mode: "cell", cell }),
+      });
       await pool.close();
       assert.equal(res.records.length, 6);
       const byId = new Map(readRecords(resultsPath).map((r) => [r.cellId, r]));

@@ -12,11 +12,20 @@ describe("experiment/record", () => {
   it("accepts a complete record and keeps extra fields", () => {
     const r = { ...fakeRecord(cell), note: "extra" };
     assert.equal(validateRecord(r, "test"), r);
-    assert.deepEqual(recordProblems(fakeRecord(makeCell({ backbone: "tiny", task: "t", method: "finetune", seed: 1 }))), []);
+    assert.deepEqual(
+      recordProblems(fakeRecord(makeCell({ backbone: "tiny", task: "t", method: "finetune", seed: 1 }))),
+      [],
+    );
   });
 
   it("cellFields copies the cell's identity", () => {
-    assert.deepEqual(cellFields(cell), { cellId: cell.cellId, task: "sst2", method: "prompt", seed: 0, config: { ...cell.config } });
+    assert.deepEqual(cellFields(cell), {
+      cellId: cell.cellId,
+      task: "sst2",
+      method: "prompt",
+      seed: 0,
+      config: { ...cell.config },
+    });
   });
 
   it("names every missing or wrong field", () => {
@@ -41,22 +50,39 @@ describe("experiment/record", () => {
       /^config.seed: 0 \(number\) disagrees with seed 1.5 \(number\)$/,
       /^finishedAt: 2024-12-31T00:00:00Z is before startedAt/,
     ];
-    for (const re of expected) assert.ok(problems.some((p) => re.test(p)), `no problem matching ${re} in:\n${problems.join("\n")}`);
+    for (const re of expected)
+      assert.ok(
+        problems.some((p) => re.test(p)),
+        `no problem matching ${re} in:\n${problems.join("\n")}`,
+      );
     assert.equal(problems.length, expected.length, problems.join("\n"));
-    assert.throws(() => validateRecord(r, "results.jsonl:7"), /^Error: results.jsonl:7: invalid run record \(9 problems\):\n  seed: /);
+    assert.throws(
+      () => validateRecord(r, "results.jsonl:7"),
+      /^Error: results.jsonl:7: invalid run record \(9 problems\):\n  seed: /,
+    );
   });
 
   it("rejects non-objects and bad timestamps", () => {
     assert.deepEqual(recordProblems([1]), ["expected a JSON object, got an array of length 1"]);
-    assert.ok(recordProblems({ ...fakeRecord(cell), startedAt: "yesterday" }).some((p) => p.startsWith("startedAt: expected an ISO 8601")));
+    assert.ok(
+      recordProblems({ ...fakeRecord(cell), startedAt: "yesterday" }).some((p) =>
+        p.startsWith("startedAt: expected an ISO 8601"),
+      ),
+    );
   });
 
   it("readRecords validates each line, naming file and line", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "record-test-"));
     try {
       const file = path.join(dir, "results.jsonl");
-      fs.writeFileSync(file, JSON.stringify(fakeRecord(cell)) + "\n" + JSON.stringify({ ...fakeRecord(cell), steps: -1 }) + "\n");
-      assert.throws(() => readRecords(file), /results.jsonl:2: invalid run record \(1 problem\):\n  steps: expected a non-negative integer, got -1/);
+      fs.writeFileSync(
+        file,
+        JSON.stringify(fakeRecord(cell)) + "\n" + JSON.stringify({ ...fakeRecord(cell), steps: -1 }) + "\n",
+      );
+      assert.throws(
+        () => readRecords(file),
+        /results.jsonl:2: invalid run record \(1 problem\):\n  steps: expected a non-negative integer, got -1/,
+      );
       assert.deepEqual(readRecords(path.join(dir, "none.jsonl"), { allowMissing: true }), []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,14 @@ import { tinyCheckpointDir } from "../tuning/fixture";
 import { installCheckpoint, RecordingSink, tempDir, TextStream } from "../notebook/fixtures";
 
 const grid = (fixed: Record<string, unknown>, seeds = [0, 1]): Cell[] =>
-  expandGrid({ name: "g", backbones: ["tiny"], tasks: ["yelp"], methods: ["zero-shot", "prompt-tuning"], seeds, fixed });
+  expandGrid({
+    name: "g",
+    backbones: ["tiny"],
+    tasks: ["yelp"],
+    methods: ["zero-shot", "prompt-tuning"],
+    seeds,
+    fixed,
+  });
 
 const writeJsonl = (file: string, rows: unknown[]): void => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -50,7 +57,10 @@ describe("reusing finished runs across grids", function () {
     const source = grid({ steps: 5 });
     const sourceFile = path.join(root, "reports", "bench-x", "results.jsonl");
     const stale = fakeRecord(source[3]!, { backbone: { name: "tiny", fingerprint: "sha256:older-weights" } });
-    writeJsonl(sourceFile, [...source.slice(0, 3).map((c) => fakeRecord(c, { backbone: { name: "tiny", fingerprint } })), stale]);
+    writeJsonl(sourceFile, [
+      ...source.slice(0, 3).map((c) => fakeRecord(c, { backbone: { name: "tiny", fingerprint } })),
+      stale,
+    ]);
     const broken = path.join(root, "reports", "notebooks", "99-broken-results.jsonl");
     writeJsonl(broken, [{ cellId: "not-a-record" }]);
     assert.deepEqual(earlierResultsFiles(root), [broken, sourceFile]);
@@ -64,7 +74,14 @@ describe("reusing finished runs across grids", function () {
     };
     const resultsPath = path.join(root, "reports", "notebooks", "nb-results.jsonl");
     const stream = new TextStream();
-    const out = await runCells(cells, { resultsPath, runner, sink: new RecordingSink("console"), stream, root, reuseFrom: earlierResultsFiles(root) });
+    const out = await runCells(cells, {
+      resultsPath,
+      runner,
+      sink: new RecordingSink("console"),
+      stream,
+      root,
+      reuseFrom: earlierResultsFiles(root),
+    });
 
     assert.equal(out.ran, 6);
     assert.equal(out.reused, 3, "three source runs match, the stale-fingerprint one does not");
@@ -79,7 +96,11 @@ describe("reusing finished runs across grids", function () {
       const src = source.find((s) => runKeyOf(s.config) === runKeyOf(cell.config));
       if (r.reusedFrom) {
         assert.ok(!ranIds.has(r.cellId));
-        assert.equal(r.reusedFrom.file, path.join("reports", "bench-x", "results.jsonl"), "named relative to the project root");
+        assert.equal(
+          r.reusedFrom.file,
+          path.join("reports", "bench-x", "results.jsonl"),
+          "named relative to the project root",
+        );
         assert.equal(r.reusedFrom.cellId, src!.cellId);
         assert.deepEqual(r.metrics, fakeRecord(src!).metrics, "metrics come from the source run");
       } else {
@@ -91,7 +112,14 @@ describe("reusing finished runs across grids", function () {
 
     // Resuming: everything is recorded, nothing runs or is copied again; the file's own records are not "reused".
     calls.length = 0;
-    const again = await runCells(cells, { resultsPath, runner, sink: new RecordingSink("console"), stream: new TextStream(), root, reuseFrom: earlierResultsFiles(root) });
+    const again = await runCells(cells, {
+      resultsPath,
+      runner,
+      sink: new RecordingSink("console"),
+      stream: new TextStream(),
+      root,
+      reuseFrom: earlierResultsFiles(root),
+    });
     assert.equal(again.skipped, 6);
     assert.equal(again.reused, 0);
     assert.equal(calls.length, 0);
@@ -101,12 +129,20 @@ describe("reusing finished runs across grids", function () {
     const source = grid({ steps: 5 });
     const first = path.join(root, "a.jsonl");
     writeJsonl(first, [fakeRecord(source[0]!, { backbone: { name: "tiny", fingerprint } })]);
-    const copy = new RecordReuse([first], { fingerprintOf: shippedFingerprints(root) }).find(grid({ steps: 5, maxDev: 200 })[0]!)!;
+    const copy = new RecordReuse([first], { fingerprintOf: shippedFingerprints(root) }).find(
+      grid({ steps: 5, maxDev: 200 })[0]!,
+    )!;
     assert.equal(copy.reusedFrom.file, first);
     const second = path.join(root, "b.jsonl");
     writeJsonl(second, [copy]);
-    const again = new RecordReuse([second], { fingerprintOf: shippedFingerprints(root) }).find(grid({ steps: 5, evalEvery: 50 })[0]!)!;
+    const again = new RecordReuse([second], { fingerprintOf: shippedFingerprints(root) }).find(
+      grid({ steps: 5, evalEvery: 50 })[0]!,
+    )!;
     assert.deepEqual(again.reusedFrom, { file: first, cellId: source[0]!.cellId });
-    assert.equal(new RecordReuse([second], { fingerprintOf: () => null }).find(grid({ steps: 5 })[0]!), null, "unknown backbone: never reused");
+    assert.equal(
+      new RecordReuse([second], { fingerprintOf: () => null }).find(grid({ steps: 5 })[0]!),
+      null,
+      "unknown backbone: never reused",
+    );
   });
 });

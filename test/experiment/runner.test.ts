@@ -39,15 +39,25 @@ describe("experiment/runner", () => {
     const cells = cellsOf(2); // 2 tasks x (2 prompt lengths + finetune) x 2 seeds = 12
     assert.equal(cells.length, 12);
     const events: GridEvent[] = [];
-    const res = await runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c), onProgress: (e) => events.push(e) });
+    const res = await runGrid(cells, {
+      resultsPath: results,
+      runCell: async (c) => fakeRecord(c),
+      onProgress: (e) => events.push(e),
+    });
     assert.equal(res.records.length, 12);
     assert.equal(res.skipped, 0);
     assert.equal(res.remaining, 0);
-    assert.deepEqual(recordedIds(results), cells.map((c) => c.cellId));
+    assert.deepEqual(
+      recordedIds(results),
+      cells.map((c) => c.cellId),
+    );
     assert.equal(events[0]!.type, "resume");
     assert.equal(events.filter((e) => e.type === "cell-start").length, 12);
     const finishes = events.filter((e): e is Extract<GridEvent, { type: "cell-finish" }> => e.type === "cell-finish");
-    assert.deepEqual(finishes.map((e) => e.position), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(
+      finishes.map((e) => e.position),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
     assert.equal(finishes.at(-1)!.etaSeconds, 0);
     assert.equal(finishes[0]!.total, 12);
     assert.equal(events.at(-1)!.type, "done");
@@ -66,20 +76,34 @@ describe("experiment/runner", () => {
           return fakeRecord(c);
         },
       }),
-      (err: unknown) => err instanceof GridRunError && err.cause instanceof KilledError && err.index === 6 && /cell 6 \(/.test(err.message),
+      (err: unknown) =>
+        err instanceof GridRunError &&
+        err.cause instanceof KilledError &&
+        err.index === 6 &&
+        /cell 6 \(/.test(err.message),
     );
     assert.equal(recordedIds(results).length, 6);
     const ran: string[] = [];
     const events: GridEvent[] = [];
-    const res = await runGrid(cells, { resultsPath: results, runCell: async (c) => (ran.push(c.cellId), fakeRecord(c)), onProgress: (e) => events.push(e) });
+    const res = await runGrid(cells, {
+      resultsPath: results,
+      runCell: async (c) => (ran.push(c.cellId), fakeRecord(c)),
+      onProgress: (e) => events.push(e),
+    });
     assert.equal(res.skipped, 6);
     assert.equal(res.records.length, 12);
-    assert.deepEqual(ran, cells.slice(6).map((c) => c.cellId));
+    assert.deepEqual(
+      ran,
+      cells.slice(6).map((c) => c.cellId),
+    );
     const resume = events[0] as Extract<GridEvent, { type: "resume" }>;
     assert.deepEqual([resume.skipped, resume.pending, resume.toRun], [6, 12, 12]);
     assertExactlyOnce(results, cells);
     // a third call has nothing to do
-    const again = await runGrid(cells, { resultsPath: results, runCell: async () => assert.fail("nothing should run") });
+    const again = await runGrid(cells, {
+      resultsPath: results,
+      runCell: async () => assert.fail("nothing should run"),
+    });
     assert.equal(again.skipped, 18);
     assert.equal(again.records.length, 0);
   });
@@ -116,9 +140,16 @@ describe("experiment/runner", () => {
     assert.ok(before >= 5 && before < cells.length, `killed after ${before} records`);
     assert.ok(fs.existsSync(`${results}.lock`), "the killed run left its lock behind");
     const warnings: string[] = [];
-    const res = await runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c), onWarning: (m) => warnings.push(m) });
+    const res = await runGrid(cells, {
+      resultsPath: results,
+      runCell: async (c) => fakeRecord(c),
+      onWarning: (m) => warnings.push(m),
+    });
     assert.equal(res.skipped, before);
-    assert.ok(warnings.some((w) => /taking over stale lock/.test(w)), warnings.join("\n"));
+    assert.ok(
+      warnings.some((w) => /taking over stale lock/.test(w)),
+      warnings.join("\n"),
+    );
     assertExactlyOnce(results, cells);
   });
 
@@ -135,8 +166,14 @@ describe("experiment/runner", () => {
       onWarning: (m) => warnings.push(m),
     });
     assert.equal(res.skipped, 3);
-    assert.deepEqual(ran, cells.slice(3).map((c) => c.cellId));
-    assert.ok(warnings.some((w) => /torn final line/.test(w)), warnings.join("\n"));
+    assert.deepEqual(
+      ran,
+      cells.slice(3).map((c) => c.cellId),
+    );
+    assert.ok(
+      warnings.some((w) => /torn final line/.test(w)),
+      warnings.join("\n"),
+    );
     assertExactlyOnce(results, cells);
     // every line parses: the fragment was cut, not glued to the next record
     for (const line of fs.readFileSync(results, "utf8").trimEnd().split("\n")) JSON.parse(line);
@@ -161,7 +198,10 @@ describe("experiment/runner", () => {
     assertExactlyOnce(results, cells);
     const sequential = path.join(dir, "seq.jsonl");
     await runGrid(cells, { resultsPath: sequential, runCell: async (c) => fakeRecord(c) });
-    const byId = (file: string): string[] => readJsonl<RunRecord>(file, {}).map((e) => JSON.stringify(e.record)).sort();
+    const byId = (file: string): string[] =>
+      readJsonl<RunRecord>(file, {})
+        .map((e) => JSON.stringify(e.record))
+        .sort();
     assert.deepEqual(byId(results), byId(sequential));
   });
 
@@ -199,10 +239,18 @@ describe("experiment/runner", () => {
       },
     });
     assert.equal(res.records.length, 4);
-    assert.deepEqual(res.failed.map((f) => f.index), [1, 4]);
+    assert.deepEqual(
+      res.failed.map((f) => f.index),
+      [1, 4],
+    );
     assert.equal(res.remaining, 2);
-    const errors = readJsonl<{ cellId: string; error: string }>(path.join(dir, "sub", "results.errors.jsonl"), {}).map((e) => e.record);
-    assert.deepEqual(errors.map((e) => e.cellId), [cells[1]!.cellId, cells[4]!.cellId]);
+    const errors = readJsonl<{ cellId: string; error: string }>(path.join(dir, "sub", "results.errors.jsonl"), {}).map(
+      (e) => e.record,
+    );
+    assert.deepEqual(
+      errors.map((e) => e.cellId),
+      [cells[1]!.cellId, cells[4]!.cellId],
+    );
     assert.match(errors[0]!.error, /out of memory/);
     assert.match(errors[1]!.error, /metrics.accuracy: expected a number in \[0, 1\], got 1.5/);
     const retry = await runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) });
@@ -222,7 +270,10 @@ describe("experiment/runner", () => {
   it("refuses a second concurrent runner on the same results file", async () => {
     const cells = cellsOf(1);
     const slow = runGrid(cells, { resultsPath: results, runCell: async (c) => (await sleep(5), fakeRecord(c)) });
-    await assert.rejects(runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) }), /held by this same process/);
+    await assert.rejects(
+      runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) }),
+      /held by this same process/,
+    );
     await slow;
     assertExactlyOnce(results, cells);
   });
@@ -249,16 +300,31 @@ describe("experiment/runner", () => {
     const lines = fs.readFileSync(results, "utf8").split("\n");
     lines.splice(1, 0, "{not json");
     fs.writeFileSync(results, lines.join("\n"));
-    await assert.rejects(runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) }), /results\.jsonl:2: corrupt line/);
+    await assert.rejects(
+      runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) }),
+      /results\.jsonl:2: corrupt line/,
+    );
     fs.writeFileSync(results, '{"hello":1}\n');
-    await assert.rejects(runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) }), /results\.jsonl:1: cellId: expected a 16-char hex cell id, got undefined/);
+    await assert.rejects(
+      runGrid(cells, { resultsPath: results, runCell: async (c) => fakeRecord(c) }),
+      /results\.jsonl:1: cellId: expected a 16-char hex cell id, got undefined/,
+    );
   });
 
   it("validates options", async () => {
     const cells = cellsOf(1);
     const run = async (c: Cell): Promise<RunRecord> => fakeRecord(c);
-    await assert.rejects(runGrid(cells, { resultsPath: results, runCell: run, concurrency: 0 }), /concurrency must be an integer >= 1, got 0/);
-    await assert.rejects(runGrid(cells, { resultsPath: results, runCell: run, onError: "ignore" as never }), /onError must be "stop" or "record-and-continue", got "ignore"/);
-    await assert.rejects(runGrid([cells[0]!, cells[0]!], { resultsPath: results, runCell: run }), /cells\[0\] and cells\[1\] are the same cell/);
+    await assert.rejects(
+      runGrid(cells, { resultsPath: results, runCell: run, concurrency: 0 }),
+      /concurrency must be an integer >= 1, got 0/,
+    );
+    await assert.rejects(
+      runGrid(cells, { resultsPath: results, runCell: run, onError: "ignore" as never }),
+      /onError must be "stop" or "record-and-continue", got "ignore"/,
+    );
+    await assert.rejects(
+      runGrid([cells[0]!, cells[0]!], { resultsPath: results, runCell: run }),
+      /cells\[0\] and cells\[1\] are the same cell/,
+    );
   });
 });

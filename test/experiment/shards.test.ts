@@ -57,7 +57,10 @@ describe("experiment/shards", () => {
     });
 
     it("refuses out-of-range and malformed specs, naming the flag and what is expected", () => {
-      assert.throws(() => parseShardSpec("3/2"), /--shard "3\/2": shard index 3 is out of range for 2 shards \(indices are 0-based: 0 \.\. 1; a Slurm array for 2 shards is --array=0-1\)/);
+      assert.throws(
+        () => parseShardSpec("3/2"),
+        /--shard "3\/2": shard index 3 is out of range for 2 shards \(indices are 0-based: 0 \.\. 1; a Slurm array for 2 shards is --array=0-1\)/,
+      );
       assert.throws(() => parseShardSpec("2/2"), /shard index 2 is out of range for 2 shards/);
       assert.throws(() => parseShardSpec("0/0"), /--shard "0\/0": the number of shards N must be at least 1, got 0/);
       for (const bad of ["-1/4", "1.5/4", "1/", "/4", "a/b", "1-4", "", "1/4/2"]) {
@@ -74,7 +77,13 @@ describe("experiment/shards", () => {
       const cells = cellsOf(20); // 120 cells
       const n = 4;
       const parts = Array.from({ length: n }, (_, i) => cellsOfShard(cells, { index: i, count: n }));
-      assert.deepEqual(parts.flat().map((c) => c.cellId).sort(), cells.map((c) => c.cellId).sort());
+      assert.deepEqual(
+        parts
+          .flat()
+          .map((c) => c.cellId)
+          .sort(),
+        cells.map((c) => c.cellId).sort(),
+      );
       for (const p of parts) assert.ok(p.length > 15 && p.length < 45, `shard size ${p.length} of 120`);
     });
 
@@ -96,12 +105,18 @@ describe("experiment/shards", () => {
   });
 
   it("paths: DIR/shards/I-of-N/results.jsonl", () => {
-    assert.equal(shardResultsPath("out", { index: 2, count: 5 }), path.join("out", "shards", "2-of-5", "results.jsonl"));
+    assert.equal(
+      shardResultsPath("out", { index: 2, count: 5 }),
+      path.join("out", "shards", "2-of-5", "results.jsonl"),
+    );
     fs.mkdirSync(path.join(dir, "shards", "1-of-3"), { recursive: true });
     fs.mkdirSync(path.join(dir, "shards", "0-of-3"), { recursive: true });
     fs.mkdirSync(path.join(dir, "shards", "notes"), { recursive: true });
     fs.mkdirSync(path.join(dir, "shards", "4-of-3"), { recursive: true });
-    assert.deepEqual(listShardDirs(dir).map((d) => `${d.shard.index}/${d.shard.count}`), ["0/3", "1/3"]);
+    assert.deepEqual(
+      listShardDirs(dir).map((d) => `${d.shard.index}/${d.shard.count}`),
+      ["0/3", "1/3"],
+    );
     assert.deepEqual(listShardDirs(path.join(dir, "nowhere")), []);
   });
 
@@ -112,7 +127,10 @@ describe("experiment/shards", () => {
     await runShards(dir, cells, 4);
     const got = collectShards(dir, { cells, onWarning: quiet });
     const want = readJsonl<RunRecord>(single, { onWarning: quiet }).map((e) => e.record);
-    assert.deepEqual(got.records.map((r) => r.cellId), cells.map((c) => c.cellId));
+    assert.deepEqual(
+      got.records.map((r) => r.cellId),
+      cells.map((c) => c.cellId),
+    );
     assert.deepEqual(got.records, want);
     assert.equal(got.files.length, 4);
     assert.deepEqual(got.missing, []);
@@ -121,8 +139,15 @@ describe("experiment/shards", () => {
 
     const out = path.join(dir, "results.jsonl");
     assert.deepEqual(appendCollected(out, got, quiet), { appended: 18, alreadyPresent: 0 });
-    assert.deepEqual(appendCollected(out, got, quiet), { appended: 0, alreadyPresent: 18 }, "collecting twice appends nothing");
-    assert.deepEqual(readJsonl<RunRecord>(out, { onWarning: quiet }).map((e) => e.record), want);
+    assert.deepEqual(
+      appendCollected(out, got, quiet),
+      { appended: 0, alreadyPresent: 18 },
+      "collecting twice appends nothing",
+    );
+    assert.deepEqual(
+      readJsonl<RunRecord>(out, { onWarning: quiet }).map((e) => e.record),
+      want,
+    );
   });
 
   it("a cell recorded twice with the same result is kept once; timings may differ", async () => {
@@ -132,12 +157,24 @@ describe("experiment/shards", () => {
     for (let i = 0; i < 3; i++) {
       const s = { index: i, count: 3 };
       fs.mkdirSync(path.dirname(shardResultsPath(dir, s)), { recursive: true });
-      for (const c of cellsOfShard(cells, s)) appendJsonl(shardResultsPath(dir, s), fakeRecord(c, { wallSeconds: 9, msPerStep: 7, startedAt: "2026-01-01T00:00:00.000Z", finishedAt: "2026-01-01T00:00:09.000Z" }));
+      for (const c of cellsOfShard(cells, s))
+        appendJsonl(
+          shardResultsPath(dir, s),
+          fakeRecord(c, {
+            wallSeconds: 9,
+            msPerStep: 7,
+            startedAt: "2026-01-01T00:00:00.000Z",
+            finishedAt: "2026-01-01T00:00:09.000Z",
+          }),
+        );
     }
     const got = collectShards(dir, { cells, onWarning: quiet });
     assert.equal(got.records.length, cells.length);
     assert.equal(got.duplicates, cells.length);
-    assert.ok(got.records.every((r) => r.wallSeconds === 0.01), "the first source (N=2, read first) is kept");
+    assert.ok(
+      got.records.every((r) => r.wallSeconds === 0.01),
+      "the first source (N=2, read first) is kept",
+    );
   });
 
   it("conflicting duplicates are refused, naming both files and lines and the differing fields", async () => {
@@ -154,7 +191,10 @@ describe("experiment/shards", () => {
       () => collectShards(dir, { cells, onWarning: quiet }),
       (err: unknown) => {
         assert.ok(err instanceof ShardConflictError);
-        assert.equal(err.message, `cell ${victim.cellId} is recorded twice with different results: ${first}:${line} and ${shardResultsPath(dir, other)}:2 differ in metrics. Delete the record that is wrong (or the whole shard file) and collect again.`);
+        assert.equal(
+          err.message,
+          `cell ${victim.cellId} is recorded twice with different results: ${first}:${line} and ${shardResultsPath(dir, other)}:2 differ in metrics. Delete the record that is wrong (or the whole shard file) and collect again.`,
+        );
         return true;
       },
     );
@@ -167,7 +207,10 @@ describe("experiment/shards", () => {
     appendJsonl(out, fakeRecord(cells[2]!, { steps: 99 }));
     const before = fs.readFileSync(out, "utf8");
     const got = collectShards(dir, { cells, onWarning: quiet });
-    assert.throws(() => appendCollected(out, got, quiet), new RegExp(`cell ${cells[2]!.cellId} .*${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:1 and .* differ in steps`));
+    assert.throws(
+      () => appendCollected(out, got, quiet),
+      new RegExp(`cell ${cells[2]!.cellId} .*${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:1 and .* differ in steps`),
+    );
     assert.equal(fs.readFileSync(out, "utf8"), before);
     assert.ok(!fs.existsSync(`${out}.lock`));
   });
@@ -180,7 +223,10 @@ describe("experiment/shards", () => {
     // shard files do not hold notRun (as if its shard was killed before reaching it)
     for (const { dir: d } of listShardDirs(dir)) {
       const f = path.join(d, "results.jsonl");
-      const kept = fs.readFileSync(f, "utf8").split("\n").filter((l) => l && !l.includes(notRun.cellId));
+      const kept = fs
+        .readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => l && !l.includes(notRun.cellId));
       fs.writeFileSync(f, kept.map((l) => l + "\n").join(""));
     }
     const foreign = expandGrid({ ...syntheticGridSpec(1), tasks: ["yelp"] })[0]!;
@@ -190,12 +236,17 @@ describe("experiment/shards", () => {
     assert.deepEqual(got.unexpected, [foreign.cellId]);
     assert.deepEqual(
       got.missing.map((m) => [m.cellId, m.lastError?.message ?? null]),
-      cells.filter((c) => failing.has(c.cellId) || c === notRun).map((c) => [c.cellId, c === notRun ? null : `boom in ${c.cellId}`]),
+      cells
+        .filter((c) => failing.has(c.cellId) || c === notRun)
+        .map((c) => [c.cellId, c === notRun ? null : `boom in ${c.cellId}`]),
     );
     const text = describeMissing(got.missing);
     assert.match(text, /^3 cells missing:/);
     assert.match(text, new RegExp(`${notRun.cellId}: no record and no logged failure`));
-    assert.match(text, new RegExp(`${cells[1]!.cellId}: failed: boom in ${cells[1]!.cellId} \\(.*results\\.errors\\.jsonl:1\\)`));
+    assert.match(
+      text,
+      new RegExp(`${cells[1]!.cellId}: failed: boom in ${cells[1]!.cellId} \\(.*results\\.errors\\.jsonl:1\\)`),
+    );
   });
 
   it("a record that is not a valid run record is an error naming file and line", async () => {
@@ -204,7 +255,10 @@ describe("experiment/shards", () => {
     const f = shardResultsPath(dir, { index: 0, count: 1 });
     appendJsonl(f, { cellId: "0123456789abcdef", task: "x" });
     const n = cells.length + 1;
-    assert.throws(() => collectShards(dir, { onWarning: quiet }), new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:${n}: invalid run record`));
+    assert.throws(
+      () => collectShards(dir, { onWarning: quiet }),
+      new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:${n}: invalid run record`),
+    );
   });
 
   it("no shard folders: nothing collected, every cell missing", () => {

@@ -4,7 +4,13 @@ import { mean, std } from "../../lib/eval/stats";
 import { methodGaps } from "../../lib/experiment/gaps";
 import { expandGrid, type Cell } from "../../lib/experiment/grid";
 import type { RunRecord } from "../../lib/experiment/record";
-import { formatBytes, formatSummaryTable, summarizeRecords, toCsv, varyingOptionKeys } from "../../lib/experiment/summary";
+import {
+  formatBytes,
+  formatSummaryTable,
+  summarizeRecords,
+  toCsv,
+  varyingOptionKeys,
+} from "../../lib/experiment/summary";
 import { fakeRecord, syntheticGridSpec } from "../fixtures/experiment/fake-record";
 
 const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
@@ -12,8 +18,15 @@ const close = (a: number, b: number, tol = 1e-12): void => assert.ok(Math.abs(a 
 /** Accuracy = 0.6 + 0.1*(method prompt) + 0.01*promptLength + 0.02*seed, so group stats are known. */
 function records(): RunRecord[] {
   return expandGrid(syntheticGridSpec(3)).map((c: Cell) => {
-    const acc = 0.6 + (c.method === "prompt" ? 0.1 : 0) + 0.01 * ((c.options.promptLength as number | undefined) ?? 0) + 0.02 * c.seed;
-    return fakeRecord(c, { metrics: { accuracy: acc, macroF1: acc - 0.1, mcc: acc - 0.5 }, msPerStep: c.method === "prompt" ? 2 : 5 });
+    const acc =
+      0.6 +
+      (c.method === "prompt" ? 0.1 : 0) +
+      0.01 * ((c.options.promptLength as number | undefined) ?? 0) +
+      0.02 * c.seed;
+    return fakeRecord(c, {
+      metrics: { accuracy: acc, macroF1: acc - 0.1, mcc: acc - 0.5 },
+      msPerStep: c.method === "prompt" ? 2 : 5,
+    });
   });
 }
 
@@ -22,9 +35,10 @@ describe("experiment/summary", () => {
     const recs = records();
     assert.deepEqual(varyingOptionKeys(recs), ["promptLength"]); // steps is constant, so not shown
     const rows = summarizeRecords(recs);
-    assert.deepEqual(rows.map((r) => `${r.task}/${r.method}/${r.options.promptLength ?? "-"}`), [
-      "spam/finetune/-", "spam/prompt/1", "spam/prompt/5", "sst2/finetune/-", "sst2/prompt/1", "sst2/prompt/5",
-    ]);
+    assert.deepEqual(
+      rows.map((r) => `${r.task}/${r.method}/${r.options.promptLength ?? "-"}`),
+      ["spam/finetune/-", "spam/prompt/1", "spam/prompt/5", "sst2/finetune/-", "sst2/prompt/1", "sst2/prompt/5"],
+    );
     const row = rows.find((r) => r.task === "sst2" && r.options.promptLength === 5)!;
     const accs = [0, 1, 2].map((s) => 0.6 + 0.1 + 0.05 + 0.02 * s);
     assert.equal(row.n, 3);
@@ -42,7 +56,10 @@ describe("experiment/summary", () => {
     const recs = records();
     const shuffled = new Rng(5).shuffle([...recs, recs[0]!]);
     const warnings: string[] = [];
-    assert.equal(toCsv(summarizeRecords(shuffled, { onWarning: (m) => warnings.push(m) })), toCsv(summarizeRecords(recs)));
+    assert.equal(
+      toCsv(summarizeRecords(shuffled, { onWarning: (m) => warnings.push(m) })),
+      toCsv(summarizeRecords(recs)),
+    );
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /appears more than once/);
   });
@@ -61,7 +78,10 @@ describe("experiment/summary", () => {
     const ft = lines[1]!.split(",");
     assert.equal(ft.length, cols.length);
     const get = (row: string[], name: string): string => row[cols.indexOf(name)]!;
-    assert.deepEqual([get(ft, "task"), get(ft, "method"), get(ft, "promptLength"), get(ft, "n"), get(ft, "seeds")], ["spam", "finetune", "", "3", "0 1 2"]);
+    assert.deepEqual(
+      [get(ft, "task"), get(ft, "method"), get(ft, "promptLength"), get(ft, "n"), get(ft, "seeds")],
+      ["spam", "finetune", "", "3", "0 1 2"],
+    );
     assert.equal(get(ft, "accuracy_mean"), "0.6200");
     assert.equal(get(ft, "accuracy_std"), "0.0200");
     assert.equal(get(ft, "mcc_mean"), "0.1200");
@@ -71,7 +91,14 @@ describe("experiment/summary", () => {
   });
 
   it("quotes CSV fields that need it", () => {
-    const cells = expandGrid({ name: "q", backbones: ["b"], tasks: ["t,1"], methods: ["m"], seeds: [0], options: { tag: ['say "hi"', "x"] } });
+    const cells = expandGrid({
+      name: "q",
+      backbones: ["b"],
+      tasks: ["t,1"],
+      methods: ["m"],
+      seeds: [0],
+      options: { tag: ['say "hi"', "x"] },
+    });
     const csv = toCsv(summarizeRecords(cells.map((c) => fakeRecord(c))));
     assert.match(csv, /^b,"t,1",m,"say ""hi""",1,0,/m);
   });
@@ -80,9 +107,15 @@ describe("experiment/summary", () => {
     const table = formatSummaryTable(summarizeRecords(records()));
     const lines = table.split("\n");
     assert.equal(lines.length, 8); // header, rule, 6 rows
-    assert.match(lines[0]!, /^task +method +promptLength +n +accuracy mean ± std \[95% CI\] +macroF1 +mcc +params +task bytes +ms\/step$/);
+    assert.match(
+      lines[0]!,
+      /^task +method +promptLength +n +accuracy mean ± std \[95% CI\] +macroF1 +mcc +params +task bytes +ms\/step$/,
+    );
     assert.match(lines[1]!, /^-+( +-+)+$/);
-    assert.match(lines[2]!, /^spam +finetune +3 +0\.6200 ± 0\.0200 \[0\.6\d{3}, 0\.6\d{3}\] +0\.5200 ± 0\.0200 +0\.1200 ± 0\.0200 +1\.00k +3\.9 KiB +5\.0$/);
+    assert.match(
+      lines[2]!,
+      /^spam +finetune +3 +0\.6200 ± 0\.0200 \[0\.6\d{3}, 0\.6\d{3}\] +0\.5200 ± 0\.0200 +0\.1200 ± 0\.0200 +1\.00k +3\.9 KiB +5\.0$/,
+    );
     // right-aligned numeric columns end at the same place in every line
     const end = lines[0]!.length;
     for (const l of lines.slice(2)) assert.equal(l.length, end, l);
@@ -98,7 +131,10 @@ describe("experiment/summary", () => {
   it("methodGaps pairs seeds and summarises prompt minus finetune", () => {
     const recs = records();
     const gaps = methodGaps(recs, { a: "prompt", b: "finetune", metric: "accuracy" });
-    assert.deepEqual(gaps.map((g) => `${g.task}/${g.options.promptLength}`), ["spam/1", "spam/5", "sst2/1", "sst2/5"]);
+    assert.deepEqual(
+      gaps.map((g) => `${g.task}/${g.options.promptLength}`),
+      ["spam/1", "spam/5", "sst2/1", "sst2/5"],
+    );
     for (const g of gaps) {
       close(g.mean, 0.1 + 0.01 * (g.options.promptLength as number), 1e-12);
       close(g.std, 0, 1e-12); // same seed offsets on both sides cancel
@@ -108,8 +144,17 @@ describe("experiment/summary", () => {
     // drop one finetune seed: 2 pairs remain, 1 prompt run unpaired per group
     const fewer = recs.filter((r) => !(r.method === "finetune" && r.seed === 2));
     const g2 = methodGaps(fewer, { a: "prompt", b: "finetune", metric: "mcc", aWhere: { promptLength: 5 } });
-    assert.deepEqual(g2.map((g) => [g.task, g.n, g.unpaired]), [["spam", 2, 1], ["sst2", 2, 1]]);
-    assert.throws(() => methodGaps(recs, { a: "finetune", b: "prompt", metric: "accuracy" }), /method "prompt" has several runs for tiny\/sst2 seed 0.*narrow them with bWhere/);
+    assert.deepEqual(
+      g2.map((g) => [g.task, g.n, g.unpaired]),
+      [
+        ["spam", 2, 1],
+        ["sst2", 2, 1],
+      ],
+    );
+    assert.throws(
+      () => methodGaps(recs, { a: "finetune", b: "prompt", metric: "accuracy" }),
+      /method "prompt" has several runs for tiny\/sst2 seed 0.*narrow them with bWhere/,
+    );
     assert.throws(() => methodGaps(recs, { a: "lora", b: "prompt", metric: "accuracy" }), /no runs of method "lora"/);
   });
 });

@@ -43,7 +43,10 @@ describe("io/atomic-write", () => {
   it("rejects a chunk that is not bytes, without touching the target", () => {
     const file = path.join(dir, "x.bin");
     writeFileAtomic(file, "keep");
-    assert.throws(() => writeFileAtomic(file, ["oops" as unknown as Uint8Array]), /chunks must be Uint8Array, got \[object String\]/);
+    assert.throws(
+      () => writeFileAtomic(file, ["oops" as unknown as Uint8Array]),
+      /chunks must be Uint8Array, got \[object String\]/,
+    );
     assert.equal(fs.readFileSync(file, "utf8"), "keep");
     assert.deepEqual(leftovers(), []);
   });
@@ -52,13 +55,16 @@ describe("io/atomic-write", () => {
     const file = path.join(dir, "secret.json");
     fs.writeFileSync(file, "{}");
     fs.chmodSync(file, 0o600);
-    writeFileAtomic(file, "{\"a\":1}");
+    writeFileAtomic(file, '{"a":1}');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   });
 
   it("names the path when the directory does not exist", () => {
     const file = path.join(dir, "missing-dir", "f.txt");
-    assert.throws(() => writeFileAtomic(file, "x"), (err: Error) => err.message.includes(file) && /ENOENT/.test(err.message));
+    assert.throws(
+      () => writeFileAtomic(file, "x"),
+      (err: Error) => err.message.includes(file) && /ENOENT/.test(err.message),
+    );
   });
 
   it("writeJsonAtomic writes pretty JSON with a trailing newline and refuses non-JSON values", () => {

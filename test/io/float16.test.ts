@@ -3,7 +3,21 @@ import { bf16BitsToF32, f16BitsToF32, f32BitsToBf16, f32BitsToF16 } from "../../
 
 describe("io/float16", () => {
   it("narrows to F16 with round-to-nearest-even, subnormals and overflow", () => {
-    const inputs = [1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519, 65520, 1e6, 2 ** -25, 2 ** -25 * 1.0001, 1.5 * 2 ** -24, 2.5 * 2 ** -24, -0, -1.5];
+    const inputs = [
+      1,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      65504,
+      65519,
+      65520,
+      1e6,
+      2 ** -25,
+      2 ** -25 * 1.0001,
+      1.5 * 2 ** -24,
+      2.5 * 2 ** -24,
+      -0,
+      -1.5,
+    ];
     const bits = f32BitsToF16(new Uint32Array(new Float32Array(inputs).buffer));
     assert.deepEqual(
       Array.from(bits),
@@ -12,7 +26,9 @@ describe("io/float16", () => {
   });
 
   it("narrows to BF16 with round-to-nearest-even and keeps NaN a NaN", () => {
-    const bits = f32BitsToBf16(new Uint32Array([0x3f808000, 0x3f818000, 0x3f808001, 0x7f7fffff, 0x7f800001, 0xff800000]));
+    const bits = f32BitsToBf16(
+      new Uint32Array([0x3f808000, 0x3f818000, 0x3f808001, 0x7f7fffff, 0x7f800001, 0xff800000]),
+    );
     assert.deepEqual(Array.from(bits), [0x3f80, 0x3f82, 0x3f81, 0x7f80, 0x7fc0, 0xff80]);
   });
 

@@ -11,8 +11,14 @@ describe("io/json-file readJsonFile", () => {
       fs.writeFileSync(path.join(dir, "ok.json"), '{"a": [1, 2]}');
       fs.writeFileSync(path.join(dir, "bad.json"), "{");
       assert.deepEqual(readJsonFile(path.join(dir, "ok.json")), { a: [1, 2] });
-      assert.throws(() => readJsonFile(path.join(dir, "bad.json")), (e: Error) => e.message.startsWith(`${path.join(dir, "bad.json")}: not valid JSON: `));
-      assert.throws(() => readJsonFile(path.join(dir, "none.json")), (e: Error) => e.message.startsWith(`${path.join(dir, "none.json")}: cannot read: ENOENT`));
+      assert.throws(
+        () => readJsonFile(path.join(dir, "bad.json")),
+        (e: Error) => e.message.startsWith(`${path.join(dir, "bad.json")}: not valid JSON: `),
+      );
+      assert.throws(
+        () => readJsonFile(path.join(dir, "none.json")),
+        (e: Error) => e.message.startsWith(`${path.join(dir, "none.json")}: cannot read: ENOENT`),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

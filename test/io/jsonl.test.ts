@@ -34,7 +34,10 @@ describe("io/jsonl", () => {
   it("skips a torn final line with a warning naming file and line", () => {
     fs.writeFileSync(file, '{"i":1}\n{"i":2}\n{"i":3,"lo');
     const got = readJsonl(file, { onWarning });
-    assert.deepEqual(got.map((e) => e.record), [{ i: 1 }, { i: 2 }]);
+    assert.deepEqual(
+      got.map((e) => e.record),
+      [{ i: 1 }, { i: 2 }],
+    );
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /results\.jsonl:3: skipping torn final line \(10 bytes/);
   });
@@ -45,7 +48,14 @@ describe("io/jsonl", () => {
     assert.equal(fs.readFileSync(file, "utf8"), '{"i":1}\n{"i":2}\n{"i":4}\n');
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /results\.jsonl:3: removed torn final line \(10 bytes/);
-    assert.deepEqual(readJsonl(file, { onWarning }).map((e) => [e.line, e.record]), [[1, { i: 1 }], [2, { i: 2 }], [3, { i: 4 }]]);
+    assert.deepEqual(
+      readJsonl(file, { onWarning }).map((e) => [e.line, e.record]),
+      [
+        [1, { i: 1 }],
+        [2, { i: 2 }],
+        [3, { i: 4 }],
+      ],
+    );
     assert.equal(warnings.length, 1);
   });
 
@@ -58,7 +68,10 @@ describe("io/jsonl", () => {
 
   it("an unterminated final line that parses is a record for both reader and appender", () => {
     fs.writeFileSync(file, '{"i":1}\n{"i":2}');
-    assert.deepEqual(readJsonl(file, { onWarning }).map((e) => e.record), [{ i: 1 }, { i: 2 }]);
+    assert.deepEqual(
+      readJsonl(file, { onWarning }).map((e) => e.record),
+      [{ i: 1 }, { i: 2 }],
+    );
     assert.deepEqual(warnings, []);
     appendJsonl(file, { i: 3 }, { onWarning });
     assert.equal(fs.readFileSync(file, "utf8"), '{"i":1}\n{"i":2}\n{"i":3}\n');
@@ -89,7 +102,13 @@ describe("io/jsonl", () => {
     const bad = Buffer.from([0xff, 0xfe, 0x0a]); // invalid UTF-8 line
     fs.writeFileSync(file, Buffer.concat([Buffer.from('{"i":1}\nnot json\n'), bad, Buffer.from('{"i":4}\n')]));
     const got = readJsonl(file, { onBadLine: "skip", onWarning });
-    assert.deepEqual(got.map((e) => [e.line, e.record]), [[1, { i: 1 }], [4, { i: 4 }]]);
+    assert.deepEqual(
+      got.map((e) => [e.line, e.record]),
+      [
+        [1, { i: 1 }],
+        [4, { i: 4 }],
+      ],
+    );
     assert.equal(warnings.length, 2);
     assert.match(warnings[0]!, /results\.jsonl:2: skipping corrupt line/);
     assert.match(warnings[1]!, /results\.jsonl:3: skipping corrupt line \(invalid UTF-8\)/);
@@ -97,13 +116,22 @@ describe("io/jsonl", () => {
 
   it("ignores blank lines and CRLF endings but keeps true line numbers", () => {
     fs.writeFileSync(file, '{"i":1}\r\n\n   \n{"i":2}\r\n');
-    assert.deepEqual(readJsonl(file, { onWarning }).map((e) => [e.line, e.record]), [[1, { i: 1 }], [4, { i: 2 }]]);
+    assert.deepEqual(
+      readJsonl(file, { onWarning }).map((e) => [e.line, e.record]),
+      [
+        [1, { i: 1 }],
+        [4, { i: 2 }],
+      ],
+    );
   });
 
   it("refuses records JSON cannot represent faithfully, writing nothing", () => {
     appendJsonl(file, { ok: 1 }, { onWarning });
     const before = fs.readFileSync(file, "utf8");
-    assert.throws(() => appendJsonl(file, { metrics: { loss: NaN } }), /results\.jsonl: cannot append: record\.metrics\.loss is NaN/);
+    assert.throws(
+      () => appendJsonl(file, { metrics: { loss: NaN } }),
+      /results\.jsonl: cannot append: record\.metrics\.loss is NaN/,
+    );
     assert.throws(() => appendJsonl(file, { curve: [1, Infinity] }), /record\.curve\[1\] is Infinity/);
     assert.throws(() => appendJsonl(file, undefined), /type undefined has no JSON form/);
     assert.throws(() => appendJsonl(file, { n: 1n }), /not JSON-serialisable.*BigInt/);
@@ -114,9 +142,15 @@ describe("io/jsonl", () => {
   });
 
   it("a missing file is an error naming it, or [] with allowMissing", () => {
-    assert.throws(() => readJsonl(file), (err: unknown) => err instanceof JsonlError && err.message.includes(file) && /ENOENT/.test(err.message));
+    assert.throws(
+      () => readJsonl(file),
+      (err: unknown) => err instanceof JsonlError && err.message.includes(file) && /ENOENT/.test(err.message),
+    );
     assert.deepEqual(readJsonl(file, { allowMissing: true }), []);
-    assert.throws(() => readJsonl(file, { onBadLine: "ignore" as "skip" }), /onBadLine must be "skip" or "throw", got "ignore"/);
+    assert.throws(
+      () => readJsonl(file, { onBadLine: "ignore" as "skip" }),
+      /onBadLine must be "skip" or "throw", got "ignore"/,
+    );
   });
 
   it("appending never rewrites earlier bytes (prefix of the file is unchanged)", () => {

@@ -9,6 +9,10 @@ describe("io/paths relativeInside", () => {
     assert.equal(relativeInside("/p/root", "/p/root"), null, "the root itself");
     assert.equal(relativeInside("/p/root", "/p/root-2/x"), null, "a sibling with a common prefix");
     assert.equal(relativeInside("/p/root", "/p/x"), null);
-    assert.equal(relativeInside("root", path.join(process.cwd(), "root", "x")), "x", "relative roots resolve against the working directory");
+    assert.equal(
+      relativeInside("root", path.join(process.cwd(), "root", "x")),
+      "x",
+      "relative roots resolve against the working directory",
+    );
   });
 });

@@ -118,7 +118,8 @@ interface PythonReport {
 
 /** Element values as Python reports them: float32 bit patterns (signed) for floats, integers otherwise. */
 function asReported(t: SafeTensor): number[] {
-  if (t.data instanceof Float32Array) return Array.from(new Int32Array(t.data.buffer, t.data.byteOffset, t.data.length));
+  if (t.data instanceof Float32Array)
+    return Array.from(new Int32Array(t.data.buffer, t.data.byteOffset, t.data.length));
   return Array.from(t.data);
 }
 
@@ -136,7 +137,9 @@ describe("io/safetensors interop with Python (torch)", function () {
     }
     const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8", timeout: 30_000 });
     if (probe.status !== 0) {
-      console.warn(`    skipping Python interop: 'import torch' failed in ${PYTHON}: ${probe.stderr.trim().split("\n").pop()}`);
+      console.warn(
+        `    skipping Python interop: 'import torch' failed in ${PYTHON}: ${probe.stderr.trim().split("\n").pop()}`,
+      );
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "safetensors-py-"));
@@ -180,10 +183,16 @@ describe("io/safetensors interop with Python (torch)", function () {
     const { tensors, metadata } = readSafetensorsFile(theirsPath);
     assert.deepEqual(metadata, { format: "pt", source: "python" });
     assert.deepEqual(Array.from(tensors.u8!.data), [7, 0, 255]);
-    assert.deepEqual([tensors.ids!.dtype, tensors.ids!.shape, Array.from(tensors.ids!.data)], ["I64", [2, 2], [1, -2, 3, 2147483647]]);
+    assert.deepEqual(
+      [tensors.ids!.dtype, tensors.ids!.shape, Array.from(tensors.ids!.data)],
+      ["I64", [2, 2], [1, -2, 3, 2147483647]],
+    );
     assert.deepEqual([tensors.i32!.dtype, Array.from(tensors.i32!.data)], ["I32", [-5, 6]]);
     assert.deepEqual([tensors.mask!.dtype, Array.from(tensors.mask!.data)], ["BOOL", [1, 0, 1]]);
-    assert.deepEqual([tensors.scalar!.dtype, tensors.scalar!.shape, Array.from(tensors.scalar!.data)], ["F32", [], [2.5]]);
+    assert.deepEqual(
+      [tensors.scalar!.dtype, tensors.scalar!.shape, Array.from(tensors.scalar!.data)],
+      ["F32", [], [2.5]],
+    );
     assert.deepEqual([tensors.empty!.shape, tensors.empty!.data.length], [[0, 3], 0]);
     assert.deepEqual(asReported(tensors.src_f16!), report.f16_as_f32, "F16 widening differs from torch");
     assert.deepEqual(asReported(tensors.src_bf16!), report.bf16_as_f32, "BF16 widening differs from torch");

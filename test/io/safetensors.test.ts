@@ -38,7 +38,11 @@ function rawFile(header: string, data: Uint8Array = new Uint8Array(0)): Buffer {
 /** Every tensor kind, including scalars, empty tensors and special float values. */
 function sampleTensors(): Record<string, SafeTensor> {
   return {
-    "w.f32": { dtype: "F32", shape: [2, 3], data: f32FromBits([0x3f800000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00001, 0x00000001]) },
+    "w.f32": {
+      dtype: "F32",
+      shape: [2, 3],
+      data: f32FromBits([0x3f800000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00001, 0x00000001]),
+    },
     "w.f16": { dtype: "F16", shape: [4], data: new Float32Array([1, -2, 65504, 2 ** -24]) },
     "w.bf16": { dtype: "BF16", shape: [2, 2], data: new Float32Array([1, -2, 3.140625, 2 ** -133]) },
     "ids.i32": { dtype: "I32", shape: [3], data: new Int32Array([-2147483648, 0, 2147483647]) },
@@ -129,7 +133,10 @@ describe("io/safetensors", () => {
       assert.equal(end - begin, 24);
       assert.equal(header.metadata.step, "10");
       assert.equal((8 + header.headerBytes) % 8, 0);
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+        [],
+      );
     });
   });
 
@@ -137,28 +144,32 @@ describe("io/safetensors", () => {
     // Expected byte vectors from the reference implementation's own unit tests (huggingface/safetensors,
     // safetensors/src/tensor.rs: test_serialization, test_empty, test_serialization_forced_alignement).
     it("matches the reference bytes for one F32 tensor", () => {
-      const out = encodeSafetensors({ "attn.0": { dtype: "F32", shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) } });
+      const out = encodeSafetensors({
+        "attn.0": { dtype: "F32", shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) },
+      });
       assert.deepEqual(
         [...out],
         [
-          64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51,
-          50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102,
-          115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0,
-          128, 64, 0, 0, 160, 64,
+          64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58,
+          34, 70, 51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116,
+          97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128,
+          63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
         ],
       );
     });
 
     it("pads the header with spaces to a multiple of 8 bytes, like the reference", () => {
-      const out = encodeSafetensors({ attn0: { dtype: "F32", shape: [1, 1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) } });
+      const out = encodeSafetensors({
+        attn0: { dtype: "F32", shape: [1, 1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) },
+      });
       assert.equal(out.readBigUInt64LE(0), 72n);
       assert.equal(out.subarray(8 + 65, 8 + 72).toString("latin1"), "       ");
       assert.equal(encodeSafetensors({}).toString("latin1"), "\x08\0\0\0\0\0\0\0{}      ");
       assert.deepEqual(
         [...encodeSafetensors({}, { framework: "pt" })],
         [
-          40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114, 97, 109,
-          101, 119, 111, 114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
+          40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102,
+          114, 97, 109, 101, 119, 111, 114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
         ],
       );
     });
@@ -172,7 +183,10 @@ describe("io/safetensors", () => {
         y: { dtype: "F32", shape: [2], data: new Float32Array(2) },
       });
       const n = Number(out.readBigUInt64LE(0));
-      const header = JSON.parse(out.subarray(8, 8 + n).toString("utf8")) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+      const header = JSON.parse(out.subarray(8, 8 + n).toString("utf8")) as Record<
+        string,
+        { dtype: string; data_offsets: [number, number] }
+      >;
       assert.deepEqual(Object.keys(header), ["z", "b", "y", "a", "c"]);
       for (const info of Object.values(header)) {
         assert.equal((8 + n + info.data_offsets[0]) % SAFE_DTYPE_BYTES[info.dtype as "F32"], 0);
@@ -195,13 +209,27 @@ describe("io/safetensors", () => {
   describe("float16 / bfloat16", () => {
     const decodeOne = (dtype: "F16" | "BF16", bits: number[]): Float32Array => {
       const data = Buffer.from(new Uint16Array(bits).buffer);
-      const file = rawFile(JSON.stringify({ x: { dtype, shape: [bits.length], data_offsets: [0, data.length] } }), data);
+      const file = rawFile(
+        JSON.stringify({ x: { dtype, shape: [bits.length], data_offsets: [0, data.length] } }),
+        data,
+      );
       return decodeSafetensors(file, "mem").tensors.x!.data as Float32Array;
     };
 
     it("decodes known F16 bit patterns", () => {
-      const got = decodeOne("F16", [0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x0400, 0x3555, 0x8000, 0x7c00, 0xfc00, 0x7e00]);
-      assert.deepEqual(Array.from(got.subarray(0, 7)), [1, -2, 65504, 2 ** -24, 1023 * 2 ** -24, 2 ** -14, 0.333251953125]);
+      const got = decodeOne(
+        "F16",
+        [0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x0400, 0x3555, 0x8000, 0x7c00, 0xfc00, 0x7e00],
+      );
+      assert.deepEqual(Array.from(got.subarray(0, 7)), [
+        1,
+        -2,
+        65504,
+        2 ** -24,
+        1023 * 2 ** -24,
+        2 ** -14,
+        0.333251953125,
+      ]);
       assert.ok(Object.is(got[7], -0));
       assert.equal(got[8], Infinity);
       assert.equal(got[9], -Infinity);
@@ -232,10 +260,18 @@ describe("io/safetensors", () => {
     it("reads in-range values and rejects out-of-range ones naming tensor, index and value", () => {
       const words = new Int32Array([5, 0, -3, -1, 0, 1]); // 5, -3, 2^32
       const data = Buffer.from(words.buffer);
-      const ok = rawFile(JSON.stringify({ ids: { dtype: "I64", shape: [2], data_offsets: [0, 16] } }), data.subarray(0, 16));
+      const ok = rawFile(
+        JSON.stringify({ ids: { dtype: "I64", shape: [2], data_offsets: [0, 16] } }),
+        data.subarray(0, 16),
+      );
       assert.deepEqual(Array.from(decodeSafetensors(ok, "ok.st").tensors.ids!.data), [5, -3]);
       const bad = rawFile(JSON.stringify({ ids: { dtype: "I64", shape: [3], data_offsets: [0, 24] } }), data);
-      assertSafetensorsError(() => decodeSafetensors(bad, "big.st"), "big.st", "ids", /flat index 2 is 4294967296, outside the int32 range/);
+      assertSafetensorsError(
+        () => decodeSafetensors(bad, "big.st"),
+        "big.st",
+        "ids",
+        /flat index 2 is 4294967296, outside the int32 range/,
+      );
     });
   });
 
@@ -290,26 +326,52 @@ describe("io/safetensors", () => {
     });
 
     it("unknown dtype", () => {
-      expectBadFile("dtype.st", rawFile('{"w": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}', new Uint8Array(1)), "w", /unsupported dtype string "F8_E4M3"/);
+      expectBadFile(
+        "dtype.st",
+        rawFile('{"w": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}', new Uint8Array(1)),
+        "w",
+        /unsupported dtype string "F8_E4M3"/,
+      );
     });
 
     it("shape that is not an array of non-negative integers", () => {
-      for (const [i, shape] of ['[-1]', '[1.5]', '"3"', '[2, "3"]', "null"].entries()) {
-        expectBadFile(`shape${i}.st`, rawFile(`{"w": {"dtype": "U8", "shape": ${shape}, "data_offsets": [0, 0]}}`), "w", /shape must be an array of non-negative integers/);
+      for (const [i, shape] of ["[-1]", "[1.5]", '"3"', '[2, "3"]', "null"].entries()) {
+        expectBadFile(
+          `shape${i}.st`,
+          rawFile(`{"w": {"dtype": "U8", "shape": ${shape}, "data_offsets": [0, 0]}}`),
+          "w",
+          /shape must be an array of non-negative integers/,
+        );
       }
     });
 
     it("data_offsets malformed", () => {
-      expectBadFile("offsets.st", rawFile('{"w": {"dtype": "U8", "shape": [1], "data_offsets": [0]}}', new Uint8Array(1)), "w", /data_offsets must be \[begin, end\]/);
-      expectBadFile("offsets2.st", rawFile('{"w": {"dtype": "U8", "shape": [0], "data_offsets": [3, 2]}}', new Uint8Array(3)), "w", /end before they begin/);
+      expectBadFile(
+        "offsets.st",
+        rawFile('{"w": {"dtype": "U8", "shape": [1], "data_offsets": [0]}}', new Uint8Array(1)),
+        "w",
+        /data_offsets must be \[begin, end\]/,
+      );
+      expectBadFile(
+        "offsets2.st",
+        rawFile('{"w": {"dtype": "U8", "shape": [0], "data_offsets": [3, 2]}}', new Uint8Array(3)),
+        "w",
+        /end before they begin/,
+      );
     });
 
     it("data_offsets inconsistent with dtype and shape", () => {
-      expectBadFile("size.st", rawFile('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}', new Uint8Array(4)), "w", /span 4 bytes but dtype F32 with shape \[2\] needs 8/);
+      expectBadFile(
+        "size.st",
+        rawFile('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}', new Uint8Array(4)),
+        "w",
+        /span 4 bytes but dtype F32 with shape \[2\] needs 8/,
+      );
     });
 
     it("overlapping data_offsets", () => {
-      const header = '{"a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}, "b": {"dtype": "U8", "shape": [4], "data_offsets": [2, 6]}}';
+      const header =
+        '{"a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}, "b": {"dtype": "U8", "shape": [4], "data_offsets": [2, 6]}}';
       expectBadFile("overlap.st", rawFile(header, new Uint8Array(6)), "b", /overlap tensor "a" which ends at 4/);
     });
 
@@ -321,17 +383,28 @@ describe("io/safetensors", () => {
     });
 
     it("offsets beyond the data region", () => {
-      const header = '{"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}, "b": {"dtype": "U8", "shape": [2], "data_offsets": [100, 102]}}';
+      const header =
+        '{"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}, "b": {"dtype": "U8", "shape": [2], "data_offsets": [100, 102]}}';
       expectBadFile("range.st", rawFile(header, new Uint8Array(4)), "b", /ends at byte 102 .* only 4 data bytes/);
     });
 
     it("metadata that is not a string map", () => {
-      expectBadFile("meta.st", rawFile('{"__metadata__": {"step": 10}}'), undefined, /metadata "step" must be a string, got number 10/);
+      expectBadFile(
+        "meta.st",
+        rawFile('{"__metadata__": {"step": 10}}'),
+        undefined,
+        /metadata "step" must be a string, got number 10/,
+      );
       expectBadFile("meta2.st", rawFile('{"__metadata__": ["x"]}'), undefined, /"__metadata__" must be an object/);
     });
 
     it("BOOL bytes other than 0/1", () => {
-      expectBadFile("bool.st", rawFile('{"m": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}', new Uint8Array([1, 7])), "m", /flat index 1 is 7, expected 0 or 1/);
+      expectBadFile(
+        "bool.st",
+        rawFile('{"m": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}', new Uint8Array([1, 7])),
+        "m",
+        /flat index 1 is 7, expected 0 or 1/,
+      );
     });
 
     it("missing file", () => {
@@ -346,32 +419,80 @@ describe("io/safetensors", () => {
       encodeSafetensors(t as Record<string, SafeTensor>, meta as Record<string, string>, label);
 
     it("rejects data of the wrong array type for the dtype", () => {
-      assertSafetensorsError(encode({ w: { dtype: "F32", shape: [1], data: new Float64Array(1) } }), label, "w", /dtype F32 needs data as Float32Array, got Float64Array/);
-      assertSafetensorsError(encode({ w: { dtype: "I64", shape: [1], data: [1] } }), label, "w", /needs data as Int32Array, got array/);
+      assertSafetensorsError(
+        encode({ w: { dtype: "F32", shape: [1], data: new Float64Array(1) } }),
+        label,
+        "w",
+        /dtype F32 needs data as Float32Array, got Float64Array/,
+      );
+      assertSafetensorsError(
+        encode({ w: { dtype: "I64", shape: [1], data: [1] } }),
+        label,
+        "w",
+        /needs data as Int32Array, got array/,
+      );
     });
 
     it("rejects a data length that does not match the shape", () => {
-      assertSafetensorsError(encode({ w: { dtype: "F32", shape: [2, 2], data: new Float32Array(3) } }), label, "w", /shape \[2, 2\] has 4 elements but data has 3/);
+      assertSafetensorsError(
+        encode({ w: { dtype: "F32", shape: [2, 2], data: new Float32Array(3) } }),
+        label,
+        "w",
+        /shape \[2, 2\] has 4 elements but data has 3/,
+      );
     });
 
     it("rejects bad shapes, dtypes, names, BOOL values and metadata", () => {
-      assertSafetensorsError(encode({ w: { dtype: "F32", shape: [-1], data: new Float32Array(0) } }), label, "w", /non-negative integers/);
-      assertSafetensorsError(encode({ w: { dtype: "F64", shape: [1], data: new Float32Array(1) } }), label, "w", /unsupported dtype string "F64"/);
-      assertSafetensorsError(encode({ __metadata__: { dtype: "U8", shape: [0], data: new Uint8Array(0) } }), label, "__metadata__", /reserved/);
-      assertSafetensorsError(encode({ m: { dtype: "BOOL", shape: [2], data: new Uint8Array([0, 2]) } }), label, "m", /must be 0 or 1, got 2 at flat index 1/);
-      assertSafetensorsError(encode({}, { epoch: 3 }), label, undefined, /metadata "epoch" must be a string, got number 3/);
+      assertSafetensorsError(
+        encode({ w: { dtype: "F32", shape: [-1], data: new Float32Array(0) } }),
+        label,
+        "w",
+        /non-negative integers/,
+      );
+      assertSafetensorsError(
+        encode({ w: { dtype: "F64", shape: [1], data: new Float32Array(1) } }),
+        label,
+        "w",
+        /unsupported dtype string "F64"/,
+      );
+      assertSafetensorsError(
+        encode({ __metadata__: { dtype: "U8", shape: [0], data: new Uint8Array(0) } }),
+        label,
+        "__metadata__",
+        /reserved/,
+      );
+      assertSafetensorsError(
+        encode({ m: { dtype: "BOOL", shape: [2], data: new Uint8Array([0, 2]) } }),
+        label,
+        "m",
+        /must be 0 or 1, got 2 at flat index 1/,
+      );
+      assertSafetensorsError(
+        encode({}, { epoch: 3 }),
+        label,
+        undefined,
+        /metadata "epoch" must be a string, got number 3/,
+      );
     });
   });
 
   describe("validateAgainst", () => {
     const spec = {
-      "wte": { dtype: "F32" as const, shape: [100, 16] },
+      wte: { dtype: "F32" as const, shape: [100, 16] },
       "h.0.w": { dtype: "F32" as const, shape: [16, 16] },
-      "pos": { dtype: "I32" as const, shape: [8] },
+      pos: { dtype: "I32" as const, shape: [8] },
     };
 
     it("passes when names, shapes and dtypes match", () => {
-      validateAgainst(spec, { wte: { dtype: "F32", shape: [100, 16] }, "h.0.w": { dtype: "F32", shape: [16, 16] }, pos: { dtype: "I32", shape: [8] } }, "ok.st");
+      validateAgainst(
+        spec,
+        {
+          wte: { dtype: "F32", shape: [100, 16] },
+          "h.0.w": { dtype: "F32", shape: [16, 16] },
+          pos: { dtype: "I32", shape: [8] },
+        },
+        "ok.st",
+      );
     });
 
     it("reports missing, unexpected, wrong-shape and wrong-dtype tensors, each with file and expected vs got", () => {
@@ -381,9 +502,20 @@ describe("io/safetensors", () => {
         "h.9.w": { dtype: "F32" as const, shape: [1] },
       };
       const problems = specProblems(spec, loaded, "ckpt.st");
-      assert.deepEqual(problems.map((p) => [p.kind, p.tensor]), [["shape", "h.0.w"], ["unexpected", "h.9.w"], ["missing", "pos"], ["dtype", "wte"]]);
+      assert.deepEqual(
+        problems.map((p) => [p.kind, p.tensor]),
+        [
+          ["shape", "h.0.w"],
+          ["unexpected", "h.9.w"],
+          ["missing", "pos"],
+          ["dtype", "wte"],
+        ],
+      );
       assert.equal(problems[0]!.message, 'ckpt.st: tensor "h.0.w": wrong shape: expected [16, 16], got [16, 8]');
-      assert.equal(problems[1]!.message, 'ckpt.st: tensor "h.9.w": unexpected tensor (F32 [1]) not in the expected set');
+      assert.equal(
+        problems[1]!.message,
+        'ckpt.st: tensor "h.9.w": unexpected tensor (F32 [1]) not in the expected set',
+      );
       assert.equal(problems[2]!.message, 'ckpt.st: tensor "pos": missing (expected I32 [8])');
       assert.equal(problems[3]!.message, 'ckpt.st: tensor "wte": wrong dtype: expected F32, got F16');
       assert.throws(
@@ -397,14 +529,21 @@ describe("io/safetensors", () => {
         },
       );
       const relaxed = specProblems(spec, loaded, "ckpt.st", { allowUnexpected: true, anyFloatPrecision: true });
-      assert.deepEqual(relaxed.map((p) => p.kind), ["shape", "missing"]);
+      assert.deepEqual(
+        relaxed.map((p) => p.kind),
+        ["shape", "missing"],
+      );
     });
 
     it("works directly on decoded tensors and headers", () => {
       const file = path.join(dir, "spec.safetensors");
       writeSafetensorsFile(file, { pos: { dtype: "I64", shape: [8], data: new Int32Array(8) } });
       const problems = specProblems(spec, readSafetensorsHeader(file).tensors, file);
-      assert.ok(problems.some((p) => p.kind === "dtype" && p.message.includes(file) && p.message.includes("expected I32, got I64")));
+      assert.ok(
+        problems.some(
+          (p) => p.kind === "dtype" && p.message.includes(file) && p.message.includes("expected I32, got I64"),
+        ),
+      );
       assert.deepEqual(
         problems.map((p) => p.kind),
         specProblems(spec, readSafetensorsFile(file).tensors, file).map((p) => p.kind),

@@ -23,7 +23,10 @@ describe("io/validate", () => {
     assert.throws(() => nonNegativeInt(-1, "patience"), /patience must be a non-negative integer, got -1/);
     assert.throws(() => positiveNumber(NaN, "lr"), /lr must be a number > 0, got NaN/);
     assert.throws(() => positiveNumber(Infinity, "lr"), /lr must be a number > 0, got Infinity/);
-    assert.throws(() => oneOf("cosine", "schedule", ["constant", "warmup-linear"]), /schedule must be one of constant, warmup-linear, got "cosine"/);
+    assert.throws(
+      () => oneOf("cosine", "schedule", ["constant", "warmup-linear"]),
+      /schedule must be one of constant, warmup-linear, got "cosine"/,
+    );
     assert.throws(() => string("  ", "name", { nonEmpty: true }), /name must be a non-empty string/);
   });
 
@@ -38,11 +41,17 @@ describe("io/validate", () => {
   it("nullable accepts null and widens the expectation", () => {
     assert.equal(nullable(null, "trainPerClass", positiveInt), null);
     assert.equal(nullable(4, "trainPerClass", positiveInt), 4);
-    assert.throws(() => nullable(0, "trainPerClass", positiveInt), /trainPerClass must be null or a positive integer, got 0/);
+    assert.throws(
+      () => nullable(0, "trainPerClass", positiveInt),
+      /trainPerClass must be null or a positive integer, got 0/,
+    );
   });
 
   it("knownKeys names the unknown key and the known ones", () => {
-    assert.throws(() => knownKeys({ stpes: 1 }, ["steps", "lr"], "grid.json cell 2"), /grid\.json cell 2: unknown option 'stpes' \(known: steps, lr\)/);
+    assert.throws(
+      () => knownKeys({ stpes: 1 }, ["steps", "lr"], "grid.json cell 2"),
+      /grid\.json cell 2: unknown option 'stpes' \(known: steps, lr\)/,
+    );
     knownKeys({ steps: 1 }, ["steps", "lr"], "x");
   });
 
@@ -54,7 +63,15 @@ describe("io/validate", () => {
       p.add("d: custom");
     });
     assert.deepEqual(problems, ["a must be a positive integer, got 0", 'c must be one of x, y, got "z"', "d: custom"]);
-    assert.throws(() => problemsOf((p) => p.check(() => { throw new TypeError("boom"); })), TypeError);
+    assert.throws(
+      () =>
+        problemsOf((p) =>
+          p.check(() => {
+            throw new TypeError("boom");
+          }),
+        ),
+      TypeError,
+    );
     assert.ok(new ValidationError("w", "e", 1) instanceof Error);
   });
 

@@ -14,9 +14,13 @@ describe("notebook backbones", function () {
   before(async () => {
     await setupBackend();
     root = tempDir("kit-nb-backbones-");
-    for (const name of ["kit-base", "zzz-custom", "kit-nano", "aaa"]) installCheckpoint(tinyCheckpointDir(), root, name);
+    for (const name of ["kit-base", "zzz-custom", "kit-nano", "aaa"])
+      installCheckpoint(tinyCheckpointDir(), root, name);
     fs.mkdirSync(path.join(root, "models", "incomplete"), { recursive: true });
-    fs.copyFileSync(path.join(tinyCheckpointDir(), "config.json"), path.join(root, "models", "incomplete", "config.json"));
+    fs.copyFileSync(
+      path.join(tinyCheckpointDir(), "config.json"),
+      path.join(root, "models", "incomplete", "config.json"),
+    );
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -36,7 +40,10 @@ describe("notebook backbones", function () {
   });
 
   it("names the folder and the shipped backbones when one is missing or incomplete", () => {
-    assert.throws(() => backboneInfo("kit-small", root), /models\/kit-small is not a complete checkpoint folder.*shipped: kit-nano, kit-base, aaa, zzz-custom/);
+    assert.throws(
+      () => backboneInfo("kit-small", root),
+      /models\/kit-small is not a complete checkpoint folder.*shipped: kit-nano, kit-base, aaa, zzz-custom/,
+    );
     assert.throws(() => backboneInfo("incomplete", root), /incomplete is not a complete checkpoint folder/);
   });
 
@@ -60,7 +67,13 @@ describe("notebook mainBackbone", function () {
   it("quick: kit-nano; full: kit-small; KIT_BACKBONE overrides; a missing one is named", () => {
     assert.equal(mainBackbone(true, {}, root), "kit-nano");
     assert.equal(mainBackbone(false, { KIT_BACKBONE: "kit-nano" }, root), "kit-nano");
-    assert.throws(() => mainBackbone(false, {}, root), /models\/kit-small is not a complete checkpoint folder.*shipped: kit-nano.*set KIT_BACKBONE=<name>/);
-    assert.throws(() => mainBackbone(true, { KIT_BACKBONE: "kit-huge" }, root), /kit-huge is not a complete checkpoint folder/);
+    assert.throws(
+      () => mainBackbone(false, {}, root),
+      /models\/kit-small is not a complete checkpoint folder.*shipped: kit-nano.*set KIT_BACKBONE=<name>/,
+    );
+    assert.throws(
+      () => mainBackbone(true, { KIT_BACKBONE: "kit-huge" }, root),
+      /kit-huge is not a complete checkpoint folder/,
+    );
   });
 });

@@ -22,7 +22,10 @@ describe("notebook figures", () => {
       references: [{ name: "chance", y: 0.5 }],
     });
     checkFigure(fig);
-    assert.deepEqual(fig.data.map((t) => t["name"]), ["spam", "sst2"]);
+    assert.deepEqual(
+      fig.data.map((t) => t["name"]),
+      ["spam", "sst2"],
+    );
     const spam = fig.data[0] as Trace;
     assert.deepEqual(spam["x"], [1, 5]);
     const r5 = prompt.find((r) => r.task === "spam" && r.options["promptLength"] === 5)!;
@@ -33,7 +36,13 @@ describe("notebook figures", () => {
   });
 
   it("string x values make a category axis in first-seen order; bars group", () => {
-    const fig = metricFigure(rows, { x: (r) => (r.method === "prompt" ? `P${r.options["promptLength"]}` : "FT"), series: (r) => r.task, title: "t", xTitle: "x", kind: "bar" });
+    const fig = metricFigure(rows, {
+      x: (r) => (r.method === "prompt" ? `P${r.options["promptLength"]}` : "FT"),
+      series: (r) => r.task,
+      title: "t",
+      xTitle: "x",
+      kind: "bar",
+    });
     assert.equal((fig.layout as Trace)["xaxis"]["type"], "category");
     assert.equal((fig.layout as Trace)["barmode"], "group");
     assert.equal(fig.data[0]!["type"], "bar");
@@ -41,23 +50,50 @@ describe("notebook figures", () => {
   });
 
   it("refuses two rows of one series at the same x", () => {
-    assert.throws(() => metricFigure(rows, { x: (r) => r.task, series: () => "all", title: "amb", xTitle: "task" }), /series 'all' has two rows at x=/);
+    assert.throws(
+      () => metricFigure(rows, { x: (r) => r.task, series: () => "all", title: "amb", xTitle: "task" }),
+      /series 'all' has two rows at x=/,
+    );
   });
 
   it("gap figure, storage figure and a training curve", () => {
     const gaps = methodGaps(records, { a: "prompt", b: "finetune", metric: "accuracy" });
-    const g = gapFigure(gaps, { x: (r) => r.options["promptLength"] as number, title: "gap", xTitle: "len", yTitle: "PT − FT" });
+    const g = gapFigure(gaps, {
+      x: (r) => r.options["promptLength"] as number,
+      title: "gap",
+      xTitle: "len",
+      yTitle: "PT − FT",
+    });
     checkFigure(g);
-    assert.deepEqual(g.data.map((t) => t["name"]), ["spam", "sst2"]);
-    assert.equal((g.data[0] as Trace)["y"][0], gaps.find((r) => r.task === "spam" && r.options["promptLength"] === 1)!.mean);
-    assert.throws(() => gapFigure(gaps, { x: (r) => r.task, series: () => "gap", title: "t", xTitle: "task", yTitle: "d" }), /series 'gap' has two rows at x=spam/);
-    const byTask = gapFigure(gaps.filter((r) => r.options["promptLength"] === 5), { x: (r) => r.task, series: () => "gap", title: "t", xTitle: "task", yTitle: "d" });
+    assert.deepEqual(
+      g.data.map((t) => t["name"]),
+      ["spam", "sst2"],
+    );
+    assert.equal(
+      (g.data[0] as Trace)["y"][0],
+      gaps.find((r) => r.task === "spam" && r.options["promptLength"] === 1)!.mean,
+    );
+    assert.throws(
+      () => gapFigure(gaps, { x: (r) => r.task, series: () => "gap", title: "t", xTitle: "task", yTitle: "d" }),
+      /series 'gap' has two rows at x=spam/,
+    );
+    const byTask = gapFigure(
+      gaps.filter((r) => r.options["promptLength"] === 5),
+      { x: (r) => r.task, series: () => "gap", title: "t", xTitle: "task", yTitle: "d" },
+    );
     assert.equal((byTask.data[0] as Trace)["mode"], "markers", "no lines between categories");
     const s = storageFigure(rows);
     assert.deepEqual((s.data[0] as Trace)["x"], ["finetune", "prompt"]);
     assert.equal((s.data[0] as Trace)["y"][0], 4000);
     assert.equal((s.layout as Trace)["yaxis"]["type"], "log");
-    const c = trainingCurveFigure([{ step: 5, trainLoss: 0.9, devAccuracy: 0.6 }, { step: 10, trainLoss: 0.7, devAccuracy: 0.7 }], "curve", [{ name: "zero-shot", y: 0.55 }]);
+    const c = trainingCurveFigure(
+      [
+        { step: 5, trainLoss: 0.9, devAccuracy: 0.6 },
+        { step: 10, trainLoss: 0.7, devAccuracy: 0.7 },
+      ],
+      "curve",
+      [{ name: "zero-shot", y: 0.55 }],
+    );
     checkFigure(c);
     assert.deepEqual((c.data[1] as Trace)["y"], [0.6, 0.7]);
     assert.equal((c.layout as Trace)["shapes"][0]["yref"], "y2");
@@ -70,12 +106,21 @@ describe("figure colours", () => {
     const { METHOD_COLORS, PALETTE, seriesColor } = await import("../../lib/viz/colors");
     const methods = ["full-finetune", "zero-shot", "prompt-tuning"];
     const grid = expandGrid({ name: "c", backbones: ["tiny"], tasks: ["yelp", "spam"], methods, seeds: [0, 1] });
-    const rs = summarizeRecords(grid.map((c) => fakeRecord(c)), { onWarning: () => undefined });
+    const rs = summarizeRecords(
+      grid.map((c) => fakeRecord(c)),
+      { onWarning: () => undefined },
+    );
     const colorOf = (fig: { data: Trace[] }, name: string) => {
       const t = fig.data.find((x) => x["name"] === name)!;
       return t["marker"]["color"];
     };
-    const bars = metricFigure(rs, { x: (r) => r.task, series: (r) => r.method, title: "b", xTitle: "task", kind: "bar" });
+    const bars = metricFigure(rs, {
+      x: (r) => r.task,
+      series: (r) => r.method,
+      title: "b",
+      xTitle: "task",
+      kind: "bar",
+    });
     const scatter = accuracyVsParamsFigure([...rs].reverse());
     for (const m of methods) {
       assert.equal(colorOf(bars as { data: Trace[] }, m), METHOD_COLORS[m]);
@@ -83,7 +128,10 @@ describe("figure colours", () => {
     }
     const storage = storageFigure(rs) as { data: Trace[] };
     const order = storage.data[0]!["x"] as string[];
-    assert.deepEqual(storage.data[0]!["marker"]["color"], order.map((m) => METHOD_COLORS[m]));
+    assert.deepEqual(
+      storage.data[0]!["marker"]["color"],
+      order.map((m) => METHOD_COLORS[m]),
+    );
     assert.equal(seriesColor("yelp", 1), PALETTE[1]);
   });
 });

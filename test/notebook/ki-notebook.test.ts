@@ -4,7 +4,14 @@ import { projectRoot } from "../../lib/experiment/run-cell";
 import { checkKiDemo, checkKiResult } from "../../lib/notebook/ki-checks";
 import type { KiDemo } from "../../lib/notebook/ki-demo";
 import { kiSeedFigure, kiTimeFigure } from "../../lib/notebook/ki-figures";
-import { kiExperimentRows, kiSavingRows, kiSavingSentence, percentOrNotReached, ptCheckTables, relativeToRoot } from "../../lib/notebook/ki-tables";
+import {
+  kiExperimentRows,
+  kiSavingRows,
+  kiSavingSentence,
+  percentOrNotReached,
+  ptCheckTables,
+  relativeToRoot,
+} from "../../lib/notebook/ki-tables";
 import { readKiResult, type KiExperimentResult } from "../../lib/pretrain/ki-experiment";
 
 // The committed result of the kit-small <- kit-nano experiment (results/ki/) is the fixture.
@@ -26,8 +33,16 @@ describe("notebook 06 helpers (knowledge inheritance)", () => {
     assert.equal(rows[rows.length - 1]!["seed"], "mean");
     assert.equal(rows[0]!["saved"], percentOrNotReached(r.seeds[0]!.saving.saved));
     const s = r.seeds[0]!;
-    assert.match(kiSavingSentence(r, s), new RegExp(`^seed ${s.seed}: the KI run reached .* after ${s.saving.kiSteps!.toFixed(0)} of ${s.saving.scratchSteps} steps`));
-    assert.match(kiSavingSentence({ ...r }, { ...s, saving: { ...s.saving, kiSteps: null } }), /never reached the scratch run's final validation loss/);
+    assert.match(
+      kiSavingSentence(r, s),
+      new RegExp(
+        `^seed ${s.seed}: the KI run reached .* after ${s.saving.kiSteps!.toFixed(0)} of ${s.saving.scratchSteps} steps`,
+      ),
+    );
+    assert.match(
+      kiSavingSentence({ ...r }, { ...s, saving: { ...s.saving, kiSteps: null } }),
+      /never reached the scratch run's final validation loss/,
+    );
     const pt = ptCheckTables(r);
     assert.equal(pt === null, r.ptCheck === null);
     if (pt) assert.equal(pt.runs.length, r.ptCheck!.rows.length);
@@ -41,7 +56,10 @@ describe("notebook 06 helpers (knowledge inheritance)", () => {
     const s = r.seeds[0]!;
     const f = kiSeedFigure(r, s);
     assert.equal(f.data.length, 2);
-    assert.deepEqual((f.data[0] as { y: number[] }).y, s.scratch.curve.map((p) => p.valLoss));
+    assert.deepEqual(
+      (f.data[0] as { y: number[] }).y,
+      s.scratch.curve.map((p) => p.valLoss),
+    );
     const shapes = (f.layout as { shapes: { y0?: number; x0?: number }[] }).shapes;
     assert.equal(shapes[1]!.y0, s.saving.target, "the target line");
     assert.equal(shapes[2]!.x0, s.saving.kiSteps, "where KI reaches it");
@@ -52,7 +70,10 @@ describe("notebook 06 helpers (knowledge inheritance)", () => {
     assert.doesNotThrow(() => checkKiResult(FILE, r));
     const s = r.seeds[0]!;
     const tampered = { ...r, seeds: [{ ...s, saving: { ...s.saving, saved: 0.9 } }, ...r.seeds.slice(1)] };
-    assert.throws(() => checkKiResult(FILE, tampered), new RegExp(`check failed: .*seed ${s.seed}: recorded saving .* does not follow from the curves`));
+    assert.throws(
+      () => checkKiResult(FILE, tampered),
+      new RegExp(`check failed: .*seed ${s.seed}: recorded saving .* does not follow from the curves`),
+    );
     const short = { ...r, seeds: [{ ...s, ki: { ...s.ki, curve: s.ki.curve.slice(0, -1) } }] };
     assert.throws(() => checkKiResult(FILE, short), /does not follow from the curves|evaluated at different steps/);
   });
@@ -60,7 +81,12 @@ describe("notebook 06 helpers (knowledge inheritance)", () => {
   it("checkKiDemo refuses a demo that did not learn, changed the teacher or left the student as from scratch", () => {
     const curve = (a: number, b: number) => [2, 4].map((step, i) => ({ step, valLoss: i === 0 ? a : b, seconds: i }));
     const good: KiDemo = {
-      scratch: curve(7, 6.5), ki: curve(7, 6.4), evalSteps: [2, 4], teacherBefore: "sha256:t", teacherAfter: "sha256:t", sameWeights: false,
+      scratch: curve(7, 6.5),
+      ki: curve(7, 6.4),
+      evalSteps: [2, 4],
+      teacherBefore: "sha256:t",
+      teacherAfter: "sha256:t",
+      sameWeights: false,
       saving: { target: 6.5, scratchSteps: 4, kiSteps: 3.8, saved: 0.05 },
     };
     assert.doesNotThrow(() => checkKiDemo(good));

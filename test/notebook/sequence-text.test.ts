@@ -4,11 +4,21 @@ import { sequenceText, tokenTable } from "../../lib/notebook/sequence-text";
 import { Tokenizer } from "../../lib/tokenizer/tokenizer";
 import { trainBpe } from "../../lib/tokenizer/bpe-trainer";
 
-const tok = Tokenizer.fromJSON(trainBpe(["the food was good", "the film was great"], { vocabSize: 280, minFrequency: 1 }));
+const tok = Tokenizer.fromJSON(
+  trainBpe(["the food was good", "the film was great"], { vocabSize: 280, minFrequency: 1 }),
+);
 
 describe("notebook sequenceText / tokenTable", () => {
   it("decodes token pieces and marks prompt slots, with lengths when given", () => {
-    const seq = { pieces: [slot("front"), tokens(tok.encode("the food")), slot("middle"), tokens(tok.encode(" was good")), slot("back")] };
+    const seq = {
+      pieces: [
+        slot("front"),
+        tokens(tok.encode("the food")),
+        slot("middle"),
+        tokens(tok.encode(" was good")),
+        slot("back"),
+      ],
+    };
     assert.equal(sequenceText(seq, tok), "⟨front⟩the food⟨middle⟩ was good⟨back⟩");
     assert.equal(sequenceText(seq, tok, { front: 3, middle: 0, back: 2 }), "⟨front×3⟩the food was good⟨back×2⟩");
   });

@@ -22,7 +22,10 @@ describe("notebook start", function () {
     assert.deepEqual([full.quick, full.resultsPath], [false, null]);
     assert.match(lines[1]!, /full settings$/);
     assert.equal(quickMode({ KIT_QUICK: "0" }), false);
-    assert.throws(() => quickMode({ KIT_QUICK: "yes" }), /KIT_QUICK must be 1 \(quick settings\) or 0 \/ unset \(full settings\), got "yes"/);
+    assert.throws(
+      () => quickMode({ KIT_QUICK: "yes" }),
+      /KIT_QUICK must be 1 \(quick settings\) or 0 \/ unset \(full settings\), got "yes"/,
+    );
     fs.rmSync(root, { recursive: true, force: true });
   });
 });

@@ -8,7 +8,15 @@ import { fakeRecord } from "../fixtures/experiment/fake-record";
 import { setupBackend } from "../helpers";
 import { RecordingSink, tempDir, TextStream } from "./fixtures";
 
-const cells = (): Cell[] => expandGrid({ name: "s", backbones: ["tiny"], tasks: ["yelp"], methods: ["zero-shot", "prompt-tuning"], seeds: [0, 1], fixed: { steps: 2 } });
+const cells = (): Cell[] =>
+  expandGrid({
+    name: "s",
+    backbones: ["tiny"],
+    tasks: ["yelp"],
+    methods: ["zero-shot", "prompt-tuning"],
+    seeds: [0, 1],
+    fixed: { steps: 2 },
+  });
 
 describe("notebook study", function () {
   this.timeout(30000);
@@ -18,7 +26,16 @@ describe("notebook study", function () {
     const root = tempDir("kit-nb-study-");
     const runner: CellRunner = async (cell) => fakeRecord(cell);
     const lines: string[] = [];
-    const opts = { name: "07-mine", quick: false, root, runner, sink: new RecordingSink(), stream: new TextStream(), checkFingerprints: false, log: (l: string) => lines.push(l) };
+    const opts = {
+      name: "07-mine",
+      quick: false,
+      root,
+      runner,
+      sink: new RecordingSink(),
+      stream: new TextStream(),
+      checkFingerprints: false,
+      log: (l: string) => lines.push(l),
+    };
     const first = await runStudy(cells(), opts);
     assert.equal(first.records.length, 4);
     assert.ok(fs.existsSync(path.join(root, "reports", "notebooks", "07-mine-results.jsonl")));
@@ -36,7 +53,17 @@ describe("notebook study", function () {
     };
     const cs = cells();
     const bad = cs.find((c) => c.method === "prompt-tuning" && c.seed === 1)!;
-    const opts = { name: "07-fail", quick: true, root, runner, onError: "record-and-continue" as const, sink: new RecordingSink(), stream: new TextStream(), checkFingerprints: false, log: () => undefined };
+    const opts = {
+      name: "07-fail",
+      quick: true,
+      root,
+      runner,
+      onError: "record-and-continue" as const,
+      sink: new RecordingSink(),
+      stream: new TextStream(),
+      checkFingerprints: false,
+      log: () => undefined,
+    };
     await assert.rejects(runStudy(cs, opts), new RegExp(`07-fail: 1 of 4 cells have no record \\(${bad.cellId}\\)`));
     fs.rmSync(root, { recursive: true, force: true });
   });

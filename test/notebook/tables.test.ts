@@ -31,7 +31,13 @@ describe("notebook tables", () => {
     const ft = t.find((r) => r["method"] === "finetune")!;
     assert.equal(ft["promptLength"], "—", "a method without the option shows a dash");
     assert.deepEqual(Object.keys(summaryTable(rows, { metrics: ["mcc"], cost: false, backbone: true })[0]!), [
-      "backbone", "task", "method", "promptLength", "n", "MCC (mean ± std)", "MCC 95% CI",
+      "backbone",
+      "task",
+      "method",
+      "promptLength",
+      "n",
+      "MCC (mean ± std)",
+      "MCC 95% CI",
     ]);
     assert.throws(() => summaryTable(rows, { metrics: [] }), /at least one metric/);
   });
@@ -46,7 +52,10 @@ describe("notebook tables", () => {
     assert.equal(gapTable(gaps, { a: "PT", b: "FT" }, { digits: 2 })[0]!["PT − FT (mean)"], signed(gaps[0]!.mean, 2));
     assert.equal(gapVerdict({ n: 3, mean: 0.05, std: 0.01, ciLow: 0.02, ciHigh: 0.08 }, "PT", "FT"), "PT better");
     assert.equal(gapVerdict({ n: 3, mean: -0.05, std: 0.01, ciLow: -0.08, ciHigh: -0.02 }, "PT", "FT"), "FT better");
-    assert.match(gapVerdict({ n: 3, mean: 0, std: 0.01, ciLow: -0.01, ciHigh: 0.01 }, "PT", "FT"), /no clear difference/);
+    assert.match(
+      gapVerdict({ n: 3, mean: 0, std: 0.01, ciLow: -0.01, ciHigh: 0.01 }, "PT", "FT"),
+      /no clear difference/,
+    );
     assert.match(gapVerdict({ n: 1, mean: 0.1, std: 0, ciLow: 0.1, ciHigh: 0.1 }, "PT", "FT"), /one seed/);
   });
 
@@ -61,7 +70,13 @@ describe("notebook tables", () => {
       { position: "front", yelp: "0.7", pairs: "0.5" },
       { position: "back", yelp: "0.6", pairs: "—" },
     ]);
-    assert.throws(() => pivotTable([...items, items[0]!], { row: (i) => i.pos, column: (i) => i.task, value: (i) => i.v }), /two items for row 'front', column 'yelp'/);
-    assert.throws(() => pivotTable(items, { row: (i) => i.pos, column: () => "16", value: (i) => i.v }), /column label '16' is an integer/);
+    assert.throws(
+      () => pivotTable([...items, items[0]!], { row: (i) => i.pos, column: (i) => i.task, value: (i) => i.v }),
+      /two items for row 'front', column 'yelp'/,
+    );
+    assert.throws(
+      () => pivotTable(items, { row: (i) => i.pos, column: () => "16", value: (i) => i.v }),
+      /column label '16' is an integer/,
+    );
   });
 });

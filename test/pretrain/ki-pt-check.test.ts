@@ -20,7 +20,10 @@ describe("pretrain/ki-pt-check", () => {
     assert.equal(cells.length, 2 * 2 * 2);
     const c = cells[0]!;
     assert.equal(c.student, "scratch");
-    assert.equal(c.cell.backbone, "runs/pretrain/ki-exp/kit-small-1500steps-b8x128-lr0.002-wu100-wd0.01-eval100x32768/seed0/scratch/model");
+    assert.equal(
+      c.cell.backbone,
+      "runs/pretrain/ki-exp/kit-small-1500steps-b8x128-lr0.002-wu100-wd0.01-eval100x32768/seed0/scratch/model",
+    );
     assert.equal(c.cell.task, "yelp");
     assert.equal(c.cell.method, "prompt-tuning");
     assert.equal(c.cell.seed, 0);
@@ -35,8 +38,12 @@ describe("pretrain/ki-pt-check", () => {
     const cells = ptCheckCells(plan, path.resolve(root));
     const acc = (i: number) => 0.5 + i / 100;
     const records = cells.map((c, i) => ({
-      cellId: c.cell.cellId, backbone: { name: c.cell.backbone, fingerprint: `fp-${c.student}-${c.seed}` }, metrics: { accuracy: acc(i), macroF1: 0, mcc: 0 },
-      devMetrics: null, steps: 50, wallSeconds: 1,
+      cellId: c.cell.cellId,
+      backbone: { name: c.cell.backbone, fingerprint: `fp-${c.student}-${c.seed}` },
+      metrics: { accuracy: acc(i), macroF1: 0, mcc: 0 },
+      devMetrics: null,
+      steps: 50,
+      wallSeconds: 1,
     })) as unknown as RunRecord[];
     const fps = new Map(cells.map((c) => [c.cell.backbone, `fp-${c.student}-${c.seed}`]));
     const check = ptCheckResult(cells, records, fps, o);
@@ -48,10 +55,19 @@ describe("pretrain/ki-pt-check", () => {
     assert.equal(pt.seeds, 2);
     assert.ok(Math.abs(pt.kiMinusScratch - 0.02) < 1e-12);
     assert.ok(Math.abs(pt.scratchAccuracy - (acc(0) + acc(4)) / 2) < 1e-12);
-    assert.throws(() => ptCheckResult(cells, records.slice(1), fps, o), /no record for cell .* \(prompt-tuning on runs\/.*seed0\/scratch\/model, seed 0\)/);
+    assert.throws(
+      () => ptCheckResult(cells, records.slice(1), fps, o),
+      /no record for cell .* \(prompt-tuning on runs\/.*seed0\/scratch\/model, seed 0\)/,
+    );
     const moved = new Map(fps);
     moved.set(cells[0]!.cell.backbone, "fp-new");
-    assert.throws(() => ptCheckResult(cells, records, moved, o), /was made on weights fp-scratch-0, the checkpoint now has fp-new/);
-    assert.throws(() => ptCheckSummary(check.rows.filter((r: PtCheckRow) => !(r.student === "ki" && r.seed === 1))), /prompt-tuning, seed 1: KI row missing/);
+    assert.throws(
+      () => ptCheckResult(cells, records, moved, o),
+      /was made on weights fp-scratch-0, the checkpoint now has fp-new/,
+    );
+    assert.throws(
+      () => ptCheckSummary(check.rows.filter((r: PtCheckRow) => !(r.student === "ki" && r.seed === 1))),
+      /prompt-tuning, seed 1: KI row missing/,
+    );
   });
 });

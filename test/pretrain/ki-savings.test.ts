@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../../lib/backbone/config";
 import { sizeConfig } from "../../lib/backbone/sizes";
 import { RunSummary } from "../../lib/pretrain/ki-run-summary";
-import { forwardFlopsPerToken, secondsAtStep, seedSaving, summarizeSavings, teacherOverhead } from "../../lib/pretrain/ki-savings";
+import {
+  forwardFlopsPerToken,
+  secondsAtStep,
+  seedSaving,
+  summarizeSavings,
+  teacherOverhead,
+} from "../../lib/pretrain/ki-savings";
 import { setupBackend } from "../helpers";
 import { curve, removeTempDirs } from "./ki-fixtures";
 
@@ -10,8 +16,17 @@ describe("pretrain/ki-savings", () => {
   before(setupBackend);
   after(removeTempDirs);
 
-  const scratch = curve([[100, 5, 10], [200, 4, 20], [300, 3.5, 30], [400, 3.2, 40]]);
-  const ki = curve([[100, 4.5, 12], [200, 3.4, 24], [300, 3.0, 33]]);
+  const scratch = curve([
+    [100, 5, 10],
+    [200, 4, 20],
+    [300, 3.5, 30],
+    [400, 3.2, 40],
+  ]);
+  const ki = curve([
+    [100, 4.5, 12],
+    [200, 3.4, 24],
+    [300, 3.0, 33],
+  ]);
 
   it("estimates forward FLOPs per token and the teacher's share of a KI step", () => {
     const c = resolveConfig({ vocabSize: 10, maxLen: 8, dModel: 4, nLayers: 1, nHeads: 2, dFF: 8 });
@@ -44,19 +59,42 @@ describe("pretrain/ki-savings", () => {
   });
 
   it("reports nulls when the KI run never reaches the target, and no mean then", () => {
-    const never = seedSaving(scratch, curve([[100, 4, 10], [400, 3.3, 40]]), 0.1, 200);
-    for (const k of ["kiSteps", "saved", "kiCostSteps", "savedWithTeacher", "kiSecondsToTarget", "savedWallClock"] as const) assert.equal(never[k], null, k);
+    const never = seedSaving(
+      scratch,
+      curve([
+        [100, 4, 10],
+        [400, 3.3, 40],
+      ]),
+      0.1,
+      200,
+    );
+    for (const k of [
+      "kiSteps",
+      "saved",
+      "kiCostSteps",
+      "savedWithTeacher",
+      "kiSecondsToTarget",
+      "savedWallClock",
+    ] as const)
+      assert.equal(never[k], null, k);
     const run = (finalValLoss: number) => ({ finalValLoss }) as RunSummary;
     const reached = seedSaving(scratch, ki, 0.2, 100);
     const both = summarizeSavings([
       { scratch: run(3.3), ki: run(3.1), saving: reached },
-      { scratch: run(3.5), ki: run(3.3), saving: { ...reached, saved: 0.125, savedWithTeacher: 0.1, savedWallClock: 0.05 } },
+      {
+        scratch: run(3.5),
+        ki: run(3.3),
+        saving: { ...reached, saved: 0.125, savedWithTeacher: 0.1, savedWallClock: 0.05 },
+      },
     ]);
     assert.equal(both.reached, 2);
     assert.ok(Math.abs(both.meanSaved! - (0.375 + 0.125) / 2) < 1e-12);
     assert.ok(Math.abs(both.meanFinalValLoss.scratch - 3.4) < 1e-12);
     assert.ok(Math.abs(both.meanFinalValLoss.ki - 3.2) < 1e-12);
-    const partly = summarizeSavings([{ scratch: run(3.3), ki: run(3.1), saving: reached }, { scratch: run(3.3), ki: run(3.4), saving: never }]);
+    const partly = summarizeSavings([
+      { scratch: run(3.3), ki: run(3.1), saving: reached },
+      { scratch: run(3.3), ki: run(3.4), saving: never },
+    ]);
     assert.equal(partly.seeds, 2);
     assert.equal(partly.reached, 1);
     assert.equal(partly.meanSaved, null);

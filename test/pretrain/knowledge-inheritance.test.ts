@@ -9,7 +9,13 @@ import { Transformer } from "../../lib/backbone/transformer";
 import { trainingBatch } from "../../lib/pretrain/batches";
 import { computeSaved, stepsToReach } from "../../lib/pretrain/compute-saved";
 import { distillationDivergence } from "../../lib/pretrain/ki-divergence";
-import { assertKiRunMatches, kiCardNotes, kiRunName, kiRunRecord, readValidationCurve } from "../../lib/pretrain/ki-run";
+import {
+  assertKiRunMatches,
+  kiCardNotes,
+  kiRunName,
+  kiRunRecord,
+  readValidationCurve,
+} from "../../lib/pretrain/ki-run";
 import { alphaAt, kiLoss, resolveKiOptions, teacherLogits } from "../../lib/pretrain/knowledge-inheritance";
 import { LossFn, PretrainOptions, pretrain } from "../../lib/pretrain/pretrainer";
 import { TINY, assertBackboneUnchanged, assertNoLeak, bitwiseEqual, fakeIds, setupBackend, snapshot } from "../helpers";
@@ -51,10 +57,16 @@ function copyOf(m: Transformer): Transformer {
 }
 
 /** The loss value and the gradient w.r.t. every student variable (arrays, by name). */
-function lossAndGrads(fn: LossFn, model: Transformer, step: number): { loss: number; grads: Map<string, Float32Array> } {
+function lossAndGrads(
+  fn: LossFn,
+  model: Transformer,
+  step: number,
+): { loss: number; grads: Map<string, Float32Array> } {
   const { value, grads } = tf.variableGrads(() => fn(model, batch, step), model.variables());
   const out = new Map<string, Float32Array>();
-  model.names().forEach((name) => out.set(name, Float32Array.from(grads[model.param(name).name]!.dataSync() as Float32Array)));
+  model
+    .names()
+    .forEach((name) => out.set(name, Float32Array.from(grads[model.param(name).name]!.dataSync() as Float32Array)));
   const loss = value.dataSync()[0]!;
   value.dispose();
   Object.values(grads).forEach((g) => g.dispose());
@@ -107,7 +119,9 @@ function referenceDivergence(z: number[][], u: number[][], w: number[], temp: nu
 
 function randomMatrix(rows: number, cols: number, seed: number, scale: number): number[][] {
   const ids = fakeIds(rows * cols, 10007, seed);
-  return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => ((ids[r * cols + c]! / 10007) * 2 - 1) * scale));
+  return Array.from({ length: rows }, (_, r) =>
+    Array.from({ length: cols }, (_, c) => ((ids[r * cols + c]! / 10007) * 2 - 1) * scale),
+  );
 }
 
 describe("knowledge inheritance", () => {
@@ -130,8 +144,14 @@ describe("knowledge inheritance", () => {
     it("rejects bad settings, naming the field and the value", () => {
       assert.throws(() => resolveKiOptions({ alphaStart: 1.5 }), /alphaStart must be a number in \[0, 1\], got 1.5/);
       assert.throws(() => resolveKiOptions({ alphaEndStep: 2.5 }), /alphaEndStep .* got 2.5/);
-      assert.throws(() => resolveKiOptions({ temperature: 0 }), /knowledge inheritance: temperature must be a number > 0, got 0/);
-      assert.throws(() => resolveKiOptions({ topK: 0 }), /knowledge inheritance: topK must be null or a positive integer, got 0/);
+      assert.throws(
+        () => resolveKiOptions({ temperature: 0 }),
+        /knowledge inheritance: temperature must be a number > 0, got 0/,
+      );
+      assert.throws(
+        () => resolveKiOptions({ topK: 0 }),
+        /knowledge inheritance: topK must be null or a positive integer, got 0/,
+      );
       assert.throws(() => resolveKiOptions({ alpha: 1 } as never), /unknown option 'alpha'/);
     });
   });
@@ -171,11 +191,15 @@ describe("knowledge inheritance", () => {
             plus[i]![j]! += h;
             minus[i]![j]! -= h;
             const fd = (referenceDivergence(plus, u, w, temp, k) - referenceDivergence(minus, u, w, temp, k)) / (2 * h);
-            assert.ok(Math.abs(grad[i * v + j]! - fd) < 1e-5, `d/dz[${i},${j}]: op ${grad[i * v + j]} vs finite difference ${fd}`);
+            assert.ok(
+              Math.abs(grad[i * v + j]! - fd) < 1e-5,
+              `d/dz[${i},${j}]: op ${grad[i * v + j]} vs finite difference ${fd}`,
+            );
           }
         }
         // Rows with weight 0 get no gradient.
-        for (let j = 0; j < v; j++) assert.ok(grad[1 * v + j] === 0, `row 1 has weight 0 but gradient ${grad[1 * v + j]}`);
+        for (let j = 0; j < v; j++)
+          assert.ok(grad[1 * v + j] === 0, `row 1 has weight 0 but gradient ${grad[1 * v + j]}`);
       });
     }
 
@@ -184,7 +208,9 @@ describe("knowledge inheritance", () => {
         const full = opValueAndGrad(temp, null);
         const topV = opValueAndGrad(temp, v);
         assert.ok(Math.abs(full.value - topV.value) < 1e-6, `T=${temp}: ${full.value} vs ${topV.value}`);
-        full.grad.forEach((g, i) => assert.ok(Math.abs(g - topV.grad[i]!) < 1e-6, `T=${temp} grad ${i}: ${g} vs ${topV.grad[i]}`));
+        full.grad.forEach((g, i) =>
+          assert.ok(Math.abs(g - topV.grad[i]!) < 1e-6, `T=${temp} grad ${i}: ${g} vs ${topV.grad[i]}`),
+        );
       }
     });
 
@@ -203,9 +229,16 @@ describe("knowledge inheritance", () => {
     it("rejects a bad top-k and mismatched teacher logits", () => {
       tf.tidy(() => {
         const zt = tf.tensor2d(z);
-        assert.throws(() => distillationDivergence(zt, () => zt, Float32Array.from(w), { temperature: 1, topK: v + 1 }), /topK must be an integer in \[1, 7\]/);
         assert.throws(
-          () => distillationDivergence(zt, () => tf.zeros([n, v + 1]) as tf.Tensor2D, Float32Array.from(w), { temperature: 1, topK: null }),
+          () => distillationDivergence(zt, () => zt, Float32Array.from(w), { temperature: 1, topK: v + 1 }),
+          /topK must be an integer in \[1, 7\]/,
+        );
+        assert.throws(
+          () =>
+            distillationDivergence(zt, () => tf.zeros([n, v + 1]) as tf.Tensor2D, Float32Array.from(w), {
+              temperature: 1,
+              topK: null,
+            }),
           /teacher logits are \[5, 8\], student logits \[5, 7\]/,
         );
       });
@@ -301,8 +334,12 @@ describe("knowledge inheritance", () => {
           const fd = (lossWith(eps) - lossWith(-eps)) / (2 * eps);
           tf.tidy(() => variable.assign(tf.tensor(original, variable.shape)));
           assert.ok(Math.abs(g[at]!) > 1e-3, `${name}: gradient too small to check (${g[at]})`);
-          if (process.env["KI_TEST_VERBOSE"]) console.log(`${label} ${name}[${at}]: analytic ${g[at]} vs finite difference ${fd}`);
-          assert.ok(Math.abs(fd - g[at]!) < 0.02 * Math.abs(g[at]!) + 2e-4, `${name}[${at}]: analytic ${g[at]} vs finite difference ${fd}`);
+          if (process.env["KI_TEST_VERBOSE"])
+            console.log(`${label} ${name}[${at}]: analytic ${g[at]} vs finite difference ${fd}`);
+          assert.ok(
+            Math.abs(fd - g[at]!) < 0.02 * Math.abs(g[at]!) + 2e-4,
+            `${name}[${at}]: analytic ${g[at]} vs finite difference ${fd}`,
+          );
         }
         teacher.dispose();
         student.dispose();
@@ -313,7 +350,8 @@ describe("knowledge inheritance", () => {
       const teacher = Transformer.create(STUDENT, 5);
       const student = Transformer.create(STUDENT, 6);
       // tfjs internals, read only: the tape being recorded inside variableGrads.
-      const tapeLength = () => (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape?.length ?? -1;
+      const tapeLength = () =>
+        (tf.engine() as unknown as { state: { activeTape: unknown[] | null } }).state.activeTape?.length ?? -1;
       const nodes = (fn: LossFn) => {
         let n = -1;
         const { value, grads } = tf.variableGrads(() => {
@@ -328,7 +366,12 @@ describe("knowledge inheritance", () => {
       const lm = nodes(kiLoss(teacher, { alphaStart: 0, alphaEndStep: 5 }));
       const kd = nodes(kiLoss(teacher, { alphaStart: 1, alphaEndStep: 5 })); // distillation term only
       const mixed = nodes(kiLoss(teacher, { alphaStart: 0.5, alphaEndStep: 5 }));
-      const taped = nodes((m, b, s) => tf.add(kiLoss(teacher, { alphaStart: 0, alphaEndStep: 5 })(m, b, s), tf.mul(tf.sum(teacherLogits(teacher, b)), 0)));
+      const taped = nodes((m, b, s) =>
+        tf.add(
+          kiLoss(teacher, { alphaStart: 0, alphaEndStep: 5 })(m, b, s),
+          tf.mul(tf.sum(teacherLogits(teacher, b)), 0),
+        ),
+      );
       assert.ok(lm > 50, `the student's own forward should record many nodes, got ${lm}`);
       assert.ok(taped - lm > 50, `a taped teacher forward should add many nodes (${lm} -> ${taped})`);
       // The fused divergence replaces the fused cross-entropy: one node for one; mixing adds a few scalar nodes.
@@ -343,7 +386,10 @@ describe("knowledge inheritance", () => {
       const student = Transformer.create(STUDENT, 6);
       const fn = kiLoss(teacher, { alphaStart: 0.5, alphaEndStep: 10 });
       assert.throws(() => lossValue(fn, student, 0), /vocabulary mismatch: the teacher has 48 tokens, the student 40/);
-      assert.throws(() => lossValue(kiLoss(teacher, { topK: 49 }), Transformer.create({ ...STUDENT, vocabSize: 48 }, 1), 0), /topK 49 exceeds/);
+      assert.throws(
+        () => lossValue(kiLoss(teacher, { topK: 49 }), Transformer.create({ ...STUDENT, vocabSize: 48 }, 1), 0),
+        /topK 49 exceeds/,
+      );
       teacher.dispose();
       student.dispose();
     });
@@ -378,7 +424,10 @@ describe("knowledge inheritance", () => {
       const s = await pretrain(dirScratch, train, val, OPTIONS, quiet);
       const wk = snapshot(r.model.variables());
       const ws = snapshot(s.model.variables());
-      assert.ok(wk.some((w, i) => !bitwiseEqual(w, ws[i]!)), "KI run ended with the scratch run's weights");
+      assert.ok(
+        wk.some((w, i) => !bitwiseEqual(w, ws[i]!)),
+        "KI run ended with the scratch run's weights",
+      );
       teacher.dispose();
       r.model.dispose();
       s.model.dispose();
@@ -390,7 +439,11 @@ describe("knowledge inheritance", () => {
       const dirB = tempDir("kit-ki-d-");
       const a = await pretrain(dirA, train, val, OPTIONS, { ...quiet, loss: kiLoss(teacher, ki) });
       let calls = 0;
-      const first = await pretrain(dirB, train, val, OPTIONS, { ...quiet, loss: kiLoss(teacher, ki), shouldStop: () => ++calls > 2 });
+      const first = await pretrain(dirB, train, val, OPTIONS, {
+        ...quiet,
+        loss: kiLoss(teacher, ki),
+        shouldStop: () => ++calls > 2,
+      });
       assert.equal(first.finished, false);
       assert.equal(first.state.step, 2); // stopped while a_t > 0
       first.model.dispose();
@@ -403,7 +456,10 @@ describe("knowledge inheritance", () => {
         second.state.history.map((h) => h.valLoss),
         a.state.history.map((h) => h.valLoss),
       );
-      assert.deepEqual(readValidationCurve(dirB), a.state.history.map((h) => ({ step: h.step, valLoss: h.valLoss })));
+      assert.deepEqual(
+        readValidationCurve(dirB),
+        a.state.history.map((h) => ({ step: h.step, valLoss: h.valLoss })),
+      );
       teacher.dispose();
       a.model.dispose();
       second.model.dispose();
@@ -427,9 +483,18 @@ describe("knowledge inheritance", () => {
       s.model.dispose();
       assertKiRunMatches(dirKi, { ...record }); // same record: resumable
       assertKiRunMatches(dirScratch, null);
-      assert.throws(() => assertKiRunMatches(dirKi, null), /started with knowledge inheritance .*\n.*resumed from scratch/);
-      assert.throws(() => assertKiRunMatches(dirScratch, record), /started from scratch \(no teacher\)\n.*resumed with knowledge inheritance/);
-      assert.throws(() => assertKiRunMatches(dirKi, { ...record, teacher: { name: "kit-tiny", fingerprint: "sha256:bbbb" } }), /started with .*sha256:aaaa.*\n.*resumed with .*sha256:bbbb/);
+      assert.throws(
+        () => assertKiRunMatches(dirKi, null),
+        /started with knowledge inheritance .*\n.*resumed from scratch/,
+      );
+      assert.throws(
+        () => assertKiRunMatches(dirScratch, record),
+        /started from scratch \(no teacher\)\n.*resumed with knowledge inheritance/,
+      );
+      assert.throws(
+        () => assertKiRunMatches(dirKi, { ...record, teacher: { name: "kit-tiny", fingerprint: "sha256:bbbb" } }),
+        /started with .*sha256:aaaa.*\n.*resumed with .*sha256:bbbb/,
+      );
       assert.throws(() => assertKiRunMatches(dirKi, { ...record, alphaEndStep: 5 }), /use another --run-dir/);
       teacher.dispose();
     });
@@ -437,8 +502,15 @@ describe("knowledge inheritance", () => {
     it("names KI runs and writes the teacher and settings into the card notes", () => {
       assert.equal(kiRunName("kit-base", "kit-small"), "kit-base-ki-kit-small");
       assert.equal(kiRunName("kit-base", "my teacher/v2"), "kit-base-ki-my_teacher_v2");
-      const notes = kiCardNotes(kiRunRecord({ name: "kit-small", fingerprint: "sha256:abc" }, resolveKiOptions({ alphaStart: 0.5, alphaEndStep: 900, topK: 64 })), "models/kit-small").join("\n");
-      for (const part of ["kit-small", "models/kit-small", "sha256:abc", "0.5", "step 900", "T = 1", "top 64"]) assert.ok(notes.includes(part), `${part} missing from ${notes}`);
+      const notes = kiCardNotes(
+        kiRunRecord(
+          { name: "kit-small", fingerprint: "sha256:abc" },
+          resolveKiOptions({ alphaStart: 0.5, alphaEndStep: 900, topK: 64 }),
+        ),
+        "models/kit-small",
+      ).join("\n");
+      for (const part of ["kit-small", "models/kit-small", "sha256:abc", "0.5", "step 900", "T = 1", "top 64"])
+        assert.ok(notes.includes(part), `${part} missing from ${notes}`);
     });
   });
 
@@ -464,25 +536,62 @@ describe("knowledge inheritance", () => {
     });
 
     it("uses an exact hit, the first crossing, and the first point when it is already below", () => {
-      assert.equal(stepsToReach([{ step: 10, valLoss: 4 }, { step: 20, valLoss: 3.2 }, { step: 30, valLoss: 3.1 }], 3.2), 20);
-      assert.equal(stepsToReach([{ step: 10, valLoss: 4 }, { step: 20, valLoss: 3 }, { step: 30, valLoss: 3.5 }, { step: 40, valLoss: 2 }], 3.5), 15);
+      assert.equal(
+        stepsToReach(
+          [
+            { step: 10, valLoss: 4 },
+            { step: 20, valLoss: 3.2 },
+            { step: 30, valLoss: 3.1 },
+          ],
+          3.2,
+        ),
+        20,
+      );
+      assert.equal(
+        stepsToReach(
+          [
+            { step: 10, valLoss: 4 },
+            { step: 20, valLoss: 3 },
+            { step: 30, valLoss: 3.5 },
+            { step: 40, valLoss: 2 },
+          ],
+          3.5,
+        ),
+        15,
+      );
       assert.equal(computeSaved(scratch, [{ step: 50, valLoss: 3 }]).kiSteps, 50);
       assert.equal(computeSaved(scratch, [{ step: 50, valLoss: 3 }]).saved, 1 - 50 / 400);
     });
 
     it("reports null when the KI run never reaches the scratch run's final loss, and negative savings when later", () => {
-      const never = computeSaved(scratch, [{ step: 100, valLoss: 4 }, { step: 400, valLoss: 3.3 }]);
+      const never = computeSaved(scratch, [
+        { step: 100, valLoss: 4 },
+        { step: 400, valLoss: 3.3 },
+      ]);
       assert.equal(never.kiSteps, null);
       assert.equal(never.saved, null);
-      const later = computeSaved(scratch, [{ step: 400, valLoss: 3.4 }, { step: 600, valLoss: 3.0 }]);
+      const later = computeSaved(scratch, [
+        { step: 400, valLoss: 3.4 },
+        { step: 600, valLoss: 3.0 },
+      ]);
       assert.ok(Math.abs(later.kiSteps! - 500) < 1e-9);
       assert.ok(Math.abs(later.saved! + 0.25) < 1e-12);
     });
 
     it("rejects malformed curves naming the curve, point and field", () => {
       assert.throws(() => computeSaved([], scratch), /the scratch curve is empty/);
-      assert.throws(() => computeSaved(scratch, [{ step: 10, valLoss: 3 }, { step: 10, valLoss: 2 }]), /ki curve point 1: step 10 is not after the previous step 10/);
-      assert.throws(() => computeSaved(scratch, [{ step: 10, valLoss: NaN }]), /ki curve point 0: valLoss must be a finite number/);
+      assert.throws(
+        () =>
+          computeSaved(scratch, [
+            { step: 10, valLoss: 3 },
+            { step: 10, valLoss: 2 },
+          ]),
+        /ki curve point 1: step 10 is not after the previous step 10/,
+      );
+      assert.throws(
+        () => computeSaved(scratch, [{ step: 10, valLoss: NaN }]),
+        /ki curve point 0: valLoss must be a finite number/,
+      );
       assert.throws(() => computeSaved([{ step: 0, valLoss: 3 }], scratch), /ends at step 0/);
     });
   });

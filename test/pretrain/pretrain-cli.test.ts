@@ -20,9 +20,26 @@ const ROOT = projectRoot();
 const CLI = path.join(ROOT, "build", "scripts", "pretrain.js");
 const NANO = path.join(ROOT, "models", "kit-nano");
 /** A few steps of a tiny run (--steps added per test). */
-const SMALL = ["--size", "kit-nano", "--batch", "2", "--length", "16", "--eval-every", "2", "--eval-tokens", "64", "--log-every", "1", "--warmup", "1"];
+const SMALL = [
+  "--size",
+  "kit-nano",
+  "--batch",
+  "2",
+  "--length",
+  "16",
+  "--eval-every",
+  "2",
+  "--eval-tokens",
+  "64",
+  "--log-every",
+  "1",
+  "--warmup",
+  "1",
+];
 
-const WORDS = "the cat sat on the mat while a dog ran past the old red barn and birds sang in tall green trees".split(" ");
+const WORDS = "the cat sat on the mat while a dog ran past the old red barn and birds sang in tall green trees".split(
+  " ",
+);
 
 async function tinyProject(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pretrain-cli-"));
@@ -42,7 +59,12 @@ async function tinyProject(): Promise<string> {
 }
 
 function run(cwd: string, args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, KIT_THREADS: "1" }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, KIT_THREADS: "1" },
+    timeout: 120_000,
+  });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -67,13 +89,19 @@ describe("pretrain CLI", function () {
       [["--length", "129"], /^--length must be an integer in \[2, 128\], got 129$/m],
       [["--lr", "0"], /^--lr must be a number > 0, got 0$/m],
       [["--weight-decay", "-1"], /^--weight-decay must be a number >= 0, got -1$/m],
-      [["--eval-tokens", "100"], /^--eval-tokens must be an integer >= 1024 \(one batch: --batch 8 x --length 128\), got 100$/m],
+      [
+        ["--eval-tokens", "100"],
+        /^--eval-tokens must be an integer >= 1024 \(one batch: --batch 8 x --length 128\), got 100$/m,
+      ],
       [["--minutes", "-2"], /^--minutes must be a number >= 0, got -2$/m],
       [["--vocab-size", "0"], /^--vocab-size must be a positive integer, got 0$/m],
       [["--tokenizer", ""], /^--tokenizer must be a non-empty string, got ""$/m],
       [["--ki-alpha", "0.3"], /^--ki-alpha need --teacher/m],
       [["--teacher", "models/kit-nano", "--ki-alpha", "2"], /^--ki-alpha must be a number in \[0, 1\], got 2$/m],
-      [["--teacher", "models/kit-nano", "--ki-top-k", "-1"], /^--ki-top-k \(0 = full vocabulary\) must be a non-negative integer, got -1$/m],
+      [
+        ["--teacher", "models/kit-nano", "--ki-top-k", "-1"],
+        /^--ki-top-k \(0 = full vocabulary\) must be a non-negative integer, got -1$/m,
+      ],
       [["--teacher", "nowhere"], /^--teacher nowhere: no config.json there/m],
       [["--overwrite"], /^--overwrite needs --out/m],
     ];
@@ -83,7 +111,10 @@ describe("pretrain CLI", function () {
       assert.match(r.stderr, re, extra.join(" "));
       assert.doesNotMatch(r.stderr, /^\s+at /m, `${extra.join(" ")}: no stack trace`);
     }
-    assert.match(run(project, ["--size", "kit-huge"]).stderr, /^--size must be one of kit-nano, kit-small, kit-base, got "kit-huge"$/m);
+    assert.match(
+      run(project, ["--size", "kit-huge"]).stderr,
+      /^--size must be one of kit-nano, kit-small, kit-base, got "kit-huge"$/m,
+    );
     assert.deepEqual(fs.readdirSync(project).sort(), [".cache", "models"], "nothing was written");
   });
 
@@ -92,10 +123,16 @@ describe("pretrain CLI", function () {
     const before = bytesOf(shipped);
     const implicit = run(project, [...SMALL, "--steps", "2", "--run-dir", "models/kit-nano"]);
     assert.equal(implicit.status, 1);
-    assert.match(implicit.stderr, /the default output folder models\/kit-nano\/model lies under .*models \(shipped backbones\): name it explicitly with --out/);
+    assert.match(
+      implicit.stderr,
+      /the default output folder models\/kit-nano\/model lies under .*models \(shipped backbones\): name it explicitly with --out/,
+    );
     const over = run(project, [...SMALL, "--steps", "2", "--out", "models/kit-nano"]);
     assert.equal(over.status, 1);
-    assert.match(over.stderr, /^models\/kit-nano already holds a checkpoint \(.*model\.safetensors.*\), a shipped backbone: pass --overwrite to replace it, or choose another --out$/m);
+    assert.match(
+      over.stderr,
+      /^models\/kit-nano already holds a checkpoint \(.*model\.safetensors.*\), a shipped backbone: pass --overwrite to replace it, or choose another --out$/m,
+    );
     assert.deepEqual(bytesOf(shipped), before, "the shipped backbone is untouched");
     assert.equal(fs.existsSync(path.join(project, "runs")), false, "refused before training");
   });
@@ -118,7 +155,10 @@ describe("pretrain CLI", function () {
 
     const again = run(project, [...SMALL, "--steps", "3"]);
     assert.equal(again.status, 1);
-    assert.match(again.stderr, /^runs\/pretrain\/kit-nano\/model already holds a checkpoint .*: pass --overwrite to replace it/m);
+    assert.match(
+      again.stderr,
+      /^runs\/pretrain\/kit-nano\/model already holds a checkpoint .*: pass --overwrite to replace it/m,
+    );
     // Replacing a shipped backbone on purpose: --out models/kit-nano --overwrite.
     const replaced = run(project, [...SMALL, "--steps", "3", "--out", "models/kit-nano", "--overwrite"]);
     assert.equal(replaced.status, 0, replaced.stderr);

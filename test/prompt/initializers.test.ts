@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { classLabel, EmbeddingTable, frequentTokenIds, fromText, randomUniform, sampledVocab } from "../../lib/prompt/initializers";
+import {
+  classLabel,
+  EmbeddingTable,
+  frequentTokenIds,
+  fromText,
+  randomUniform,
+  sampledVocab,
+} from "../../lib/prompt/initializers";
 
 /** An arange table: row r is [r*D, r*D+1, ..., r*D+D-1], so every expected prompt vector is exact. */
 function arange(vocab: number, width: number): EmbeddingTable {
@@ -17,22 +24,38 @@ describe("prompt initializers", () => {
     const out = classLabel(T, [[23], [23, 54], [10, 20, 30]], fill)(5, 4, 7);
     assert.deepEqual(slot(out, 0, 4), rowOf(T, 23));
     // mean of rows 23 and 54 of an arange table = the row at (23 + 54) / 2 = 38.5, elementwise.
-    assert.deepEqual(slot(out, 1, 4), [0, 1, 2, 3].map((d) => ((23 + 54) / 2) * 4 + d));
+    assert.deepEqual(
+      slot(out, 1, 4),
+      [0, 1, 2, 3].map((d) => ((23 + 54) / 2) * 4 + d),
+    );
     assert.deepEqual(slot(out, 2, 4), rowOf(T, 20));
     // the remaining slots are the fill's (sampled-vocab rows from the candidates).
-    for (const p of [3, 4]) assert.ok([90, 91, 92].some((r) => JSON.stringify(rowOf(T, r)) === JSON.stringify(slot(out, p, 4))));
-    assert.deepEqual(Array.from(classLabel(T, [[1], [2], [3]], fill)(2, 4, 0)), [...rowOf(T, 1), ...rowOf(T, 2)], "more labels than slots: the first labels");
+    for (const p of [3, 4])
+      assert.ok([90, 91, 92].some((r) => JSON.stringify(rowOf(T, r)) === JSON.stringify(slot(out, p, 4))));
+    assert.deepEqual(
+      Array.from(classLabel(T, [[1], [2], [3]], fill)(2, 4, 0)),
+      [...rowOf(T, 1), ...rowOf(T, 2)],
+      "more labels than slots: the first labels",
+    );
   });
 
   it("sampled-vocab: rows of distinct candidates while there are enough, seeded", () => {
     const cands = [5, 6, 7, 8];
     const out = sampledVocab(T, cands)(4, 4, 3);
     const picked = [0, 1, 2, 3].map((p) => slot(out, p, 4)[0]! / 4);
-    assert.deepEqual([...picked].sort((a, b) => a - b), cands, "without replacement");
+    assert.deepEqual(
+      [...picked].sort((a, b) => a - b),
+      cands,
+      "without replacement",
+    );
     assert.deepEqual(sampledVocab(T, cands)(4, 4, 3), out, "same seed, same prompt");
     assert.notDeepEqual(sampledVocab(T, cands)(4, 4, 4), out, "another seed, another order");
     const long = sampledVocab(T, [9])(3, 4, 0);
-    assert.deepEqual(Array.from(long), [...rowOf(T, 9), ...rowOf(T, 9), ...rowOf(T, 9)], "reuses candidates once exhausted");
+    assert.deepEqual(
+      Array.from(long),
+      [...rowOf(T, 9), ...rowOf(T, 9), ...rowOf(T, 9)],
+      "reuses candidates once exhausted",
+    );
   });
 
   it("text: the text's rows in order, then the fill; a long text is truncated", () => {
@@ -47,7 +70,10 @@ describe("prompt initializers", () => {
   it("random-uniform stays within its range and depends on the seed", () => {
     const a = randomUniform(0.25)(10, 8, 1);
     assert.ok(a.every((v) => v >= -0.25 && v <= 0.25));
-    assert.ok(a.some((v) => Math.abs(v) > 0.1), "spread over the range");
+    assert.ok(
+      a.some((v) => Math.abs(v) > 0.1),
+      "spread over the range",
+    );
     assert.notDeepEqual(a, randomUniform(0.25)(10, 8, 2));
     assert.throws(() => randomUniform(0), /range must be > 0, got 0/);
   });

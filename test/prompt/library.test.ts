@@ -57,7 +57,8 @@ describe("prompt library", function () {
     const N = 40;
     const done = [0, 1].map((w) => run([libDir, dir, String(w), String(N), JSON.stringify(META)]));
     const deadline = Date.now() + 30000;
-    while (![0, 1].every((w) => fs.existsSync(path.join(root, `ready-${w}`))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (![0, 1].every((w) => fs.existsSync(path.join(root, `ready-${w}`))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     fs.writeFileSync(path.join(root, "go"), "");
     const results = await Promise.all(done);
     results.forEach((r, w) => assert.equal(r.code, 0, `writer ${w} failed: ${r.stderr}`));
@@ -70,7 +71,13 @@ describe("prompt library", function () {
     for (const e of entries) {
       const { prompts } = lib.load(e.id, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 4 });
       const want = e.metrics["writer"]! * 1000 + e.metrics["i"]!;
-      assert.ok(prompts.arrays().get("front")!.every((v) => v === want), `${e.file} holds another writer's prompt`);
+      assert.ok(
+        prompts
+          .arrays()
+          .get("front")!
+          .every((v) => v === want),
+        `${e.file} holds another writer's prompt`,
+      );
       prompts.dispose();
     }
     fs.rmSync(root, { recursive: true, force: true });
@@ -78,7 +85,12 @@ describe("prompt library", function () {
 
   it("reads a library written with the older index.json, and appends new entries beside it", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-lib-legacy-"));
-    const old = { ...META, id: "yelp-kit-nano-front-2-random-uniform", file: "yelp-kit-nano-front-2-random-uniform.safetensors", savedAt: "2026-01-01T00:00:00.000Z" };
+    const old = {
+      ...META,
+      id: "yelp-kit-nano-front-2-random-uniform",
+      file: "yelp-kit-nano-front-2-random-uniform.safetensors",
+      savedAt: "2026-01-01T00:00:00.000Z",
+    };
     fs.writeFileSync(path.join(dir, "index.json"), JSON.stringify([old]));
     fs.writeFileSync(path.join(dir, old.file), "");
     const lib = new PromptLibrary(dir);
@@ -87,7 +99,10 @@ describe("prompt library", function () {
     const added = lib.add(p, META);
     p.dispose();
     assert.equal(added.id, `${old.id}-2`, "a listed id is not reused");
-    assert.deepEqual(lib.list().map((e) => e.id), [old.id, added.id]);
+    assert.deepEqual(
+      lib.list().map((e) => e.id),
+      [old.id, added.id],
+    );
     assert.ok(fs.existsSync(lib.indexPath()));
     fs.writeFileSync(path.join(dir, "index.json"), "{");
     assert.throws(() => lib.list(), /index.json: not valid JSON/);

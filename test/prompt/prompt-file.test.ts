@@ -29,7 +29,10 @@ describe("prompt files and library", () => {
     assert.deepEqual(meta.settings, META.settings);
     assert.deepEqual(prompts.lengths, { front: 3, middle: 0, back: 2 });
     for (const [slot, data] of p.arrays()) assert.ok(bitwiseEqual(data, prompts.arrays().get(slot)!));
-    assert.throws(() => loadPrompt(file, { name: "kit-small", fingerprint: "sha256:bbbb", width: 8 }), /trained on backbone 'kit-nano'.*not on 'kit-small'/);
+    assert.throws(
+      () => loadPrompt(file, { name: "kit-small", fingerprint: "sha256:bbbb", width: 8 }),
+      /trained on backbone 'kit-nano'.*not on 'kit-small'/,
+    );
     p.dispose();
     prompts.dispose();
   });
@@ -52,14 +55,17 @@ describe("prompt files and library", () => {
   it("saves a deep prompt with every layer and loads each layer back bitwise", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-prompt-deep-"));
     const file = path.join(dir, "deep.safetensors");
-    const layers = [0, 1, 2].map((l) => PromptSet.create({ front: 2, middle: 0, back: 1 }, 8, randomUniform(0.5), "random-uniform", 10 + l));
+    const layers = [0, 1, 2].map((l) =>
+      PromptSet.create({ front: 2, middle: 0, back: 1 }, 8, randomUniform(0.5), "random-uniform", 10 + l),
+    );
     savePrompt(file, layers, META);
     const loaded = loadPrompt(file, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 8 });
     const got = [loaded.prompts, ...loaded.deep];
     assert.equal(got.length, 3, "every layer is kept");
     got.forEach((set, l) => {
       assert.deepEqual(set.lengths, { front: 2, middle: 0, back: 1 });
-      for (const [slot, data] of layers[l]!.arrays()) assert.ok(bitwiseEqual(data, set.arrays().get(slot)!), `layer ${l} slot ${slot}`);
+      for (const [slot, data] of layers[l]!.arrays())
+        assert.ok(bitwiseEqual(data, set.arrays().get(slot)!), `layer ${l} slot ${slot}`);
     });
     // An ordinary prompt loads with no deep layers.
     savePrompt(file, layers[0]!, META);
@@ -67,11 +73,30 @@ describe("prompt files and library", () => {
     assert.equal(one.deep.length, 0);
     // A file that lost a layer is refused, not loaded as a shallower prompt.
     const arrays = (set: PromptSet, prefix: string) =>
-      Object.fromEntries([...set.arrays()].map(([slot, data]) => [`${prefix}.${slot}`, { dtype: "F32" as const, shape: [data.length / 8, 8], data }]));
-    writeSafetensorsFile(file, { ...arrays(layers[0]!, "prompt"), ...arrays(layers[2]!, "deep.2") }, { kit_prompt: JSON.stringify(META), kit_prompt_layers: "3" });
-    assert.throws(() => loadPrompt(file, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 8 }), /layer 1 has slot lengths .*a layer is missing or damaged/);
-    writeSafetensorsFile(file, { ...arrays(layers[0]!, "prompt"), ...arrays(layers[2]!, "deep.5") }, { kit_prompt: JSON.stringify(META), kit_prompt_layers: "3" });
-    assert.throws(() => loadPrompt(file, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 8 }), /unexpected tensor 'deep.5.(front|back)' \(a 3-layer prompt holds prompt.<slot> and deep.1..2.<slot>\)/);
+      Object.fromEntries(
+        [...set.arrays()].map(([slot, data]) => [
+          `${prefix}.${slot}`,
+          { dtype: "F32" as const, shape: [data.length / 8, 8], data },
+        ]),
+      );
+    writeSafetensorsFile(
+      file,
+      { ...arrays(layers[0]!, "prompt"), ...arrays(layers[2]!, "deep.2") },
+      { kit_prompt: JSON.stringify(META), kit_prompt_layers: "3" },
+    );
+    assert.throws(
+      () => loadPrompt(file, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 8 }),
+      /layer 1 has slot lengths .*a layer is missing or damaged/,
+    );
+    writeSafetensorsFile(
+      file,
+      { ...arrays(layers[0]!, "prompt"), ...arrays(layers[2]!, "deep.5") },
+      { kit_prompt: JSON.stringify(META), kit_prompt_layers: "3" },
+    );
+    assert.throws(
+      () => loadPrompt(file, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 8 }),
+      /unexpected tensor 'deep.5.(front|back)' \(a 3-layer prompt holds prompt.<slot> and deep.1..2.<slot>\)/,
+    );
     [...layers, ...got, one.prompts].forEach((p) => p.dispose());
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -82,14 +107,25 @@ describe("prompt files and library", () => {
     const data = new Float32Array(16).fill(0.1);
     data[5] = NaN;
     data[9] = Infinity;
-    writeSafetensorsFile(file, { "prompt.front": { dtype: "F32", shape: [2, 8], data } }, { kit_prompt: JSON.stringify(META) });
+    writeSafetensorsFile(
+      file,
+      { "prompt.front": { dtype: "F32", shape: [2, 8], data } },
+      { kit_prompt: JSON.stringify(META) },
+    );
     assert.throws(
       () => loadPrompt(file, { name: "kit-nano", fingerprint: "sha256:aaaa", width: 8 }),
-      (err: Error) => err.message.startsWith(file) && /tensor 'prompt.front' holds 2 non-finite value\(s\) of 16 \(first at index 5: NaN\); refusing to load/.test(err.message),
+      (err: Error) =>
+        err.message.startsWith(file) &&
+        /tensor 'prompt.front' holds 2 non-finite value\(s\) of 16 \(first at index 5: NaN\); refusing to load/.test(
+          err.message,
+        ),
     );
     const bad = PromptSet.fromArrays(new Map([["front", data]]), 8, "random-uniform");
     const out = path.join(dir, "out.safetensors");
-    assert.throws(() => savePrompt(out, bad, META), /out.safetensors: tensor 'prompt.front' holds 2 non-finite value\(s\).*refusing to save/);
+    assert.throws(
+      () => savePrompt(out, bad, META),
+      /out.safetensors: tensor 'prompt.front' holds 2 non-finite value\(s\).*refusing to save/,
+    );
     assert.equal(fs.existsSync(out), false, "nothing written");
     const lib = new PromptLibrary(path.join(dir, "lib"));
     assert.throws(() => lib.add(bad, META), /refusing to save/);

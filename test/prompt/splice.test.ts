@@ -12,7 +12,10 @@ const D = TINY.dModel!;
 
 // s0: <front> 5 6 <back>      -> P0 P1 5 6 P2 (pad)
 // s1: 7 <front> 8 9 10        -> 7 P0 P1 8 9 10       (prompt rows: front 0..1, back 2)
-const SEQS: InputSequence[] = [{ pieces: [slot("front"), tokens([5, 6]), slot("back")] }, { pieces: [tokens([7]), slot("front"), tokens([8, 9, 10])] }];
+const SEQS: InputSequence[] = [
+  { pieces: [slot("front"), tokens([5, 6]), slot("back")] },
+  { pieces: [tokens([7]), slot("front"), tokens([8, 9, 10])] },
+];
 const B = 2;
 const L = 6;
 const BL = B * L;
@@ -71,8 +74,14 @@ describe("splicing prompts into the input", function () {
   });
 
   it("the gradient of a prompt vector is the sum over the positions it fills (hand-derived, exact)", () => {
-    const r = tf.tensor3d(Float32Array.from(fakeIds(BL * D, 1000, 5), (v) => v / 1000 - 0.5), [B, L, D]);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(spliceBatch(model, SEQS, prompts, PAD).x, r)) as tf.Scalar, prompts.variables());
+    const r = tf.tensor3d(
+      Float32Array.from(fakeIds(BL * D, 1000, 5), (v) => v / 1000 - 0.5),
+      [B, L, D],
+    );
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(spliceBatch(model, SEQS, prompts, PAD).x, r)) as tf.Scalar,
+      prompts.variables(),
+    );
     const rr = r.arraySync();
     const at = (b: number, t: number) => rr[b]![t]!;
     const sum = (...rows: number[][]) => rows[0]!.map((_, d) => rows.reduce((s, row) => s + row[d]!, 0));
@@ -87,7 +96,10 @@ describe("splicing prompts into the input", function () {
   });
 
   it("the gradient through the frozen backbone matches central finite differences", () => {
-    const r = tf.tensor3d(Float32Array.from(fakeIds(BL * D, 1000, 9), (v) => v / 1000 - 0.5), [B, L, D]);
+    const r = tf.tensor3d(
+      Float32Array.from(fakeIds(BL * D, 1000, 9), (v) => v / 1000 - 0.5),
+      [B, L, D],
+    );
     const f = () =>
       tf.tidy(() => {
         const sp = spliceBatch(model, SEQS, prompts, PAD);
@@ -109,7 +121,10 @@ describe("splicing prompts into the input", function () {
         return out;
       };
       const fd = (shifted(eps) - shifted(-eps)) / (2 * eps);
-      assert.ok(Math.abs(fd - g[k]!) <= 2e-2 * Math.max(1, Math.abs(fd)), `coordinate ${k}: autodiff ${g[k]}, finite differences ${fd}`);
+      assert.ok(
+        Math.abs(fd - g[k]!) <= 2e-2 * Math.max(1, Math.abs(fd)),
+        `coordinate ${k}: autodiff ${g[k]}, finite differences ${fd}`,
+      );
     }
     tf.tidy(() => front.assign(tf.tensor2d(base, front.shape as [number, number])));
     value.dispose();
@@ -129,7 +144,10 @@ describe("splicing prompts into the input", function () {
     const promptAt: Record<number, number> = { 0: 0, 1: 1, 4: 2, 7: 0, 8: 1 };
     out.forEach((row, i) => {
       const want = promptAt[i] !== undefined ? dv[promptAt[i]!]! : rows[i]!;
-      assert.ok(row.every((v, d) => Math.abs(v - want[d]!) < 1e-6), `row ${i}`);
+      assert.ok(
+        row.every((v, d) => Math.abs(v - want[d]!) < 1e-6),
+        `row ${i}`,
+      );
     });
     deep.dispose();
   });
@@ -137,6 +155,9 @@ describe("splicing prompts into the input", function () {
   it("leaks nothing and refuses sequences longer than the backbone's maxLen", async () => {
     await assertNoLeak("spliceBatch", () => layoutOf(prompts));
     const long = [{ pieces: [slot("front"), tokens(Array.from({ length: TINY.maxLen! }, () => 5))] }];
-    assert.throws(() => tf.tidy(() => spliceBatch(model, long, prompts, PAD).x), /a sequence of 26 positions exceeds the backbone's maxLen 24/);
+    assert.throws(
+      () => tf.tidy(() => spliceBatch(model, long, prompts, PAD).x),
+      /a sequence of 26 positions exceeds the backbone's maxLen 24/,
+    );
   });
 });

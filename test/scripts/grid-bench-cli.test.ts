@@ -16,7 +16,11 @@ import { tempDir } from "../notebook/fixtures";
 const root = projectRoot();
 
 function run(script: "grid" | "bench", args: string[]): { rc: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [path.join(root, "build", "scripts", `${script}.js`), ...args], { cwd: root, encoding: "utf8", timeout: 120000 });
+  const r = spawnSync(process.execPath, [path.join(root, "build", "scripts", `${script}.js`), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120000,
+  });
   return { rc: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -42,37 +46,71 @@ describe("scripts: npm run grid / npm run bench", function () {
 
   it("grid: a bad option value stops the run before any cell starts, naming file, cell and grid field", () => {
     const file = writeGrid(dir, {
-      name: "bad", backbones: ["kit-nano"], tasks: ["yelp"], methods: ["zero-shot", "prompt-tuning"], seeds: [0],
-      fixed: small, methodOptions: { "prompt-tuning": { lr: [0.03, 1e30] } },
+      name: "bad",
+      backbones: ["kit-nano"],
+      tasks: ["yelp"],
+      methods: ["zero-shot", "prompt-tuning"],
+      seeds: [0],
+      fixed: small,
+      methodOptions: { "prompt-tuning": { lr: [0.03, 1e30] } },
     });
     const out = path.join(dir, "out");
     const r = run("grid", [file, "--out", out, "--concurrency", "1"]);
     assert.equal(r.rc, 1);
     assert.ok(r.err.includes(`${file}: 1 of 3 cells are invalid; nothing was run`), r.err);
-    assert.match(r.err, /cell 2 \(kit-nano\/yelp\/prompt-tuning seed=0 .*\): option lr must be null or a number in \(0, 10\], got 1e\+30 \(set by methodOptions\.prompt-tuning\.lr\)/);
+    assert.match(
+      r.err,
+      /cell 2 \(kit-nano\/yelp\/prompt-tuning seed=0 .*\): option lr must be null or a number in \(0, 10\], got 1e\+30 \(set by methodOptions\.prompt-tuning\.lr\)/,
+    );
     assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
     assert.equal(fs.existsSync(path.join(out, "results.jsonl")), false, "nothing ran");
   });
 
   it("grid: failed cells (a diverged run) exit 1 with the count and first cause; only good runs are recorded", () => {
     // Full fine-tuning at lr 10 diverges within a few steps on kit-nano: a failed cell, never a record.
-    const diverging = { name: "div", backbones: ["kit-nano"], tasks: ["yelp"], methods: ["full-finetune"], seeds: [0], fixed: { ...small, lr: 10, schedule: "constant", clipNorm: 0 } };
+    const diverging = {
+      name: "div",
+      backbones: ["kit-nano"],
+      tasks: ["yelp"],
+      methods: ["full-finetune"],
+      seeds: [0],
+      fixed: { ...small, lr: 10, schedule: "constant", clipNorm: 0 },
+    };
     const out = path.join(dir, "out");
     const all = run("grid", [writeGrid(dir, diverging), "--out", out, "--concurrency", "1"]);
     assert.equal(all.rc, 1, all.err);
     assert.doesNotMatch(all.err + all.out, /ENOENT|cannot read/, "every cell failed: no unrelated missing-file error");
-    assert.match(all.err, /1 of 1 cells run failed \(details in .*results\.errors\.jsonl\); first: cell 0 \(kit-nano\/yelp\/full-finetune seed=0 .*\): .*with lr 10: training diverged at step \d+ of 4/);
+    assert.match(
+      all.err,
+      /1 of 1 cells run failed \(details in .*results\.errors\.jsonl\); first: cell 0 \(kit-nano\/yelp\/full-finetune seed=0 .*\): .*with lr 10: training diverged at step \d+ of 4/,
+    );
     assert.match(all.out, /0\/1 cells recorded/);
 
-    const mixed = run("grid", [writeGrid(dir, { ...diverging, name: "mixed", methods: ["zero-shot", "full-finetune"] }), "--out", out, "--concurrency", "1"]);
+    const mixed = run("grid", [
+      writeGrid(dir, { ...diverging, name: "mixed", methods: ["zero-shot", "full-finetune"] }),
+      "--out",
+      out,
+      "--concurrency",
+      "1",
+    ]);
     assert.equal(mixed.rc, 1, "one cell failed: the command fails");
     assert.match(mixed.out, /1\/2 cells recorded/);
     assert.match(mixed.err, /1 of 2 cells run failed/);
-    assert.deepEqual(readRecords(path.join(out, "results.jsonl")).map((r) => r.method), ["zero-shot"]);
+    assert.deepEqual(
+      readRecords(path.join(out, "results.jsonl")).map((r) => r.method),
+      ["zero-shot"],
+    );
   });
 
   it("grid: a resume refuses records made with other weights of the backbone, naming both fingerprints", () => {
-    const spec: GridSpec = { name: "resume", backbones: ["kit-nano"], tasks: ["yelp"], methods: ["zero-shot"], seeds: [0, 1], fixed: small };
+    const spec: GridSpec = {
+      name: "resume",
+      backbones: ["kit-nano"],
+      tasks: ["yelp"],
+      methods: ["zero-shot"],
+      seeds: [0, 1],
+      fixed: small,
+    };
     const out = path.join(dir, "out");
     fs.mkdirSync(out);
     const results = path.join(out, "results.jsonl");
@@ -80,7 +118,10 @@ describe("scripts: npm run grid / npm run bench", function () {
     const before = fs.readFileSync(results, "utf8");
     const r = run("grid", [writeGrid(dir, spec), "--out", out, "--concurrency", "1"]);
     assert.equal(r.rc, 1);
-    assert.match(r.err, /results\.jsonl: 1 recorded run\(s\) of these cells used another version of backbone 'kit-nano' \(recorded weights fingerprint sha256:kit-nano-weights, the backbone now has sha256:[0-9a-f]{64}\); .*another --out DIR/);
+    assert.match(
+      r.err,
+      /results\.jsonl: 1 recorded run\(s\) of these cells used another version of backbone 'kit-nano' \(recorded weights fingerprint sha256:kit-nano-weights, the backbone now has sha256:[0-9a-f]{64}\); .*another --out DIR/,
+    );
     assert.equal(fs.readFileSync(results, "utf8"), before, "the results file is left as it was");
   });
 
@@ -89,7 +130,10 @@ describe("scripts: npm run grid / npm run bench", function () {
       [["--steps", "0"], /--steps must be a positive integer, got 0/],
       [["--seeds", "0,x"], /--seeds must be a comma-separated list of distinct integers, got "0,x"/],
       [["--concurrency", "0"], /--concurrency must be a positive integer, got 0/],
-      [["--quick", "--methods", "prompt"], /npm run bench: 2 of 2 cells are invalid; nothing was run:\n {2}npm run bench: cells 0, 1 \(first: kit-nano\/yelp\/prompt .*\): method 'prompt' is not one of/],
+      [
+        ["--quick", "--methods", "prompt"],
+        /npm run bench: 2 of 2 cells are invalid; nothing was run:\n {2}npm run bench: cells 0, 1 \(first: kit-nano\/yelp\/prompt .*\): method 'prompt' is not one of/,
+      ],
       [["--tasks", ","], /--tasks must be a comma-separated list of distinct names, got ","/],
     ] as const) {
       const r = run("bench", [...flags, "--out", path.join(dir, "never")]);
@@ -108,7 +152,17 @@ describe("scripts: npm run grid / npm run bench", function () {
     if (!hadReports) assert.equal(fs.existsSync(reports), false);
     const out = path.join(dir, "bench");
     try {
-      const r = run("bench", ["--quick", "--methods", "zero-shot", "--tasks", "yelp", "--concurrency", "1", "--out", out]);
+      const r = run("bench", [
+        "--quick",
+        "--methods",
+        "zero-shot",
+        "--tasks",
+        "yelp",
+        "--concurrency",
+        "1",
+        "--out",
+        out,
+      ]);
       assert.equal(r.rc, 0, r.err);
       assert.ok(fs.existsSync(path.join(out, "summary.csv")), "summary written");
       assert.ok(fs.existsSync(path.join(out, "report.html")), "report written");

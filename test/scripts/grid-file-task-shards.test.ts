@@ -54,7 +54,13 @@ describe("scripts: npm run grid with a file task, and shards", function () {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("expandGrid: a file task's cell id follows the file's content; built-in cell ids do not change", () => {
-    const spec: GridSpec = { name: "ids", backbones: ["kit-nano"], tasks: ["yelp", partyTask], methods: ["zero-shot"], seeds: [0] };
+    const spec: GridSpec = {
+      name: "ids",
+      backbones: ["kit-nano"],
+      tasks: ["yelp", partyTask],
+      methods: ["zero-shot"],
+      seeds: [0],
+    };
     setUp(dir, spec);
     const builtin = expandGrid({ ...spec, tasks: ["yelp"] });
     const a = expandGrid(spec, { baseDir: dir });
@@ -64,7 +70,10 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     assert.equal(a[1]!.config.task, a[1]!.task);
     assert.equal(a[1]!.tasks![a[1]!.task]!.ref.constructor, Object);
     assert.equal((a[1]!.tasks![a[1]!.task]!.ref as { file: string }).file, path.join(dir, "party.csv"));
-    fs.appendFileSync(path.join(dir, "party.csv"), `"One more speech about tariffs and the mails.",whig,1841,John Tyler\n`);
+    fs.appendFileSync(
+      path.join(dir, "party.csv"),
+      `"One more speech about tariffs and the mails.",whig,1841,John Tyler\n`,
+    );
     const b = expandGrid(spec, { baseDir: dir });
     assert.equal(b[0]!.cellId, a[0]!.cellId);
     assert.notEqual(b[1]!.cellId, a[1]!.cellId, "changed data gives a new cell id");
@@ -72,7 +81,11 @@ describe("scripts: npm run grid with a file task, and shards", function () {
 
   it("expandGrid: fixed.stage1Task as a file task object is bound; the cells pass the up-front check", () => {
     const spec: GridSpec = {
-      name: "two", backbones: ["kit-nano"], tasks: [{ ...partyTask, name: "party2" }], methods: ["prompt-tuning"], seeds: [0],
+      name: "two",
+      backbones: ["kit-nano"],
+      tasks: [{ ...partyTask, name: "party2" }],
+      methods: ["prompt-tuning"],
+      seeds: [0],
       fixed: { stage1Task: partyTask },
     };
     setUp(dir, spec);
@@ -82,28 +95,56 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     assert.deepEqual(Object.keys(cell!.tasks!).sort(), [cell!.task, s1].sort());
     assert.deepEqual(cellProblems([cell!], { source: "two.json", backbones: false }), []);
     const unbound = { ...cell!, tasks: undefined };
-    assert.match(cellProblems([unbound], { source: "two.json", backbones: false })[0]!, /task 'party2@[0-9a-f]{12}' is not one of/);
+    assert.match(
+      cellProblems([unbound], { source: "two.json", backbones: false })[0]!,
+      /task 'party2@[0-9a-f]{12}' is not one of/,
+    );
   });
 
   it("a cell whose file changed after the grid was set up is refused, naming both hashes", async () => {
-    const spec: GridSpec = { name: "changed", backbones: ["kit-nano"], tasks: [partyTask], methods: ["zero-shot"], seeds: [0] };
+    const spec: GridSpec = {
+      name: "changed",
+      backbones: ["kit-nano"],
+      tasks: [partyTask],
+      methods: ["zero-shot"],
+      seeds: [0],
+    };
     setUp(dir, spec);
     const [cell] = expandGrid(spec, { baseDir: dir });
     const ok = await resolveCellTask(cell!, cell!.task, 0, "task");
     assert.equal(ok.name, "party");
     fs.appendFileSync(path.join(dir, "party.csv"), `"One more speech.",whig,1841,John Tyler\n`);
-    await assert.rejects(resolveCellTask(cell!, cell!.task, 0, "task"), /party\.csv changed since the grid was set up \(sha256 [0-9a-f]{16}… then, [0-9a-f]{16}… now\)/);
+    await assert.rejects(
+      resolveCellTask(cell!, cell!.task, 0, "task"),
+      /party\.csv changed since the grid was set up \(sha256 [0-9a-f]{16}… then, [0-9a-f]{16}… now\)/,
+    );
   });
 
   it("grid: bad file task objects are refused naming the grid file and the field", () => {
-    const file = setUp(dir, { name: "bad", backbones: ["kit-nano"], tasks: [{ ...partyTask, file: "nope.csv" }], methods: ["zero-shot"], seeds: [0] });
+    const file = setUp(dir, {
+      name: "bad",
+      backbones: ["kit-nano"],
+      tasks: [{ ...partyTask, file: "nope.csv" }],
+      methods: ["zero-shot"],
+      seeds: [0],
+    });
     const r = run([file, "--out", path.join(dir, "out")]);
     assert.equal(r.rc, 1);
-    assert.ok(r.err.includes(`${file}: tasks[0].file: task "party": no such file ${path.join(dir, "nope.csv")}`), r.err);
+    assert.ok(
+      r.err.includes(`${file}: tasks[0].file: task "party": no such file ${path.join(dir, "nope.csv")}`),
+      r.err,
+    );
   });
 
   it("grid: a file task runs zero-shot and prompt-tuning cells and records them, truncation counted", () => {
-    const spec: GridSpec = { name: "party", backbones: ["kit-nano"], tasks: [partyTask], methods: ["zero-shot", "prompt-tuning"], seeds: [0], fixed: small };
+    const spec: GridSpec = {
+      name: "party",
+      backbones: ["kit-nano"],
+      tasks: [partyTask],
+      methods: ["zero-shot", "prompt-tuning"],
+      seeds: [0],
+      fixed: small,
+    };
     const file = setUp(dir, spec);
     const out = path.join(dir, "out");
     const r = run([file, "--out", out, "--concurrency", "2"]);
@@ -128,14 +169,27 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     fs.copyFileSync(path.join(root, "datasets", "examples", "sotu-party.csv"), path.join(dir, "data", "party.csv"));
     const taskFile = path.join(dir, "party-task.json");
     fs.writeFileSync(taskFile, JSON.stringify({ ...partyTask, file: "data/party.csv" }));
-    const bench = (args: string[]) => spawnSync(process.execPath, [path.join(root, "build", "scripts", "bench.js"), ...args], { cwd: root, encoding: "utf8", timeout: 170000 });
+    const bench = (args: string[]) =>
+      spawnSync(process.execPath, [path.join(root, "build", "scripts", "bench.js"), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 170000,
+      });
     const out = path.join(dir, "bench");
     const r = bench(["--quick", "--methods", "zero-shot", "--task", taskFile, "--out", out, "--concurrency", "1"]);
     assert.equal(r.status, 0, r.stderr);
     const records = readRecords(path.join(out, "results.jsonl"));
     assert.equal(records.length, 1);
     assert.match(records[0]!.task, /^party@[0-9a-f]{12}$/);
-    const missing = bench(["--quick", "--methods", "zero-shot", "--task", JSON.stringify({ ...partyTask, file: path.join(dir, "nope.csv") }), "--out", out]);
+    const missing = bench([
+      "--quick",
+      "--methods",
+      "zero-shot",
+      "--task",
+      JSON.stringify({ ...partyTask, file: path.join(dir, "nope.csv") }),
+      "--out",
+      out,
+    ]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /--task \(JSON text\): task\.file: task "party": no such file/);
     const csv = bench(["--quick", "--task", path.join(dir, "data", "party.csv"), "--out", out]);
@@ -144,7 +198,14 @@ describe("scripts: npm run grid with a file task, and shards", function () {
   });
 
   it("grid --shard I/N x2 then --collect equals a single run, cell for cell; missing cells exit 1", async () => {
-    const spec: GridSpec = { name: "shards", backbones: ["kit-nano"], tasks: ["yelp", partyTask], methods: ["zero-shot"], seeds: [0, 1, 2], fixed: { maxTest: 6 } };
+    const spec: GridSpec = {
+      name: "shards",
+      backbones: ["kit-nano"],
+      tasks: ["yelp", partyTask],
+      methods: ["zero-shot"],
+      seeds: [0, 1, 2],
+      fixed: { maxTest: 6 },
+    };
     const file = setUp(dir, spec);
     const out = path.join(dir, "sharded");
     const bad = run([file, "--out", out, "--shard", "2/2"]);

@@ -26,7 +26,10 @@ describe("tokenizer/bpe-trainer", () => {
     const lines = ["abc abc abc", "bcd bcd bcd bcd bcd bcd", "abcd abcd", "aaaa aaa aa a"];
     const json = trainBpe(lines, { vocabSize: 1000, minFrequency: 1 });
     const ids = Object.values(json.model.vocab);
-    assert.deepEqual([...ids].sort((a, b) => a - b), ids.map((_, i) => i));
+    assert.deepEqual(
+      [...ids].sort((a, b) => a - b),
+      ids.map((_, i) => i),
+    );
     const tok = Tokenizer.fromJSON(json);
     for (const line of lines) assert.equal(tok.decode(tok.encode(line)), line);
   });
@@ -62,7 +65,10 @@ describe("tokenizer/bpe-trainer", () => {
   });
 
   it("validates its options", () => {
-    assert.throws(() => resolveBpeTrainOptions({ vocabSize: 100 }), /vocabSize: expected an integer in \[260, 65536\], got 100/);
+    assert.throws(
+      () => resolveBpeTrainOptions({ vocabSize: 100 }),
+      /vocabSize: expected an integer in \[260, 65536\], got 100/,
+    );
     assert.throws(() => resolveBpeTrainOptions({ vocabSize: 1000.5 }), /vocabSize.*got 1000.5/);
     assert.throws(() => resolveBpeTrainOptions({ minFrequency: 0 }), /minFrequency: expected an integer >= 1, got 0/);
     assert.deepEqual(resolveBpeTrainOptions({}), { vocabSize: 2048, minFrequency: 2 });

@@ -15,7 +15,8 @@ describe("tokenizer/byte-level", () => {
   it("pre-tokenises exactly like the library's ByteLevel pre-tokenizer (trainer/run-time agreement)", () => {
     const lib = new ByteLevelPreTokenizer(byteLevelPreTokenizerConfig());
     // every byte value reachable from valid UTF-8 appears in these strings
-    const allChars = Array.from({ length: 0x800 }, (_, i) => String.fromCodePoint(i)).join("") + "\u4e2d\uffff\u{1F642}\u{10FFFF}";
+    const allChars =
+      Array.from({ length: 0x800 }, (_, i) => String.fromCodePoint(i)).join("") + "\u4e2d\uffff\u{1F642}\u{10FFFF}";
     for (const text of [...ROUND_TRIP_CASES, ...TRAIN_LINES, allChars, "x  \n\t y  "]) {
       assert.deepEqual(byteLevelPreTokenize(text), lib.pre_tokenize_text(text), JSON.stringify(text.slice(0, 40)));
     }

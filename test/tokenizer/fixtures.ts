@@ -9,12 +9,15 @@ export const TRAIN_LINES: readonly string[] = Object.freeze([
   "positive, negative, positive; the film was great, the plot was weak, the acting was good.",
   "In 1790 the revenue was 3,000,000 florins; in 2016 it was $4.1 trillion (an increase of 99.9%).",
   "Fellow-Citizens of the Senate and House of Representatives: I'm glad you're here, and we'll see what they've done.",
-  "dog, domestic dog: a member of the genus Canis; \"the dog barked all night\"",
-  "good: having desirable or positive qualities; \"a good report card\"; \"good news\"",
+  'dog, domestic dog: a member of the genus Canis; "the dog barked all night"',
+  'good: having desirable or positive qualities; "a good report card"; "good news"',
   "Ahab's whale, the white whale, Moby Dick \u2014 the drama's done. Why then here does any one step forth?",
   "caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00fcber se\u00f1or \u00c5ngstr\u00f6m",
   "\u65e5\u672c\u8a9e\u306e\u6587\u7ae0 and \u03b5\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ac words \ud83d\ude42 \ud83d\udc0b",
-  ...Array.from({ length: 12 }, (_, i) => `Line ${i}: the whale and the sea, the ship and the crew; the captain said "${i * 7}" times.`),
+  ...Array.from(
+    { length: 12 },
+    (_, i) => `Line ${i}: the whale and the sea, the ship and the crew; the captain said "${i * 7}" times.`,
+  ),
 ]);
 
 /** Strings that must survive encode -> decode unchanged (already in normal form). */

@@ -22,18 +22,37 @@ function sentencePieceJson(): Record<string, unknown> {
   const vocab: Record<string, number> = { "<unk>": 0, "<s>": 1, "</s>": 2 };
   for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 3 + b;
   Object.assign(vocab, { "▁": 259, t: 260, h: 261, e: 262, "▁t": 263, he: 264, "▁the": 265 });
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: [special(0, "<unk>"), special(1, "<s>"), special(2, "</s>")],
-    normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: "▁" }, { type: "Replace", pattern: { String: " " }, content: "▁" }] },
+    normalizer: {
+      type: "Sequence",
+      normalizers: [
+        { type: "Prepend", prepend: "▁" },
+        { type: "Replace", pattern: { String: " " }, content: "▁" },
+      ],
+    },
     pre_tokenizer: null,
     post_processor: null,
     decoder: {
       type: "Sequence",
-      decoders: [{ type: "Replace", pattern: { String: "▁" }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }],
+      decoders: [
+        { type: "Replace", pattern: { String: "▁" }, content: " " },
+        { type: "ByteFallback" },
+        { type: "Fuse" },
+        { type: "Strip", content: " ", start: 1, stop: 0 },
+      ],
     },
     model: {
       type: "BPE",
@@ -54,7 +73,10 @@ describe("Hugging Face tokenizer folders", function () {
   before(setupBackend);
 
   it("SentencePiece-style BPE with byte fallback: pieces, bytes for unknown characters, round trip, ids from generation_config.json", () => {
-    const dir = folder({ "tokenizer.json": sentencePieceJson(), "generation_config.json": { bos_token_id: 1, eos_token_id: [2] } });
+    const dir = folder({
+      "tokenizer.json": sentencePieceJson(),
+      "generation_config.json": { bos_token_id: 1, eos_token_id: [2] },
+    });
     const tok = Tokenizer.fromHfFolder(dir);
     assert.equal(tok.vocabSize, 266);
     assert.deepEqual(tok.encode("the the"), [265, 265]);
@@ -68,7 +90,15 @@ describe("Hugging Face tokenizer folders", function () {
   it("byte-level BPE with <|endoftext|> from tokenizer_config.json (string or {content}) and special_tokens_map.json", () => {
     const base = JSON.parse(fs.readFileSync(path.join(tinyCheckpointDir(), "tokenizer.json"), "utf8"));
     const kit = Tokenizer.fromJSON(structuredClone(base));
-    const eot = { id: kit.vocabSize, content: "<|endoftext|>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+    const eot = {
+      id: kit.vocabSize,
+      content: "<|endoftext|>",
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    };
     base.added_tokens.push(eot);
     const dir = folder({
       "tokenizer.json": base,
@@ -86,8 +116,18 @@ describe("Hugging Face tokenizer folders", function () {
 
   it("a special token that is not in the vocabulary, or a malformed id, is refused naming the file and field", () => {
     const sp = sentencePieceJson();
-    assert.throws(() => Tokenizer.fromHfFolder(folder({ "tokenizer.json": sp, "tokenizer_config.json": { eos_token: "<|im_end|>" } })), /tokenizer_config\.json: eos_token "<\|im_end\|>" is not in tokenizer\.json/);
-    assert.throws(() => Tokenizer.fromHfFolder(folder({ "tokenizer.json": sp, "generation_config.json": { eos_token_id: "2" } })), /generation_config\.json: field 'eos_token_id' must be a non-negative integer/);
-    assert.throws(() => Tokenizer.fromHfFolder(folder({ "tokenizer.json": { model: null } })), /tokenizer\.json: expected a tokenizer\.json object with a "model" object/);
+    assert.throws(
+      () =>
+        Tokenizer.fromHfFolder(folder({ "tokenizer.json": sp, "tokenizer_config.json": { eos_token: "<|im_end|>" } })),
+      /tokenizer_config\.json: eos_token "<\|im_end\|>" is not in tokenizer\.json/,
+    );
+    assert.throws(
+      () => Tokenizer.fromHfFolder(folder({ "tokenizer.json": sp, "generation_config.json": { eos_token_id: "2" } })),
+      /generation_config\.json: field 'eos_token_id' must be a non-negative integer/,
+    );
+    assert.throws(
+      () => Tokenizer.fromHfFolder(folder({ "tokenizer.json": { model: null } })),
+      /tokenizer\.json: expected a tokenizer\.json object with a "model" object/,
+    );
   });
 });

@@ -3,8 +3,11 @@ import { normalizeText } from "../../lib/tokenizer/text-normalizer";
 
 describe("tokenizer/text-normalizer", () => {
   it("applies NFKC and maps curly quotes and unicode hyphens to ASCII", () => {
-    assert.equal(normalizeText("\u2018a\u2019 \u201cb\u201d \u201ec\u201f"), "'a' \"b\" \"c\"");
-    assert.equal(normalizeText("\ufb01 \uff21 \u00bd x\u00a0y non\u2011breaking \u2010"), "fi A 1\u20442 x y non-breaking -");
+    assert.equal(normalizeText("\u2018a\u2019 \u201cb\u201d \u201ec\u201f"), '\'a\' "b" "c"');
+    assert.equal(
+      normalizeText("\ufb01 \uff21 \u00bd x\u00a0y non\u2011breaking \u2010"),
+      "fi A 1\u20442 x y non-breaking -",
+    );
   });
 
   it("keeps whitespace, dashes and ordinary accents", () => {

@@ -35,7 +35,7 @@ describe("tokenizer/tokenizer", () => {
 
   it("normalises curly quotes and NFKC forms on encode, matching normalizeText", () => {
     const raw = "\u201cGood\u201d film \u2014 it\u2019s \ufb01ne, \uff11\uff12\uff13 non\u2011stop";
-    const expected = "\"Good\" film \u2014 it's fine, 123 non-stop";
+    const expected = '"Good" film \u2014 it\'s fine, 123 non-stop';
     assert.equal(normalizeText(raw), expected);
     assert.equal(tok.decode(tok.encode(raw)), expected);
     assert.deepEqual(tok.encode(raw), tok.encode(expected));
@@ -51,8 +51,14 @@ describe("tokenizer/tokenizer", () => {
 
   it("has fixed special ids 0..3 and adds <bos>/<eos> on request", () => {
     assert.deepEqual([tok.padId, tok.bosId, tok.eosId, tok.unkId], [0, 1, 2, 3]);
-    assert.deepEqual(["<pad>", "<bos>", "<eos>", "<unk>"].map((t) => tok.tokenToId(t)), [0, 1, 2, 3]);
-    assert.deepEqual([0, 1, 2, 3].map((id) => tok.idToToken(id)), ["<pad>", "<bos>", "<eos>", "<unk>"]);
+    assert.deepEqual(
+      ["<pad>", "<bos>", "<eos>", "<unk>"].map((t) => tok.tokenToId(t)),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((id) => tok.idToToken(id)),
+      ["<pad>", "<bos>", "<eos>", "<unk>"],
+    );
     const plain = tok.encode("the whale");
     const wrapped = tok.encode("the whale", { bos: true, eos: true });
     assert.deepEqual(wrapped, [1, ...plain, 2]);
@@ -64,7 +70,10 @@ describe("tokenizer/tokenizer", () => {
 
   it("encodeBatch equals encode per text", () => {
     const texts = ["a b", "the sea", ""];
-    assert.deepEqual(tok.encodeBatch(texts, { eos: true }), texts.map((t) => tok.encode(t, { eos: true })));
+    assert.deepEqual(
+      tok.encodeBatch(texts, { eos: true }),
+      texts.map((t) => tok.encode(t, { eos: true })),
+    );
   });
 
   it("rejects ids outside the vocabulary when decoding", () => {
@@ -105,34 +114,80 @@ describe("tokenizer/tokenizer", () => {
 
     it("missing file names the file", () => {
       const file = path.join(tmp, "nope.json");
-      assert.throws(() => Tokenizer.fromFile(file), (e: Error) => e.message.startsWith(`${file}: cannot read tokenizer file`));
+      assert.throws(
+        () => Tokenizer.fromFile(file),
+        (e: Error) => e.message.startsWith(`${file}: cannot read tokenizer file`),
+      );
     });
 
     it("invalid JSON names the file", () => {
       const file = write("broken.json", '{"model": ');
-      assert.throws(() => Tokenizer.fromFile(file), (e: Error) => e.message.startsWith(`${file}: not valid JSON`));
+      assert.throws(
+        () => Tokenizer.fromFile(file),
+        (e: Error) => e.message.startsWith(`${file}: not valid JSON`),
+      );
     });
 
     it("names the bad field with expected vs got", () => {
       const cases: [string, (j: any) => void, RegExp][] = [
         ["no-model.json", (j) => delete j.model, /: model: expected an object, got undefined/],
         ["wordpiece.json", (j) => (j.model.type = "WordPiece"), /: model.type: expected "BPE", got "WordPiece"/],
-        ["bad-id.json", (j) => (j.model.vocab["Ġthe"] = "x"), /: model\.vocab\["Ġthe"\]: expected a non-negative integer id, got "x"/],
-        ["dup-id.json", (j) => (j.model.vocab["Ġthe"] = 5), /model\.vocab\["Ġthe"\]: expected a unique id \(id 5 is also used by/],
-        ["bad-merge.json", (j) => (j.model.merges[0] = "Ġ qqqq"), /model\.merges\[0\]: expected a right token that is in model\.vocab \("qqqq" is not\)/],
-        ["merge-shape.json", (j) => (j.model.merges[1] = "a b c"), /model\.merges\[1\]: expected exactly two non-empty tokens, got "a b c"/],
-        ["no-specials.json", (j) => (j.added_tokens = j.added_tokens.slice(1)), /added_tokens: expected an entry for special token <pad> with id 0/],
-        ["swapped.json", (j) => ((j.added_tokens[1].id = 2), (j.added_tokens[2].id = 1), (j.model.vocab["<bos>"] = 2), (j.model.vocab["<eos>"] = 1)), /added_tokens\(<bos>\)\.id: expected 1, got number 2/],
-        ["pretok.json", (j) => (j.pre_tokenizer = { type: "Whitespace" }), /pre_tokenizer: expected an object with type "ByteLevel", got "Whitespace"/],
+        [
+          "bad-id.json",
+          (j) => (j.model.vocab["Ġthe"] = "x"),
+          /: model\.vocab\["Ġthe"\]: expected a non-negative integer id, got "x"/,
+        ],
+        [
+          "dup-id.json",
+          (j) => (j.model.vocab["Ġthe"] = 5),
+          /model\.vocab\["Ġthe"\]: expected a unique id \(id 5 is also used by/,
+        ],
+        [
+          "bad-merge.json",
+          (j) => (j.model.merges[0] = "Ġ qqqq"),
+          /model\.merges\[0\]: expected a right token that is in model\.vocab \("qqqq" is not\)/,
+        ],
+        [
+          "merge-shape.json",
+          (j) => (j.model.merges[1] = "a b c"),
+          /model\.merges\[1\]: expected exactly two non-empty tokens, got "a b c"/,
+        ],
+        [
+          "no-specials.json",
+          (j) => (j.added_tokens = j.added_tokens.slice(1)),
+          /added_tokens: expected an entry for special token <pad> with id 0/,
+        ],
+        [
+          "swapped.json",
+          (j) => (
+            (j.added_tokens[1].id = 2),
+            (j.added_tokens[2].id = 1),
+            (j.model.vocab["<bos>"] = 2),
+            (j.model.vocab["<eos>"] = 1)
+          ),
+          /added_tokens\(<bos>\)\.id: expected 1, got number 2/,
+        ],
+        [
+          "pretok.json",
+          (j) => (j.pre_tokenizer = { type: "Whitespace" }),
+          /pre_tokenizer: expected an object with type "ByteLevel", got "Whitespace"/,
+        ],
       ];
       for (const [name, edit, pattern] of cases) {
         const file = write(name, mutated(edit));
-        assert.throws(() => Tokenizer.fromFile(file), (e: Error) => e.message.startsWith(file + ":") && pattern.test(e.message), name);
+        assert.throws(
+          () => Tokenizer.fromFile(file),
+          (e: Error) => e.message.startsWith(file + ":") && pattern.test(e.message),
+          name,
+        );
       }
     });
 
     it("fromJSON names its source", () => {
-      assert.throws(() => Tokenizer.fromJSON([], "my-object"), /^Error: my-object: \(top level\): expected a JSON object, got array\(0\)/);
+      assert.throws(
+        () => Tokenizer.fromJSON([], "my-object"),
+        /^Error: my-object: \(top level\): expected a JSON object, got array\(0\)/,
+      );
     });
   });
 });

@@ -11,7 +11,11 @@ const linearLoss = (vars: tf.Variable[], cs: number[][]) => () =>
 
 const close = (got: ArrayLike<number>, want: number[], tol = 1e-5, what = "values"): void => {
   assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= tol * Math.max(1, Math.abs(want[i]!)), `${what}[${i}]: got ${got[i]}, want ${want[i]}`);
+  for (let i = 0; i < want.length; i++)
+    assert.ok(
+      Math.abs(got[i]! - want[i]!) <= tol * Math.max(1, Math.abs(want[i]!)),
+      `${what}[${i}]: got ${got[i]}, want ${want[i]}`,
+    );
 };
 
 describe("optimizers", function () {
@@ -44,7 +48,12 @@ describe("optimizers", function () {
     const C2 = [0, 1, 2].map((j) => b2 * C1[j]! + ((1 - b2) * (h2[j]! + h2[3 + j]!)) / 2);
     opt.step(linearLoss([x], [h]), lr);
     const u2 = ref(h, R2, C2);
-    close(x.dataSync(), x1.map((v, k) => v - lr * u2[k]!), 1e-5, "after step 2");
+    close(
+      x.dataSync(),
+      x1.map((v, k) => v - lr * u2[k]!),
+      1e-5,
+      "after step 2",
+    );
     assert.equal(opt.stateSize, 2 + 3, "n + m second-moment numbers for an n x m matrix");
     assert.equal(opt.steps, 2);
     opt.dispose();
@@ -55,19 +64,36 @@ describe("optimizers", function () {
     const b = tf.variable(tf.tensor([1, -1, 2, 0.5]), true, "af-b");
     const g = [3, -0.1, 0.2, 1];
     // Step 1 with β2 = 0: u = g / |g| = sign(g), RMS 1; threshold 0.5 halves it.
-    const opt = new Adafactor([b], { clipNorm: 0, clipThreshold: 0.5, weightDecay: 0.1, scaleParameter: true }, () => true);
+    const opt = new Adafactor(
+      [b],
+      { clipNorm: 0, clipThreshold: 0.5, weightDecay: 0.1, scaleParameter: true },
+      () => true,
+    );
     opt.step(linearLoss([b], [g]), 0.2);
     const x0 = [1, -1, 2, 0.5];
     const rms = Math.sqrt(x0.reduce((s, v) => s + v * v, 0) / 4);
     const alpha = 0.2 * rms;
-    close(b.dataSync(), x0.map((v, i) => v - alpha * 0.5 * Math.sign(g[i]!) - alpha * 0.1 * v), 1e-5);
+    close(
+      b.dataSync(),
+      x0.map((v, i) => v - alpha * 0.5 * Math.sign(g[i]!) - alpha * 0.1 * v),
+      1e-5,
+    );
     assert.equal(opt.stateSize, 4);
     opt.dispose();
     b.dispose();
   });
 
   it("Adafactor with momentum, and save/restore reproduces the next step exactly", () => {
-    const mk = (name: string) => tf.variable(tf.tensor([[0.3, -0.2], [0.1, 0.4], [0.0, 0.9]]), true, name);
+    const mk = (name: string) =>
+      tf.variable(
+        tf.tensor([
+          [0.3, -0.2],
+          [0.1, 0.4],
+          [0.0, 0.9],
+        ]),
+        true,
+        name,
+      );
     const loss = (v: tf.Variable) => () => tf.sum(tf.square(tf.sub(v, 1))) as tf.Scalar;
     const a = mk("af-m");
     const optA = new Adafactor([a], { beta1: 0.9 });
@@ -81,7 +107,10 @@ describe("optimizers", function () {
     optA.step(loss(a), 0.05);
     optB.step(loss(b), 0.05);
     assert.deepEqual(Array.from(b.dataSync()), Array.from(a.dataSync()));
-    assert.throws(() => optB.restore({ step: 1, slots: [[new Float32Array(2)]] }), /slot 0 \('af-m2'\) has sizes \[2\], expected \[3,2,6\]/);
+    assert.throws(
+      () => optB.restore({ step: 1, slots: [[new Float32Array(2)]] }),
+      /slot 0 \('af-m2'\) has sizes \[2\], expected \[3,2,6\]/,
+    );
     [optA, optB].forEach((o) => o.dispose());
     [a, b].forEach((v) => v.dispose());
   });
@@ -89,8 +118,17 @@ describe("optimizers", function () {
   it("both optimizers minimise a least-squares problem, refuse frozen variables and leak nothing", async () => {
     for (const name of ["adamw", "adafactor"]) {
       const w = tf.variable(tf.zeros([4, 3]), true, `ls-${name}`);
-      const xs = tf.tensor(Array.from({ length: 32 }, (_, i) => Math.sin(i * 1.7)), [8, 4]);
-      const target = tf.matMul(xs, tf.tensor(Array.from({ length: 12 }, (_, i) => (i % 5) - 2), [4, 3]));
+      const xs = tf.tensor(
+        Array.from({ length: 32 }, (_, i) => Math.sin(i * 1.7)),
+        [8, 4],
+      );
+      const target = tf.matMul(
+        xs,
+        tf.tensor(
+          Array.from({ length: 12 }, (_, i) => (i % 5) - 2),
+          [4, 3],
+        ),
+      );
       const loss = () => tf.mean(tf.square(tf.sub(tf.matMul(xs, w), target))) as tf.Scalar;
       const opt = makeOptimizer(name, [w], { weightDecay: 0, clipNorm: 0 });
       const first = opt.step(loss, 0.05).loss;
@@ -104,8 +142,14 @@ describe("optimizers", function () {
     }
     const frozen = tf.variable(tf.zeros([2, 2]), false, "frozen-w");
     assert.throws(() => new Adafactor([frozen]), /'frozen-w' is not trainable/);
-    assert.throws(() => makeOptimizer("sgd", [frozen], { weightDecay: 0, clipNorm: 0 }), /unknown optimizer 'sgd' \(known: adamw, adafactor\)/);
-    assert.throws(() => new Adafactor([tf.variable(tf.zeros([2]), true, "af-bad")], { decayRate: 0.5 }), /decayRate must be < 0/);
+    assert.throws(
+      () => makeOptimizer("sgd", [frozen], { weightDecay: 0, clipNorm: 0 }),
+      /unknown optimizer 'sgd' \(known: adamw, adafactor\)/,
+    );
+    assert.throws(
+      () => new Adafactor([tf.variable(tf.zeros([2]), true, "af-bad")], { decayRate: 0.5 }),
+      /decayRate must be < 0/,
+    );
     frozen.dispose();
   });
 

@@ -39,7 +39,10 @@ describe("trainer", function () {
     assert.equal(r.bestScore, 0.9);
     assert.deepEqual(Array.from(v.dataSync()), Array.from(seen[1]!), "the variables of step 2 are back");
     assert.notDeepEqual(Array.from(seen[3]!), Array.from(seen[1]!), "training did move past step 2");
-    assert.deepEqual(r.curve.map((c) => c.devScore), [0.5, 0.9, 0.7, 0.6]);
+    assert.deepEqual(
+      r.curve.map((c) => c.devScore),
+      [0.5, 0.9, 0.7, 0.6],
+    );
     v.dispose();
   });
 
@@ -56,7 +59,10 @@ describe("trainer", function () {
   it("evaluates every evalEvery steps and at the end", async () => {
     const { v, evaluate, loss } = setup([]);
     const r = await train([v], loss, 4, evaluate, { ...OPTS, steps: 7, evalEvery: 3 });
-    assert.deepEqual(r.curve.map((c) => c.step), [3, 6, 7]);
+    assert.deepEqual(
+      r.curve.map((c) => c.step),
+      [3, 6, 7],
+    );
     v.dispose();
   });
 

@@ -17,19 +17,32 @@ import { decayFilter, decays } from "../../lib/train/weight-decay";
 import { TINY, fakeIds, setupBackend, snapshot } from "../helpers";
 
 /** Names whose values shrank by exactly (1 - lr * wd) (within float32 rounding); the rest must be bitwise equal. */
-function decayedNames(names: readonly string[], before: Float32Array[], after: Float32Array[], factor: number): string[] {
+function decayedNames(
+  names: readonly string[],
+  before: Float32Array[],
+  after: Float32Array[],
+  factor: number,
+): string[] {
   const out: string[] = [];
   names.forEach((name, i) => {
     const a = before[i]!;
     const b = after[i]!;
     if (a.every((x, j) => x === b[j])) return;
-    a.forEach((x, j) => assert.ok(Math.abs(b[j]! - x * factor) <= 1e-6 * Math.abs(x) + 1e-12, `${name}[${j}]: ${b[j]} vs ${x * factor}`));
+    a.forEach((x, j) =>
+      assert.ok(Math.abs(b[j]! - x * factor) <= 1e-6 * Math.abs(x) + 1e-12, `${name}[${j}]: ${b[j]} vs ${x * factor}`),
+    );
     out.push(name);
   });
   return out;
 }
 
-const MATRICES = ["wte.weight", "wpe.weight", ...[0, 1].flatMap((i) => ["attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"].map((n) => `h.${i}.${n}`))];
+const MATRICES = [
+  "wte.weight",
+  "wpe.weight",
+  ...[0, 1].flatMap((i) =>
+    ["attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"].map((n) => `h.${i}.${n}`),
+  ),
+];
 
 describe("train/weight-decay", () => {
   before(setupBackend);
@@ -49,8 +62,20 @@ describe("train/weight-decay", () => {
   it("the pre-training loop applies it", async () => {
     const config = resolveConfig(TINY);
     const o: PretrainOptions = {
-      config, seed: 0, steps: 1, batch: 2, length: 8, lr: 0.1, warmupSteps: 0, minLrRatio: 1, weightDecay: 0.5, clipNorm: 1,
-      evalEvery: 1, evalTokens: 16, ckptSeconds: 1e9, logEvery: 100,
+      config,
+      seed: 0,
+      steps: 1,
+      batch: 2,
+      length: 8,
+      lr: 0.1,
+      warmupSteps: 0,
+      minLrRatio: 1,
+      weightDecay: 0.5,
+      clipNorm: 1,
+      evalEvery: 1,
+      evalTokens: 16,
+      ckptSeconds: 1e9,
+      logEvery: 100,
     };
     const start = Transformer.create(config, o.seed);
     const names = start.names();
@@ -60,7 +85,10 @@ describe("train/weight-decay", () => {
     try {
       const zeroGrad = (m: Transformer, b: { ids: Int32Array; mask: Uint8Array; batch: number; length: number }) =>
         tf.mul(lmLoss(m, b.ids, b.mask, b.batch, b.length, true), 0) as tf.Scalar;
-      const r = await pretrain(dir, fakeIds(200, 40, 1), fakeIds(100, 40, 2), o, { loss: zeroGrad, log: () => undefined });
+      const r = await pretrain(dir, fakeIds(200, 40, 1), fakeIds(100, 40, 2), o, {
+        loss: zeroGrad,
+        log: () => undefined,
+      });
       const after = snapshot(names.map((n) => r.model.param(n)));
       assert.deepEqual(decayedNames(names, before, after, 1 - o.lr * o.weightDecay).sort(), [...MATRICES].sort());
       r.model.dispose();
@@ -70,11 +98,25 @@ describe("train/weight-decay", () => {
   });
 
   it("the fine-tuning trainer applies it (a prompt matrix decays, a bias vector does not)", async () => {
-    const prompt = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, "wd-test/prompt");
+    const prompt = tf.variable(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+      true,
+      "wd-test/prompt",
+    );
     const bias = tf.variable(tf.tensor1d([1, -1]), true, "wd-test/bias");
     const zero = () => tf.mul(tf.add(tf.sum(prompt), tf.sum(bias)), 0) as tf.Scalar;
     await train([prompt, bias], zero, 4, () => 0, {
-      steps: 1, batchSize: 1, schedule: { kind: "constant", lr: 0.1 }, weightDecay: 0.5, clipNorm: 1, evalEvery: 100, patience: 0, seed: 0,
+      steps: 1,
+      batchSize: 1,
+      schedule: { kind: "constant", lr: 0.1 },
+      weightDecay: 0.5,
+      clipNorm: 1,
+      evalEvery: 100,
+      patience: 0,
+      seed: 0,
     });
     assert.deepEqual(Array.from(bias.dataSync()), [1, -1]);
     const p = Array.from(prompt.dataSync());

@@ -24,7 +24,10 @@ export function tinyCheckpointDir(): string {
   if (cachedDir) return cachedDir;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-tiny-ckpt-"));
   const tok = Tokenizer.fromJSON(trainBpe(TEXT, { vocabSize: 300, minFrequency: 1 }));
-  const model = Transformer.create({ vocabSize: tok.vocabSize, maxLen: 96, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 }, 11);
+  const model = Transformer.create(
+    { vocabSize: tok.vocabSize, maxLen: 96, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 },
+    11,
+  );
   saveCheckpoint(dir, model, tok, { name: "tiny", card: "# tiny\ntest fixture\n" });
   model.dispose();
   cachedDir = dir;

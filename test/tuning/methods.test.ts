@@ -36,13 +36,19 @@ describe("tuning methods", function () {
   it("prompt tuning with Adafactor: the prompt changes, the backbone does not, a valid record", async () => {
     const b = loadTiny();
     const before = snapshot(b.model.variables());
-    const [adam, ada] = [await runCell(cell("prompt-tuning"), {}, b), await runCell(cell("prompt-tuning", { optimizer: "adafactor", lr: 0.3 }), {}, b)];
+    const [adam, ada] = [
+      await runCell(cell("prompt-tuning"), {}, b),
+      await runCell(cell("prompt-tuning", { optimizer: "adafactor", lr: 0.3 }), {}, b),
+    ];
     assertBackboneUnchanged(b.model, before);
     assert.equal(ada.config["optimizer"], "adafactor");
     assert.equal(ada.steps, 4);
     assert.notDeepEqual(ada.curve, adam.curve, "a different optimizer gives a different run");
     validateRecord(ada, "adafactor record");
-    await assert.rejects(runCell(cell("prompt-tuning", { optimizer: "sgd" }), {}, b), /option optimizer must be one of adamw, adafactor, got "sgd"/);
+    await assert.rejects(
+      runCell(cell("prompt-tuning", { optimizer: "sgd" }), {}, b),
+      /option optimizer must be one of adamw, adafactor, got "sgd"/,
+    );
     b.model.dispose();
   });
 
@@ -51,20 +57,37 @@ describe("tuning methods", function () {
     const before = snapshot(b.model.variables());
     const seen: [number, number][] = [];
     const one = await runCell(cell("prompt-tuning"), {}, b);
-    const two = await runCell(cell("prompt-tuning", { stage1Task: "amazon", stage1Steps: 3 }), { onStep: (s, total) => seen.push([s, total]) }, b);
+    const two = await runCell(
+      cell("prompt-tuning", { stage1Task: "amazon", stage1Steps: 3 }),
+      { onStep: (s, total) => seen.push([s, total]) },
+      b,
+    );
     validateRecord(two, "two-stage record");
     assertBackboneUnchanged(b.model, before);
     assert.equal(two.stage1?.task, "amazon");
     assert.equal(two.stage1?.steps, 3);
     assert.ok(two.stage1!.devAccuracy >= 0 && two.stage1!.devAccuracy <= 1);
     assert.equal(two.steps, 4, "stage 2 takes the cell's steps");
-    assert.deepEqual(seen.map(([s]) => s), [1, 2, 3, 4, 5, 6, 7], "progress runs over both stages");
+    assert.deepEqual(
+      seen.map(([s]) => s),
+      [1, 2, 3, 4, 5, 6, 7],
+      "progress runs over both stages",
+    );
     assert.ok(seen.every(([, t]) => t === 7));
     assert.notDeepEqual(two.curve, one.curve, "stage 2 starts from the stage-1 prompt, not the initialisation");
     assert.equal(one.stage1, undefined);
-    await assert.rejects(runCell(cell("full-finetune", { stage1Task: "amazon" }), {}, b), /stage1Task \(two-stage prompt tuning\) needs a prompt method/);
-    await assert.rejects(runCell(cell("prompt-tuning", { stage1Task: "spam" }), {}, b), /stage1Task 'spam' must have the same labels and label words as 'yelp'/);
-    await assert.rejects(runCell(cell("prompt-tuning", { stage1Task: "nope" }), {}, b), /option stage1Task must be null or one of .*got "nope"/);
+    await assert.rejects(
+      runCell(cell("full-finetune", { stage1Task: "amazon" }), {}, b),
+      /stage1Task \(two-stage prompt tuning\) needs a prompt method/,
+    );
+    await assert.rejects(
+      runCell(cell("prompt-tuning", { stage1Task: "spam" }), {}, b),
+      /stage1Task 'spam' must have the same labels and label words as 'yelp'/,
+    );
+    await assert.rejects(
+      runCell(cell("prompt-tuning", { stage1Task: "nope" }), {}, b),
+      /option stage1Task must be null or one of .*got "nope"/,
+    );
     b.model.dispose();
   });
 
@@ -76,10 +99,20 @@ describe("tuning methods", function () {
     assert.equal(rec.trainableParams, 2 * 4 * 16); // nLayers x P x D
     // The deeper layer's prompt must matter: zeroing it changes the scores.
     const tuned = getMethod("deep-prompt-tuning").build({
-      model: b.model, padId: 0, candidates: [[[5]], [[6]]], seed: 2,
-      prompt: { length: 3, init: "random-uniform", position: "front", initRange: 0.5 }, frequentIds: [10], labelTokenIds: [[5], [6]],
+      model: b.model,
+      padId: 0,
+      candidates: [[[5]], [[6]]],
+      seed: 2,
+      prompt: { length: 3, init: "random-uniform", position: "front", initRange: 0.5 },
+      frequentIds: [10],
+      labelTokenIds: [[5], [6]],
     });
-    const seq = { pieces: [{ kind: "slot" as const, slot: "front" as const }, { kind: "tokens" as const, ids: [2, 20, 21] }] };
+    const seq = {
+      pieces: [
+        { kind: "slot" as const, slot: "front" as const },
+        { kind: "tokens" as const, ids: [2, 20, 21] },
+      ],
+    };
     const s1 = tf.tidy(() => tuned.scores([seq], false).arraySync());
     const deepVar = tuned.trainable[tuned.trainable.length - 1]!;
     const saved = tf.keep(deepVar.clone());
@@ -89,7 +122,10 @@ describe("tuning methods", function () {
     saved.dispose();
     assert.notDeepEqual(s1, s2);
     const { grads } = tf.variableGrads(() => tf.sum(tuned.scores([seq], true)) as tf.Scalar, tuned.trainable);
-    assert.ok(Object.values(grads).every((g) => g.dataSync().some((v) => v !== 0)), "every layer's prompt should get a gradient");
+    assert.ok(
+      Object.values(grads).every((g) => g.dataSync().some((v) => v !== 0)),
+      "every layer's prompt should get a gradient",
+    );
     Object.values(grads).forEach((g) => g.dispose());
     tuned.dispose();
     b.model.dispose();
@@ -131,13 +167,24 @@ describe("tuning methods", function () {
       frequentIds: [10, 11, 12],
       labelTokenIds: [[5], [6]],
     });
-    const seq = { pieces: [{ kind: "slot" as const, slot: "front" as const }, { kind: "tokens" as const, ids: [t.eosId, 20, 21] }] };
+    const seq = {
+      pieces: [
+        { kind: "slot" as const, slot: "front" as const },
+        { kind: "tokens" as const, ids: [t.eosId, 20, 21] },
+      ],
+    };
     const { grads } = tf.variableGrads(() => tf.sum(tuned.scores([seq], true)) as tf.Scalar, tuned.trainable);
     assert.deepEqual(Object.keys(grads).sort(), tuned.trainable.map((v) => v.name).sort());
     const g = grads[tuned.trainable[0]!.name]!.dataSync();
-    assert.ok(g.some((v) => v !== 0), "the prompt got no gradient");
+    assert.ok(
+      g.some((v) => v !== 0),
+      "the prompt got no gradient",
+    );
     Object.values(grads).forEach((x) => x.dispose());
-    assert.throws(() => assertBackboneExcluded(b.model, [...tuned.trainable, b.model.variables()[0]!], "test"), /must not train/);
+    assert.throws(
+      () => assertBackboneExcluded(b.model, [...tuned.trainable, b.model.variables()[0]!], "test"),
+      /must not train/,
+    );
     tuned.dispose();
     b.model.dispose();
   });
@@ -147,10 +194,16 @@ describe("tuning methods", function () {
     assert.equal(resolveCellOptions({}, "t").checkpoint, false);
     assert.equal(resolveCellOptions({ checkpoint: true }, "t").checkpoint, true);
     for (const bad of ["yes", 1, null]) {
-      assert.throws(() => resolveCellOptions({ checkpoint: bad }, "cell x"), /cell x: option checkpoint \(activation checkpointing\) must be true or false, got /);
+      assert.throws(
+        () => resolveCellOptions({ checkpoint: bad }, "cell x"),
+        /cell x: option checkpoint \(activation checkpointing\) must be true or false, got /,
+      );
     }
     const b = loadTiny();
-    await assert.rejects(runCell(cell("prompt-tuning", { checkpoint: "yes" }), {}, b), /option checkpoint \(activation checkpointing\) must be true or false, got "yes"/);
+    await assert.rejects(
+      runCell(cell("prompt-tuning", { checkpoint: "yes" }), {}, b),
+      /option checkpoint \(activation checkpointing\) must be true or false, got "yes"/,
+    );
     for (const method of ["prompt-tuning", "deep-prompt-tuning", "full-finetune"]) {
       const before = snapshot(b.model.variables());
       const plain = await runCell(cell(method), {}, b);
@@ -165,7 +218,10 @@ describe("tuning methods", function () {
       assert.equal(b.model.activationCheckpointing, false, `${method}: the preloaded backbone kept the cell's setting`);
       assert.deepEqual(ckpt.curve, plain.curve, `${method}: checkpointing changed the training curve`);
       assert.deepEqual(ckpt.metrics, plain.metrics, `${method}: checkpointing changed the test metrics`);
-      assert.ok(ckpt.peakTensorBytes < plain.peakTensorBytes, `${method}: peak ${ckpt.peakTensorBytes} not below ${plain.peakTensorBytes}`);
+      assert.ok(
+        ckpt.peakTensorBytes < plain.peakTensorBytes,
+        `${method}: peak ${ckpt.peakTensorBytes} not below ${plain.peakTensorBytes}`,
+      );
       tf.tidy(() => b.model.variables().forEach((v, i) => v.assign(tf.tensor(before[i]!, v.shape))));
     }
     b.model.dispose();

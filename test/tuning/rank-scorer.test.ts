@@ -11,7 +11,9 @@ function logLikelihood(b: ReturnType<typeof loadTiny>, context: number[], ids: r
     const seq = [...context, ...ids];
     const x = b.model.embed(Int32Array.from(seq), 1, seq.length);
     const h = b.model.forwardEmbeddings(x, new Uint8Array(seq.length).fill(1));
-    const logp = tf.logSoftmax(b.model.logits(tf.reshape(h, [seq.length, b.model.config.dModel]) as tf.Tensor2D)).arraySync() as number[][];
+    const logp = tf
+      .logSoftmax(b.model.logits(tf.reshape(h, [seq.length, b.model.config.dModel]) as tf.Tensor2D))
+      .arraySync() as number[][];
     let s = 0;
     ids.forEach((id, j) => (s += logp[context.length - 1 + j]![id]!));
     return s;
@@ -30,7 +32,12 @@ describe("rank classification", () => {
     const cands = [[[t.vocabSize - 1], [57]], [[123]]];
     const ctxA = [t.eosId, ...t.encode("the film was")];
     const ctxB = [t.eosId, ...t.encode("it was not")];
-    const scores = tf.tidy(() => classScores(b.model, null, [{ pieces: [tokens(ctxA)] }, { pieces: [tokens(ctxB)] }], cands, { padId: t.padId, training: false }).arraySync());
+    const scores = tf.tidy(() =>
+      classScores(b.model, null, [{ pieces: [tokens(ctxA)] }, { pieces: [tokens(ctxB)] }], cands, {
+        padId: t.padId,
+        training: false,
+      }).arraySync(),
+    );
     [ctxA, ctxB].forEach((ctx, i) => {
       const pos = logAddExp(logLikelihood(b, ctx, cands[0]![0]!), logLikelihood(b, ctx, cands[0]![1]!));
       const neg = logLikelihood(b, ctx, cands[1]![0]!);
@@ -46,7 +53,9 @@ describe("rank classification", () => {
     const cands = [[t.encode(" not worth")], [t.encode(" good and great"), t.encode(" a")]];
     assert.ok(cands[1]![0]!.length > 1);
     const ctx = [t.eosId, ...t.encode("all in all it was")];
-    const s = tf.tidy(() => classScores(b.model, null, [{ pieces: [tokens(ctx)] }], cands, { padId: t.padId, training: false }).arraySync())[0]!;
+    const s = tf.tidy(() =>
+      classScores(b.model, null, [{ pieces: [tokens(ctx)] }], cands, { padId: t.padId, training: false }).arraySync(),
+    )[0]!;
     const want0 = logLikelihood(b, ctx, cands[0]![0]!);
     const want1 = logAddExp(logLikelihood(b, ctx, cands[1]![0]!), logLikelihood(b, ctx, cands[1]![1]!));
     assert.ok(Math.abs(s[0]! - want0) < 1e-4, `${s[0]} vs ${want0}`);
@@ -60,14 +69,27 @@ describe("rank classification", () => {
     const cands = [[[77]], [[t.vocabSize - 2]]];
     const short = { pieces: [tokens([t.eosId, ...t.encode("it was")])] };
     const long = { pieces: [tokens([t.eosId, ...t.encode("the service was bad and it was not worth it")])] };
-    const alone = tf.tidy(() => classScores(b.model, null, [short], cands, { padId: t.padId, training: false }).arraySync()[0]!);
-    const batched = tf.tidy(() => classScores(b.model, null, [short, long], cands, { padId: t.padId, training: false }).arraySync()[0]!);
+    const alone = tf.tidy(
+      () => classScores(b.model, null, [short], cands, { padId: t.padId, training: false }).arraySync()[0]!,
+    );
+    const batched = tf.tidy(
+      () => classScores(b.model, null, [short, long], cands, { padId: t.padId, training: false }).arraySync()[0]!,
+    );
     alone.forEach((v, i) => assert.ok(Math.abs(v - batched[i]!) < 1e-4));
     b.model.dispose();
   });
 
   it("class loss is the cross-entropy of the softmax over labels", () => {
-    const l = tf.tidy(() => classLoss(tf.tensor2d([[0, Math.log(3)], [2, 2]]), [1, 0]).dataSync()[0]!);
+    const l = tf.tidy(
+      () =>
+        classLoss(
+          tf.tensor2d([
+            [0, Math.log(3)],
+            [2, 2],
+          ]),
+          [1, 0],
+        ).dataSync()[0]!,
+    );
     const want = (-Math.log(3 / 4) - Math.log(1 / 2)) / 2;
     assert.ok(Math.abs(l - want) < 1e-6, `${l} vs ${want}`);
   });

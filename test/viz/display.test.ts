@@ -38,7 +38,10 @@ describe("viz/display", () => {
     const sink = new ConsoleSink((t) => lines.push(t));
     showTable([{ a: 1 }], { sink });
     assert.deepEqual(lines, ["a\n-\n1\n"]);
-    assert.throws(() => sink.show({} as never), /display: a MIME bundle needs a string "text\/plain" entry, got undefined/);
+    assert.throws(
+      () => sink.show({} as never),
+      /display: a MIME bundle needs a string "text\/plain" entry, got undefined/,
+    );
   });
 
   it("inside a kernel, one message carries the whole MIME bundle", () => {
@@ -78,7 +81,10 @@ describe("viz/display", () => {
 
   it("falls back to tslab's public display (HTML only) when the internals are missing", () => {
     const calls: string[] = [];
-    const display = (tag: string) => ({ html: (s: string) => calls.push(`${tag} html ${s}`), text: (s: string) => calls.push(`${tag} text ${s}`) });
+    const display = (tag: string) => ({
+      html: (s: string) => calls.push(`${tag} html ${s}`),
+      text: (s: string) => calls.push(`${tag} text ${s}`),
+    });
     let n = 0;
     const fakeTslab = { display: display("main"), newDisplay: () => display(`d${++n}`) };
     const g = globalThis as { __tslab__?: unknown };
@@ -101,7 +107,12 @@ describe("viz/display", () => {
 describe("viz/display with two tslab copies loaded", () => {
   it("uses the copy whose lastWriteDisplayData is live", () => {
     const idle = path.join(path.sep, "global", "lib", "node_modules", "tslab", "dist", "jupyter.js");
-    require.cache[idle] = { id: idle, filename: idle, loaded: true, exports: { lastWriteDisplayData: null } } as unknown as NodeModule;
+    require.cache[idle] = {
+      id: idle,
+      filename: idle,
+      loaded: true,
+      exports: { lastWriteDisplayData: null },
+    } as unknown as NodeModule;
     try {
       withFakeKernel((sent) => {
         currentSink().show({ "text/plain": "hello" });

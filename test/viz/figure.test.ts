@@ -29,7 +29,10 @@ describe("viz/figure", () => {
     assert.equal(json.config.responsive, true);
     assert.deepEqual(json.layout, fig.layout);
     assert.match(b["text/html"]!, /^<div id="fig-a" class="kit-figure" style="[^"]*height:300px"><\/div><script/);
-    assert.equal(b["text/plain"], "Figure 'Loss': 2 traces: scatter 'train' (3 points), last y=1.5000; bar 'val' (2 points), last y=0.2500");
+    assert.equal(
+      b["text/plain"],
+      "Figure 'Loss': 2 traces: scatter 'train' (3 points), last y=1.5000; bar 'val' (2 points), last y=0.2500",
+    );
   });
 
   it("HTML fragment is small: plotly.js is not inlined per figure", () => {
@@ -79,6 +82,9 @@ describe("viz/figure", () => {
 
   it("text summary without a title or traces", () => {
     assert.equal(figureText({ data: [] }), "Figure: 0 traces");
-    assert.equal(figureText({ data: [{ y: [1, 2] }], layout: { title: "T" } }), "Figure 'T': 1 trace: scatter (2 points), last y=2");
+    assert.equal(
+      figureText({ data: [{ y: [1, 2] }], layout: { title: "T" } }),
+      "Figure 'T': 1 trace: scatter (2 points), last y=2",
+    );
   });
 });

@@ -67,7 +67,12 @@ describe("viz/live", () => {
   it("ProgressBar on a terminal rewrites one line with \\r and ends with a newline", () => {
     const out = textStream(true);
     const c = clock();
-    const bar = new ProgressBar(3, { sink: new RecordingSink("console"), stream: out, now: c.now, consoleIntervalMs: 0 });
+    const bar = new ProgressBar(3, {
+      sink: new RecordingSink("console"),
+      stream: out,
+      now: c.now,
+      consoleIntervalMs: 0,
+    });
     c.advance(1000);
     bar.update(1);
     bar.finish({ step: 3 });
@@ -91,8 +96,14 @@ describe("viz/live", () => {
     assert.deepEqual(fig.data[0].y, [9, 8, 6]);
     const figureEvents = sink.events.filter((e) => PLOTLY_MIME in e.bundle);
     assert.ok(figureEvents.length >= 2);
-    assert.deepEqual((figureEvents[figureEvents.length - 1].bundle[PLOTLY_MIME] as { data: Array<{ y: number[] }> }).data[0].y, [9, 8, 6]);
-    assert.ok(sink.events.some((e) => /plotly\.js .* loaded/.test(e.bundle["text/plain"])), "plotly.js inlined first");
+    assert.deepEqual(
+      (figureEvents[figureEvents.length - 1].bundle[PLOTLY_MIME] as { data: Array<{ y: number[] }> }).data[0].y,
+      [9, 8, 6],
+    );
+    assert.ok(
+      sink.events.some((e) => /plotly\.js .* loaded/.test(e.bundle["text/plain"])),
+      "plotly.js inlined first",
+    );
     assert.throws(() => bar.update(4), /ProgressBar 'fit': update\(4\) after finish\(\)/);
   });
 
@@ -112,7 +123,13 @@ describe("viz/live", () => {
     assert.equal(figures[0].op, "show");
     assert.ok(figures.slice(1).every((e) => e.op === "update" && e.id === figures[0].id));
     const data = (figures[3].bundle[PLOTLY_MIME] as { data: Array<{ name: string; x: number[] }> }).data;
-    assert.deepEqual(data.map((d) => [d.name, d.x.length]), [["train", 30], ["val", 3]]);
+    assert.deepEqual(
+      data.map((d) => [d.name, d.x.length]),
+      [
+        ["train", 30],
+        ["val", 3],
+      ],
+    );
     curve.finish(); // nothing new: no redraw
     assert.equal(sink.events.filter((e) => PLOTLY_MIME in e.bundle).length, 4);
   });

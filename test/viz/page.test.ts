@@ -36,8 +36,14 @@ describe("viz/page", () => {
   });
 
   it("names the bad part", () => {
-    assert.throws(() => htmlPage({ title: "t", parts: [{ kind: "chart" } as unknown as PagePart] }), /parts\[0\] has unknown kind "chart"/);
-    assert.throws(() => htmlPage({ title: "t", parts: [{ kind: "heading", text: "h", level: 4 as 1 }] }), /parts\[0\] heading level must be 1, 2 or 3, got 4/);
+    assert.throws(
+      () => htmlPage({ title: "t", parts: [{ kind: "chart" } as unknown as PagePart] }),
+      /parts\[0\] has unknown kind "chart"/,
+    );
+    assert.throws(
+      () => htmlPage({ title: "t", parts: [{ kind: "heading", text: "h", level: 4 as 1 }] }),
+      /parts\[0\] heading level must be 1, 2 or 3, got 4/,
+    );
   });
 
   it("writeHtmlPage creates folders and writes the page", () => {

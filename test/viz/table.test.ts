@@ -25,7 +25,13 @@ describe("viz/table", () => {
   });
 
   it("renders aligned plain text", () => {
-    const { text } = renderTable([{ a: 1, b: "x" }, { a: 123.5, b: "longer" }], { decimals: 1 });
+    const { text } = renderTable(
+      [
+        { a: 1, b: "x" },
+        { a: 123.5, b: "longer" },
+      ],
+      { decimals: 1 },
+    );
     assert.equal(text, ["    a  b", "-----  ------", "    1  x", "123.5  longer"].join("\n"));
   });
 
@@ -39,7 +45,10 @@ describe("viz/table", () => {
 
   it("selects and orders columns, naming a missing one", () => {
     assert.deepEqual(tableData(records, { columns: ["acc", "model"] }).cells[0], ["0.8123", "prompt-20"]);
-    assert.throws(() => tableData(records, { columns: ["loss"] }), /column "loss" not found; available: model, params, acc, note, extra/);
+    assert.throws(
+      () => tableData(records, { columns: ["loss"] }),
+      /column "loss" not found; available: model, params, acc, note, extra/,
+    );
   });
 
   it("applies per-column formatters", () => {
@@ -48,10 +57,20 @@ describe("viz/table", () => {
   });
 
   it("accepts DataFrame-shaped input and shows a non-default index", () => {
-    const frame = { columns: ["x", "y"], values: [[1, 2.5], [3, 4.25]], index: ["mean", "std"] };
+    const frame = {
+      columns: ["x", "y"],
+      values: [
+        [1, 2.5],
+        [3, 4.25],
+      ],
+      index: ["mean", "std"],
+    };
     const t = tableData(frame);
     assert.deepEqual(t.columns, ["", "x", "y"]);
-    assert.deepEqual(t.cells, [["mean", "1", "2.5000"], ["std", "3", "4.2500"]]);
+    assert.deepEqual(t.cells, [
+      ["mean", "1", "2.5000"],
+      ["std", "3", "4.2500"],
+    ]);
     assert.deepEqual(tableData({ ...frame, index: [0, 1] }).columns, ["x", "y"]);
     assert.deepEqual(tableData(frame, { index: false }).columns, ["x", "y"]);
   });
@@ -66,8 +85,14 @@ describe("viz/table", () => {
 
   it("rejects bad input with the row and what was expected", () => {
     assert.throws(() => tableData([{ a: 1 }, 5 as unknown as TableRecord]), /row 1 is number, expected an object/);
-    assert.throws(() => tableData({ columns: ["a", "b"], values: [[1, 2], [3]] }), /values row 1 has 1 cells, expected 2 \(columns: a, b\)/);
-    assert.throws(() => tableData({ columns: ["a"], values: [1, 2] }), /values row 0 is number, expected an array of 1 cells/);
+    assert.throws(
+      () => tableData({ columns: ["a", "b"], values: [[1, 2], [3]] }),
+      /values row 1 has 1 cells, expected 2 \(columns: a, b\)/,
+    );
+    assert.throws(
+      () => tableData({ columns: ["a"], values: [1, 2] }),
+      /values row 0 is number, expected an array of 1 cells/,
+    );
     assert.throws(() => tableData("nope" as never), /expected an array of records or a DataFrame .* got string/);
   });
 

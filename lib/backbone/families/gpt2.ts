@@ -87,7 +87,12 @@ export const gpt2Family: FamilyDef = {
     const a = layerNorm(h, ln1W as tf.Tensor1D, ln1B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
     const attn = selfAttention(
       a,
-      { qkvW: qkvW as tf.Tensor2D, qkvB: qkvB as tf.Tensor1D, projW: projW as tf.Tensor2D, projB: projB as tf.Tensor1D },
+      {
+        qkvW: qkvW as tf.Tensor2D,
+        qkvB: qkvB as tf.Tensor1D,
+        projW: projW as tf.Tensor2D,
+        projB: projB as tf.Tensor1D,
+      },
       ctx.aux.mask,
       ctx.dims,
       weightGrad,

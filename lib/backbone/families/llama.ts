@@ -44,7 +44,11 @@ export const llamaFamily: FamilyDef = {
   ignoredBuffer: /\.rotary_emb\.inv_freq$/,
 
   spec(c) {
-    return layeredSpec(c, { embed: "embed_tokens.weight", finalNorm: ["norm.weight"], head: "lm_head.weight" }, blockEntries(c));
+    return layeredSpec(
+      c,
+      { embed: "embed_tokens.weight", finalNorm: ["norm.weight"], head: "lm_head.weight" },
+      blockEntries(c),
+    );
   },
 
   blockParams(c) {
@@ -64,7 +68,8 @@ export const llamaFamily: FamilyDef = {
     const names = llamaFamily.blockParams(c);
     const p = (n: string): tf.Tensor => w[names.indexOf(n)]!;
     const maybe = (n: string): tf.Tensor1D | null => (names.includes(n) ? (p(n) as tf.Tensor1D) : null);
-    const lin = (x: tf.Tensor2D, n: string) => linear(x, p(`${n}.weight`) as tf.Tensor2D, maybe(`${n}.bias`), { weightGrad });
+    const lin = (x: tf.Tensor2D, n: string) =>
+      linear(x, p(`${n}.weight`) as tf.Tensor2D, maybe(`${n}.bias`), { weightGrad });
     const n = h.shape[0];
     const x = rmsNorm(h, p("input_layernorm.weight") as tf.Tensor1D, c.lnEps);
     const q = applyRotary(tf.reshape(lin(x, "self_attn.q_proj"), [n, c.nHeads, a.headDim]), rotary);

@@ -22,12 +22,7 @@ import { BATCH_MATMUL_KERNEL, BatchMatMulAttrs } from "./register-kernels";
  * a: [batch, m, k] ([batch, k, m] with transposeA), b: [batch, k, n] ([batch, n, k] with transposeB), both
  * float32 -> [batch, m, n].
  */
-export function batchMatMul(
-  a: tf.Tensor3D,
-  b: tf.Tensor3D,
-  transposeA = false,
-  transposeB = false,
-): tf.Tensor3D {
+export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeA = false, transposeB = false): tf.Tensor3D {
   checkShapes(a, b, transposeA, transposeB);
   return OPS[flagIndex(transposeA, transposeB)]!(a, b);
 }

@@ -12,7 +12,17 @@ import { KERNELS_EXPORTS, KERNELS_WASM_BASE64 } from "./compiled-kernels";
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   heap_base(): number;
-  batch_matmul(a: number, b: number, c: number, batch: number, m: number, n: number, k: number, ta: number, tb: number): void;
+  batch_matmul(
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    ta: number,
+    tb: number,
+  ): void;
   transpose2d(src: number, dst: number, rows: number, cols: number): void;
 }
 

@@ -55,7 +55,11 @@ function choose(backend: string): KernelSetInfo {
   const order: KernelSetName[] = forced ? [forced] : [...NAMES];
   if (backend !== "wasm") {
     // the native and wasm sets work on the wasm backend's heap: on any other backend only tfjs's kernels exist
-    return { ...base, name: "tfjs", skipped: [`native, wasm: need the tfjs 'wasm' backend, the backend is '${backend}'`] };
+    return {
+      ...base,
+      name: "tfjs",
+      skipped: [`native, wasm: need the tfjs 'wasm' backend, the backend is '${backend}'`],
+    };
   }
   for (const name of order) {
     if (name === "native") {

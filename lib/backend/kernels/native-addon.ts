@@ -14,23 +14,111 @@ export interface NativeAddon {
   setThreads(n: number): boolean;
   getThreads(): number;
   gemm(
-    transA: number, transB: number, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number,
-    batch: number, strideA: number, strideB: number, strideC: number,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    batch: number,
+    strideA: number,
+    strideB: number,
+    strideC: number,
   ): void;
-  linearForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, rows: number, inDim: number, outDim: number, transW: number): void;
+  linearForward(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    rows: number,
+    inDim: number,
+    outDim: number,
+    transW: number,
+  ): void;
   colSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
-  layerNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, d: number, eps: number): void;
-  layerNormBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null, rows: number, d: number): void;
+  layerNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    rows: number,
+    d: number,
+  ): void;
   activationForward(kind: number, x: Float32Array, y: Float32Array, n: number): void;
   activationBackward(kind: number, x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
-  attentionForward(qkv: Float32Array, keyMask: Float32Array, out: Float32Array, probs: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
-  attentionBackward(qkv: Float32Array, probs: Float32Array, dout: Float32Array, dqkv: Float32Array, batch: number, length: number, heads: number, headDim: number, scale: number): void;
+  attentionForward(
+    qkv: Float32Array,
+    keyMask: Float32Array,
+    out: Float32Array,
+    probs: Float32Array,
+    batch: number,
+    length: number,
+    heads: number,
+    headDim: number,
+    scale: number,
+  ): void;
+  attentionBackward(
+    qkv: Float32Array,
+    probs: Float32Array,
+    dout: Float32Array,
+    dqkv: Float32Array,
+    batch: number,
+    length: number,
+    heads: number,
+    headDim: number,
+    scale: number,
+  ): void;
   gatherRows(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number, tableRows: number): void;
   scatterAddRows(dy: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number, tableRows: number): void;
   sumSquares(x: Float32Array, n: number): number;
-  adamwStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, decay: number, c1: number, c2: number, scale: number): void;
-  softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, weights: Float32Array, grad: Float32Array, rows: number, vocab: number): number;
+  adamwStep(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    decay: number,
+    c1: number,
+    c2: number,
+    scale: number,
+  ): void;
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    targets: Int32Array,
+    weights: Float32Array,
+    grad: Float32Array,
+    rows: number,
+    vocab: number,
+  ): number;
 }
 
 export interface LoadedNative {

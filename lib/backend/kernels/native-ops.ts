@@ -14,7 +14,6 @@ import { tf } from "../backend";
 import { native } from "./kernel-set";
 import { asWasmBackend } from "./register-kernels";
 
-
 /** Allocates float32 outputs, then returns views of `inputs` (checked float32 unless listed in `ints`) and outputs. */
 function views(
   backend: unknown,
@@ -38,9 +37,15 @@ function register(kernelName: string, kernelFunc: tf.KernelFunc): void {
   if (!tf.getKernel(kernelName, "wasm")) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
 }
 
-function run<T extends tf.Tensor | tf.Tensor[]>(kernel: string, inputs: Record<string, tf.Tensor>, attrs: object = {}): T {
+function run<T extends tf.Tensor | tf.Tensor[]>(
+  kernel: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: object = {},
+): T {
   ensureRegistered();
-  return tf.engine().runKernel(kernel, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as T;
+  return tf
+    .engine()
+    .runKernel(kernel, inputs as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as T;
 }
 
 // ---- gemm --------------------------------------------------------------------------------------------------
@@ -65,7 +70,25 @@ const gemmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const k = ta ? a.shape[1]! : a.shape[2]!;
   const n = tb ? b.shape[1]! : b.shape[2]!;
   const v = views(backend, GEMM, { a, b }, [[batch, m, n]]);
-  native().gemm(ta ? 1 : 0, tb ? 1 : 0, m, n, k, 1, v.ins["a"]!, ta ? m : k, v.ins["b"]!, tb ? k : n, 0, v.outs[0]!, n, batch, m * k, k * n, m * n);
+  native().gemm(
+    ta ? 1 : 0,
+    tb ? 1 : 0,
+    m,
+    n,
+    k,
+    1,
+    v.ins["a"]!,
+    ta ? m : k,
+    v.ins["b"]!,
+    tb ? k : n,
+    0,
+    v.outs[0]!,
+    n,
+    batch,
+    m * k,
+    k * n,
+    m * n,
+  );
   return v.infos[0]!;
 };
 
@@ -141,7 +164,17 @@ const layerNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [rows, d] = x.shape as [number, number];
   const v = views(backend, LAYER_NORM, { x, gamma, beta }, [[rows, d], [rows], [rows]]);
   const [y, mean, rstd] = v.outs as [Float32Array, Float32Array, Float32Array];
-  native().layerNormForward(v.ins["x"]!, v.ins["gamma"]!, v.ins["beta"]!, y, mean, rstd, rows, d, (attrs as unknown as LayerNormAttrs).eps);
+  native().layerNormForward(
+    v.ins["x"]!,
+    v.ins["gamma"]!,
+    v.ins["beta"]!,
+    y,
+    mean,
+    rstd,
+    rows,
+    d,
+    (attrs as unknown as LayerNormAttrs).eps,
+  );
   return v.infos;
 };
 
@@ -152,7 +185,18 @@ const layerNormGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const v = views(backend, LAYER_NORM_GRAD, { dy, x, gamma, mean, rstd }, [wrt === "x" ? [rows, d] : [d]]);
   const i = v.ins;
   const out = v.outs[0]!;
-  native().layerNormBackward(i["dy"]!, i["x"]!, i["gamma"]!, i["mean"]!, i["rstd"]!, wrt === "x" ? out : null, wrt === "gamma" ? out : null, null, rows, d);
+  native().layerNormBackward(
+    i["dy"]!,
+    i["x"]!,
+    i["gamma"]!,
+    i["mean"]!,
+    i["rstd"]!,
+    wrt === "x" ? out : null,
+    wrt === "gamma" ? out : null,
+    null,
+    rows,
+    d,
+  );
   return v.infos[0]!;
 };
 
@@ -163,7 +207,8 @@ const layerNormGrad: tf.GradConfig = {
   gradFunc: (dys, saved) => {
     const dy = (dys as tf.Tensor[])[0] as tf.Tensor2D;
     const [x, gamma, mean, rstd] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-    const grad = (wrt: LayerNormGradAttrs["wrt"]) => run<tf.Tensor>(LAYER_NORM_GRAD, { dy, x, gamma, mean, rstd }, { wrt } satisfies LayerNormGradAttrs);
+    const grad = (wrt: LayerNormGradAttrs["wrt"]) =>
+      run<tf.Tensor>(LAYER_NORM_GRAD, { dy, x, gamma, mean, rstd }, { wrt } satisfies LayerNormGradAttrs);
     return { x: () => grad("x"), gamma: () => grad("gamma"), beta: () => nativeColSum(dy) };
   },
 };
@@ -195,7 +240,13 @@ const activationKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const activationGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const v = views(backend, ACTIVATION_GRAD, { x, dy }, [x.shape]);
-  native().activationBackward((attrs as unknown as ActivationAttrs).kind, v.ins["x"]!, v.ins["dy"]!, v.outs[0]!, size(x.shape));
+  native().activationBackward(
+    (attrs as unknown as ActivationAttrs).kind,
+    v.ins["x"]!,
+    v.ins["dy"]!,
+    v.outs[0]!,
+    size(x.shape),
+  );
   return v.infos[0]!;
 };
 
@@ -223,7 +274,11 @@ interface AttentionAttrs {
  * Causal masked multi-head attention core: qkv [B*T, 3D] (the fused projection's output), keyMask [B*T] (1 = real
  * key) -> context [B*T, D] with heads merged. Gradient for qkv only (the mask is data).
  */
-export function nativeAttention(qkv: tf.Tensor2D, keyMask: tf.Tensor1D, dims: { batch: number; length: number; heads: number }): tf.Tensor2D {
+export function nativeAttention(
+  qkv: tf.Tensor2D,
+  keyMask: tf.Tensor1D,
+  dims: { batch: number; length: number; heads: number },
+): tf.Tensor2D {
   const dh = qkv.shape[1] / 3 / dims.heads;
   const attrs: AttentionAttrs = { ...dims, scale: 1 / Math.sqrt(dh) };
   return run<tf.Tensor[]>(ATTENTION, { qkv, keyMask }, attrs)[0] as tf.Tensor2D;
@@ -233,8 +288,21 @@ const attentionKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { qkv, keyMask } = inputs as { qkv: tf.TensorInfo; keyMask: tf.TensorInfo };
   const { batch, length, heads, scale } = attrs as unknown as AttentionAttrs;
   const d = qkv.shape[1]! / 3;
-  const v = views(backend, ATTENTION, { qkv, keyMask }, [[batch * length, d], [batch, heads, length, length]]);
-  native().attentionForward(v.ins["qkv"]!, v.ins["keyMask"]!, v.outs[0]!, v.outs[1]!, batch, length, heads, d / heads, scale);
+  const v = views(backend, ATTENTION, { qkv, keyMask }, [
+    [batch * length, d],
+    [batch, heads, length, length],
+  ]);
+  native().attentionForward(
+    v.ins["qkv"]!,
+    v.ins["keyMask"]!,
+    v.outs[0]!,
+    v.outs[1]!,
+    batch,
+    length,
+    heads,
+    d / heads,
+    scale,
+  );
   return v.infos;
 };
 
@@ -243,7 +311,17 @@ const attentionGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { batch, length, heads, scale } = attrs as unknown as AttentionAttrs;
   const v = views(backend, ATTENTION_GRAD, { qkv, probs, dy }, [qkv!.shape]);
   const d = qkv!.shape[1]! / 3;
-  native().attentionBackward(v.ins["qkv"]!, v.ins["probs"]!, v.ins["dy"]!, v.outs[0]!, batch, length, heads, d / heads, scale);
+  native().attentionBackward(
+    v.ins["qkv"]!,
+    v.ins["probs"]!,
+    v.ins["dy"]!,
+    v.outs[0]!,
+    batch,
+    length,
+    heads,
+    d / heads,
+    scale,
+  );
   return v.infos[0]!;
 };
 
@@ -275,8 +353,15 @@ interface SoftmaxXentAttrs {
  * loss = sum_i w_i * -log softmax(logits_i)[t_i] (a scalar) and its gradient w.r.t. the logits,
  * (softmax - onehot) * w_i, from one pass over logits [N, V]. Rows with w_i = 0 are skipped.
  */
-export function nativeSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, weights: Float32Array): [tf.Scalar, tf.Tensor2D] {
-  return run<tf.Tensor[]>(SOFTMAX_XENT, { logits }, { targets, weights } satisfies SoftmaxXentAttrs) as [tf.Scalar, tf.Tensor2D];
+export function nativeSoftmaxCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: Int32Array,
+  weights: Float32Array,
+): [tf.Scalar, tf.Tensor2D] {
+  return run<tf.Tensor[]>(SOFTMAX_XENT, { logits }, { targets, weights } satisfies SoftmaxXentAttrs) as [
+    tf.Scalar,
+    tf.Tensor2D,
+  ];
 }
 
 const softmaxXentKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -359,7 +444,13 @@ export interface AdamWHyper {
 }
 
 /** One AdamW update in one fused pass: returns the new [p, m, v] (the caller assigns them). */
-export function nativeAdamW(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWHyper): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function nativeAdamW(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  h: AdamWHyper,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   if (g.size !== p.size || m.size !== p.size || v.size !== p.size) {
     throw new Error(`nativeAdamW: sizes differ (p ${p.size}, g ${g.size}, m ${m.size}, v ${v.size})`);
   }
@@ -373,7 +464,24 @@ const adamwKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const vw = views(backend, ADAMW, { p, g, m, v }, [shape, shape, shape]);
   const i = vw.ins;
   const [po, mo, vo] = vw.outs as [Float32Array, Float32Array, Float32Array];
-  native().adamwStep(i["p"]!, i["g"]!, i["m"]!, i["v"]!, po, mo, vo, po.length, h.lr, h.beta1, h.beta2, h.eps, h.decay, h.c1, h.c2, h.scale);
+  native().adamwStep(
+    i["p"]!,
+    i["g"]!,
+    i["m"]!,
+    i["v"]!,
+    po,
+    mo,
+    vo,
+    po.length,
+    h.lr,
+    h.beta1,
+    h.beta2,
+    h.eps,
+    h.decay,
+    h.c1,
+    h.c2,
+    h.scale,
+  );
   return vw.infos;
 };
 

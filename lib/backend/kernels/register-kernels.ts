@@ -77,8 +77,16 @@ const transpose2dKernel: tf.KernelFunc = ({ inputs, backend }) => {
   return output(wasm, [cols, rows], result);
 };
 
-export const BATCH_MATMUL_CONFIG: tf.KernelConfig = { kernelName: BATCH_MATMUL_KERNEL, backendName: "wasm", kernelFunc: batchMatMulKernel };
-export const TRANSPOSE_2D_CONFIG: tf.KernelConfig = { kernelName: TRANSPOSE_2D_KERNEL, backendName: "wasm", kernelFunc: transpose2dKernel };
+export const BATCH_MATMUL_CONFIG: tf.KernelConfig = {
+  kernelName: BATCH_MATMUL_KERNEL,
+  backendName: "wasm",
+  kernelFunc: batchMatMulKernel,
+};
+export const TRANSPOSE_2D_CONFIG: tf.KernelConfig = {
+  kernelName: TRANSPOSE_2D_KERNEL,
+  backendName: "wasm",
+  kernelFunc: transpose2dKernel,
+};
 
 /** Every kernel of the kit, registered once below. */
 export const KIT_KERNEL_CONFIGS: readonly tf.KernelConfig[] = Object.freeze([BATCH_MATMUL_CONFIG, TRANSPOSE_2D_CONFIG]);

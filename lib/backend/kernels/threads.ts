@@ -30,4 +30,3 @@ export function envForConcurrency(concurrency: number, env: NodeJS.ProcessEnv = 
   if (env["KIT_THREADS"] !== undefined && env["KIT_THREADS"].trim() !== "") return env;
   return { ...env, KIT_THREADS: String(Math.max(1, Math.floor(cores() / Math.max(1, concurrency)))) };
 }
-

@@ -46,7 +46,8 @@ export function scanCsv(text: string, delimiter = ","): CsvScan {
     let atFieldStart = true;
     for (;;) {
       if (i >= s.length) {
-        if (quoted) return { records, problem: { line: startLine, message: "unterminated quoted field (missing closing \")" } };
+        if (quoted)
+          return { records, problem: { line: startLine, message: 'unterminated quoted field (missing closing ")' } };
         values.push(field);
         break;
       }

@@ -55,7 +55,8 @@ export function cleanEmail(raw: string): CleanEmail {
   };
 }
 
-const HTML_TAG = /<\/?(?:a|b|i|u|p|br|hr|font|div|span|table|tr|td|th|img|center|head|title|style|script|meta|li|ul|ol|h[1-6]|strong|em)\b[^<>]*>/gi;
+const HTML_TAG =
+  /<\/?(?:a|b|i|u|p|br|hr|font|div|span|table|tr|td|th|img|center|head|title|style|script|meta|li|ul|ol|h[1-6]|strong|em)\b[^<>]*>/gi;
 
 /** Whether text labelled text/plain is actually HTML (see step 1). */
 export function looksLikeHtml(text: string): boolean {
@@ -86,7 +87,10 @@ export function cleanBody(text: string): string {
 
 /** Step 9. */
 export function cleanSubject(subject: string): string {
-  let s = subject.replace(/[\u0000-\u001f\u007f]/g, " ").replace(/\s+/g, " ").trim();
+  let s = subject
+    .replace(/[\u0000-\u001f\u007f]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   // strip list tags at the start, possibly behind reply/forward prefixes: "Re: [ILUG] x" -> "Re: x"
   const lead = /^((?:(?:re|fw|fwd|aw)\s*(?:\[\d+\])?\s*:\s*)*)\[[^\]]{1,40}\]\s*/i;
   for (let i = 0; i < 3 && lead.test(s); i++) s = s.replace(lead, "$1");
@@ -153,7 +157,8 @@ function dropListFooter(lines: string[]): string[] {
  * (never splitting a surrogate pair).
  */
 export function composeEmailText(subject: string, body: string, maxChars: number): string {
-  if (!Number.isInteger(maxChars) || maxChars < 1) throw new Error(`maxChars must be a positive integer, got ${maxChars}`);
+  if (!Number.isInteger(maxChars) || maxChars < 1)
+    throw new Error(`maxChars must be a positive integer, got ${maxChars}`);
   const text = subject ? `Subject: ${subject}\n${body}` : body;
   return truncateText(text, maxChars);
 }

@@ -126,7 +126,10 @@ function splitParams(value: string): string[] {
 
 /** Quoted-printable to bytes: "=XX" escapes, "=" soft line breaks; other characters as UTF-8. */
 export function decodeQuotedPrintable(text: string): Uint8Array {
-  const s = text.replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/=\n/g, "");
+  const s = text
+    .replace(/\r\n?/g, "\n")
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/=\n/g, "");
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -12,9 +12,18 @@ import { loadWordNetPairs, type WordNetPairOptions } from "./wordnet-pairs";
 const SPLIT = { seed: DEFAULT_SPLIT_OPTIONS.seed, devFraction: 0.1, testFraction: 0.2 } as const;
 
 export const TASK_SOURCES = Object.freeze({
-  imdb: { load: (o: SentimentOptions) => loadSentiment("imdb", o), defaults: Object.freeze({ ...SPLIT }) as SentimentOptions },
-  amazon: { load: (o: SentimentOptions) => loadSentiment("amazon", o), defaults: Object.freeze({ ...SPLIT }) as SentimentOptions },
-  yelp: { load: (o: SentimentOptions) => loadSentiment("yelp", o), defaults: Object.freeze({ ...SPLIT }) as SentimentOptions },
+  imdb: {
+    load: (o: SentimentOptions) => loadSentiment("imdb", o),
+    defaults: Object.freeze({ ...SPLIT }) as SentimentOptions,
+  },
+  amazon: {
+    load: (o: SentimentOptions) => loadSentiment("amazon", o),
+    defaults: Object.freeze({ ...SPLIT }) as SentimentOptions,
+  },
+  yelp: {
+    load: (o: SentimentOptions) => loadSentiment("yelp", o),
+    defaults: Object.freeze({ ...SPLIT }) as SentimentOptions,
+  },
   /** Balanced 1000 ham / 1000 spam sample; pass maxPerClass: null for the full cleaned corpus (4071 / 1698). */
   spam: {
     load: (o: SpamAssassinOptions) => loadSpamAssassin(o),
@@ -22,7 +31,12 @@ export const TASK_SOURCES = Object.freeze({
   },
   "wordnet-pairs": {
     load: (o: WordNetPairOptions) => loadWordNetPairs(o),
-    defaults: Object.freeze({ ...SPLIT, maxPairs: 4000, morphology: "exclude", withGloss: false }) as WordNetPairOptions,
+    defaults: Object.freeze({
+      ...SPLIT,
+      maxPairs: 4000,
+      morphology: "exclude",
+      withGloss: false,
+    }) as WordNetPairOptions,
   },
 } as const);
 

@@ -68,11 +68,15 @@ export function resolveSpamOptions(opts: SpamAssassinOptions = {}): ResolvedSpam
     throw new Error(`spam option maxPerClass must be a positive integer or null, got ${r.maxPerClass}`);
   }
   if (!Array.isArray(r.groups) || r.groups.length === 0) {
-    throw new Error(`spam option groups must be a non-empty array of [${SPAM_GROUPS.join(", ")}], got ${JSON.stringify(r.groups)}`);
+    throw new Error(
+      `spam option groups must be a non-empty array of [${SPAM_GROUPS.join(", ")}], got ${JSON.stringify(r.groups)}`,
+    );
   }
   for (const g of r.groups) {
     if (!SPAM_GROUPS.includes(g)) {
-      throw new Error(`spam option groups: unknown group ${JSON.stringify(g)}, expected one of [${SPAM_GROUPS.join(", ")}]`);
+      throw new Error(
+        `spam option groups: unknown group ${JSON.stringify(g)}, expected one of [${SPAM_GROUPS.join(", ")}]`,
+      );
     }
   }
   return r;
@@ -108,7 +112,9 @@ export function cleanCorpus(): CleanedCorpus {
   const mails: CleanedMail[] = list.map((rel: unknown, i: number) => {
     const m = typeof rel === "string" ? /^([a-z0-9-]+)\/(\d+)\.[0-9a-f]+\.txt$/.exec(rel) : null;
     if (!m || !SPAM_GROUPS.includes(m[1] as SpamGroup)) {
-      throw new Error(`${listFile}: entry ${i} should look like "<group>/<nnnnn>.<md5>.txt", got ${JSON.stringify(rel)}`);
+      throw new Error(
+        `${listFile}: entry ${i} should look like "<group>/<nnnnn>.<md5>.txt", got ${JSON.stringify(rel)}`,
+      );
     }
     const raw = fs.readFileSync(path.join(dir, "data", rel as string), "utf8");
     const c = cleanEmail(raw);

@@ -11,19 +11,30 @@ export function isUtf8(encoding: string): boolean {
  */
 export function decodeTaskFile(file: string, bytes: Uint8Array, encoding = "utf-8"): string {
   if (typeof encoding !== "string" || encoding.trim() === "") {
-    throw new Error(`loadTaskFile(${file}): option encoding must be a non-empty string such as "utf-8" or "latin1", got ${describe(encoding)}`);
+    throw new Error(
+      `loadTaskFile(${file}): option encoding must be a non-empty string such as "utf-8" or "latin1", got ${describe(encoding)}`,
+    );
   }
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(encoding.trim(), { fatal: true });
   } catch {
-    throw new Error(`loadTaskFile(${file}): option encoding ${JSON.stringify(encoding)} is not an encoding this runtime knows (e.g. "utf-8", "latin1", "windows-1252", "utf-16le")`);
+    throw new Error(
+      `loadTaskFile(${file}): option encoding ${JSON.stringify(encoding)} is not an encoding this runtime knows (e.g. "utf-8", "latin1", "windows-1252", "utf-16le")`,
+    );
   }
   try {
     return stripBom(decoder.decode(bytes));
   } catch {
     if (!isUtf8(encoding)) {
-      throw new TaskFileError(file, [{ line: 0, field: "(file)", expected: `text in the declared encoding ${encoding}`, got: "bytes that are not valid in it" }]);
+      throw new TaskFileError(file, [
+        {
+          line: 0,
+          field: "(file)",
+          expected: `text in the declared encoding ${encoding}`,
+          got: "bytes that are not valid in it",
+        },
+      ]);
     }
     const bad = firstInvalidUtf8(bytes);
     throw new TaskFileError(file, [

@@ -85,34 +85,64 @@ export async function loadTaskFile(file: string, opts: TaskFileOptions): Promise
 
 /** loadTaskFile on bytes already read from `file` (so a caller can hash exactly what was loaded). */
 export async function loadTaskFileBytes(file: string, bytes: Buffer, opts: TaskFileOptions): Promise<TaskData> {
-  const { textColumn, textBColumn, labelColumn, labels, name, encoding: _encoding, format: _format, ...splitOpts } = opts ?? ({} as TaskFileOptions);
+  const {
+    textColumn,
+    textBColumn,
+    labelColumn,
+    labels,
+    name,
+    encoding: _encoding,
+    format: _format,
+    ...splitOpts
+  } = opts ?? ({} as TaskFileOptions);
   const split = resolveSplitOptions(splitOpts);
-  for (const [k, v] of [["textColumn", textColumn], ["labelColumn", labelColumn]] as const) {
-    if (typeof v !== "string" || v === "") throw new Error(`loadTaskFile(${file}): option ${k} must be a non-empty string, got ${describe(v)}`);
+  for (const [k, v] of [
+    ["textColumn", textColumn],
+    ["labelColumn", labelColumn],
+  ] as const) {
+    if (typeof v !== "string" || v === "")
+      throw new Error(`loadTaskFile(${file}): option ${k} must be a non-empty string, got ${describe(v)}`);
   }
   if (textBColumn !== undefined && (typeof textBColumn !== "string" || textBColumn === "")) {
-    throw new Error(`loadTaskFile(${file}): option textBColumn must be a non-empty string when given, got ${describe(textBColumn)}`);
+    throw new Error(
+      `loadTaskFile(${file}): option textBColumn must be a non-empty string when given, got ${describe(textBColumn)}`,
+    );
   }
   if (labels !== undefined) {
     if (!Array.isArray(labels) || labels.some((l) => typeof l !== "string" || l.trim() === "")) {
-      throw new Error(`loadTaskFile(${file}): option labels must be an array of non-empty strings, got ${describe(labels)}`);
+      throw new Error(
+        `loadTaskFile(${file}): option labels must be an array of non-empty strings, got ${describe(labels)}`,
+      );
     }
-    if (new Set(labels).size !== labels.length) throw new Error(`loadTaskFile(${file}): option labels has duplicates: ${describe(labels)}`);
-    if (labels.length < 2) throw new Error(`loadTaskFile(${file}): option labels needs at least 2 labels, got ${describe(labels)}`);
+    if (new Set(labels).size !== labels.length)
+      throw new Error(`loadTaskFile(${file}): option labels has duplicates: ${describe(labels)}`);
+    if (labels.length < 2)
+      throw new Error(`loadTaskFile(${file}): option labels needs at least 2 labels, got ${describe(labels)}`);
   }
 
   const format = opts.format ?? formatOfFile(file);
   if (format === null) {
-    throw new Error(`loadTaskFile: ${file}: unsupported extension "${path.extname(file)}", expected .csv, .tsv, .tab, .jsonl or .ndjson (or give option format: ${TASK_FILE_FORMATS.join(" | ")})`);
+    throw new Error(
+      `loadTaskFile: ${file}: unsupported extension "${path.extname(file)}", expected .csv, .tsv, .tab, .jsonl or .ndjson (or give option format: ${TASK_FILE_FORMATS.join(" | ")})`,
+    );
   }
   if (!(TASK_FILE_FORMATS as readonly string[]).includes(format)) {
-    throw new Error(`loadTaskFile(${file}): option format must be one of ${TASK_FILE_FORMATS.join(", ")}, got ${describe(format)}`);
+    throw new Error(
+      `loadTaskFile(${file}): option format must be one of ${TASK_FILE_FORMATS.join(", ")}, got ${describe(format)}`,
+    );
   }
   const encoding = opts.encoding ?? "utf-8";
   const content = decodeTaskFile(file, bytes, encoding);
   if (content.trim() === "") {
     const what = format === "jsonl" ? "JSON object lines" : "a header line and data rows";
-    throw new TaskFileError(file, [{ line: 0, field: "(file)", expected: what, got: bytes.length === 0 ? "an empty file (0 bytes)" : `only whitespace (${bytes.length} bytes)` }]);
+    throw new TaskFileError(file, [
+      {
+        line: 0,
+        field: "(file)",
+        expected: what,
+        got: bytes.length === 0 ? "an empty file (0 bytes)" : `only whitespace (${bytes.length} bytes)`,
+      },
+    ]);
   }
   const columns = [textColumn, ...(textBColumn !== undefined ? [textBColumn] : []), labelColumn];
   let records: RawRecord[];
@@ -141,16 +171,26 @@ export async function loadTaskFileBytes(file: string, bytes: Buffer, opts: TaskF
  * evaluation would silently score a class the model never saw (or never test it). Refuses, naming the label,
  * how many examples it has after de-duplication and how many it needs with these fractions.
  */
-function checkSplitCoverage(file: string, labelColumn: string, task: TaskData, split: SplitOptions, examples: readonly Example[]): void {
+function checkSplitCoverage(
+  file: string,
+  labelColumn: string,
+  task: TaskData,
+  split: SplitOptions,
+  examples: readonly Example[],
+): void {
   const short: string[] = [];
   for (const label of task.labels) {
     const n = (xs: readonly Example[]): number => xs.filter((e) => e.label === label).length;
     const counts = { train: n(task.train), dev: n(task.dev), test: n(task.test) };
-    const empty = (["train", "dev", "test"] as const).filter((s) => counts[s] === 0 && (s === "train" || (s === "dev" ? split.devFraction : split.testFraction) > 0));
+    const empty = (["train", "dev", "test"] as const).filter(
+      (s) => counts[s] === 0 && (s === "train" || (s === "dev" ? split.devFraction : split.testFraction) > 0),
+    );
     if (empty.length === 0) continue;
     const kept = counts.train + counts.dev + counts.test;
     const raw = n(examples);
-    short.push(`${JSON.stringify(label)} has ${kept}${raw !== kept ? ` (${raw} before de-duplication)` : ""}, leaving ${empty.join(" and ")} without it`);
+    short.push(
+      `${JSON.stringify(label)} has ${kept}${raw !== kept ? ` (${raw} before de-duplication)` : ""}, leaving ${empty.join(" and ")} without it`,
+    );
   }
   if (short.length === 0) return;
   const splits = `train${split.devFraction > 0 ? ", dev" : ""}${split.testFraction > 0 ? " and test" : ""}`;
@@ -178,31 +218,55 @@ export function minExamplesPerLabel(split: Pick<SplitOptions, "devFraction" | "t
 /** CSV -> records via danfojs, with line numbers from scanCsv.
  * Long on purpose: one scan that keeps the line numbers every error message needs.
  */
-async function readCsvRecords(file: string, content: string, columns: readonly string[], delimiter: string, utf8: boolean): Promise<RawRecord[]> {
+async function readCsvRecords(
+  file: string,
+  content: string,
+  columns: readonly string[],
+  delimiter: string,
+  utf8: boolean,
+): Promise<RawRecord[]> {
   const scan = scanCsv(content, delimiter);
   if (scan.problem) {
-    throw new TaskFileError(file, [{ line: scan.problem.line, field: "(line)", expected: "well-formed CSV", got: scan.problem.message }]);
+    throw new TaskFileError(file, [
+      { line: scan.problem.line, field: "(line)", expected: "well-formed CSV", got: scan.problem.message },
+    ]);
   }
   const [header, ...data] = scan.records;
-  if (!header) throw new TaskFileError(file, [{ line: 0, field: "(file)", expected: "a header line and data rows", got: "an empty file" }]);
+  if (!header)
+    throw new TaskFileError(file, [
+      { line: 0, field: "(file)", expected: "a header line and data rows", got: "an empty file" },
+    ]);
   const names = header.values.map((v) => v.trim());
   const issues: TaskFileIssue[] = [];
   const seen = new Set<string>();
   for (const n of names) {
-    if (seen.has(n)) issues.push({ line: header.line, field: n, expected: "unique column names", got: `column "${n}" twice` });
+    if (seen.has(n))
+      issues.push({ line: header.line, field: n, expected: "unique column names", got: `column "${n}" twice` });
     seen.add(n);
   }
   for (const c of columns) {
     if (!seen.has(c)) {
-      issues.push({ line: header.line, field: c, expected: `a column named "${c}"`, got: `none; available columns: [${names.join(", ")}]` });
+      issues.push({
+        line: header.line,
+        field: c,
+        expected: `a column named "${c}"`,
+        got: `none; available columns: [${names.join(", ")}]`,
+      });
     }
   }
   data.forEach((r, i) => {
     if (r.fields !== header.fields && issues.length < MAX_ISSUES) {
-      issues.push({ line: r.line, row: i + 1, field: "(line)", expected: `${header.fields} fields like the header`, got: `${r.fields}` });
+      issues.push({
+        line: r.line,
+        row: i + 1,
+        field: "(line)",
+        expected: `${header.fields} fields like the header`,
+        got: `${r.fields}`,
+      });
     }
   });
-  if (data.length === 0) issues.push({ line: 0, field: "(file)", expected: "at least one data row after the header", got: "none" });
+  if (data.length === 0)
+    issues.push({ line: 0, field: "(file)", expected: "at least one data row after the header", got: "none" });
   if (issues.length > 0) throw new TaskFileError(file, issues.slice(0, MAX_ISSUES));
 
   if (!utf8) {
@@ -224,7 +288,9 @@ async function readCsvRecords(file: string, content: string, columns: readonly s
     throw new Error(`loadTaskFile: danfojs could not read ${file}: ${(err as Error).message}`);
   }
   if (df.values.length !== data.length) {
-    throw new Error(`loadTaskFile: ${file}: danfojs read ${df.values.length} data rows but the file has ${data.length} records; cannot map rows to lines`);
+    throw new Error(
+      `loadTaskFile: ${file}: danfojs read ${df.values.length} data rows but the file has ${data.length} records; cannot map rows to lines`,
+    );
   }
   const index = new Map(df.columns.map((c, i) => [c.trim(), i]));
   const at = new Map(names.map((c, i) => [c, i]));
@@ -257,7 +323,12 @@ function readJsonlRecords(file: string, content: string, columns: readonly strin
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      issues.push({ line: i + 1, field: "(line)", expected: "a JSON object", got: `malformed JSON (${(err as Error).message}): ${truncate(raw.trim())}` });
+      issues.push({
+        line: i + 1,
+        field: "(line)",
+        expected: "a JSON object",
+        got: `malformed JSON (${(err as Error).message}): ${truncate(raw.trim())}`,
+      });
       return;
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -273,7 +344,13 @@ function readJsonlRecords(file: string, content: string, columns: readonly strin
   // A key that no line has is a wrong column name: one problem listing the keys found, not one per line.
   const keys = new Set(records.flatMap((r) => Object.keys(r.fields)));
   for (const c of columns) {
-    if (!keys.has(c)) issues.push({ line: 0, field: c, expected: `a key named "${c}" in the JSON objects`, got: `none in any of ${records.length} lines; keys found: [${[...keys].join(", ")}]` });
+    if (!keys.has(c))
+      issues.push({
+        line: 0,
+        field: c,
+        expected: `a key named "${c}" in the JSON objects`,
+        got: `none in any of ${records.length} lines; keys found: [${[...keys].join(", ")}]`,
+      });
   }
   if (issues.length > 0) throw new TaskFileError(file, issues);
   return records;
@@ -298,7 +375,12 @@ function toExamples(
     const at = { line: r.line, ...(r.row !== undefined ? { row: r.row } : {}) };
     const readText = (col: string): string | null => {
       if (!(col in r.fields)) {
-        add({ ...at, field: col, expected: "a text value", got: `no such key; keys present: [${Object.keys(r.fields).join(", ")}]` });
+        add({
+          ...at,
+          field: col,
+          expected: "a text value",
+          got: `no such key; keys present: [${Object.keys(r.fields).join(", ")}]`,
+        });
         return null;
       }
       const v = r.fields[col];
@@ -307,7 +389,12 @@ function toExamples(
         return null;
       }
       if (v.trim() === "") {
-        add({ ...at, field: col, expected: "non-empty text", got: v === "" ? "an empty string" : `whitespace only ${JSON.stringify(v)}` });
+        add({
+          ...at,
+          field: col,
+          expected: "non-empty text",
+          got: v === "" ? "an empty string" : `whitespace only ${JSON.stringify(v)}`,
+        });
         return null;
       }
       return v;
@@ -316,7 +403,12 @@ function toExamples(
     const textB = o.textBColumn !== undefined ? readText(o.textBColumn) : undefined;
     let label: string | null = null;
     if (!(o.labelColumn in r.fields)) {
-      add({ ...at, field: o.labelColumn, expected: "a label", got: `no such key; keys present: [${Object.keys(r.fields).join(", ")}]` });
+      add({
+        ...at,
+        field: o.labelColumn,
+        expected: "a label",
+        got: `no such key; keys present: [${Object.keys(r.fields).join(", ")}]`,
+      });
     } else {
       const v = r.fields[o.labelColumn];
       if (typeof v === "number" && Number.isFinite(v)) label = String(v);
@@ -326,7 +418,12 @@ function toExamples(
         add({ ...at, field: o.labelColumn, expected: "a non-empty label", got: "an empty value" });
         label = null;
       } else if (label !== null && allowed && !allowed.has(label)) {
-        add({ ...at, field: o.labelColumn, expected: `one of [${[...allowed].join(", ")}]`, got: JSON.stringify(label) });
+        add({
+          ...at,
+          field: o.labelColumn,
+          expected: `one of [${[...allowed].join(", ")}]`,
+          got: JSON.stringify(label),
+        });
         label = null;
       }
     }

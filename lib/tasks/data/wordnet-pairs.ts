@@ -71,11 +71,16 @@ export function resolveWordNetPairOptions(opts: WordNetPairOptions = {}): Resolv
     throw new Error(`wordnet-pairs option maxPairs must be an integer >= 2, got ${r.maxPairs}`);
   }
   if (r.morphology !== "exclude" && r.morphology !== "include") {
-    throw new Error(`wordnet-pairs option morphology must be "exclude" or "include", got ${JSON.stringify(r.morphology)}`);
+    throw new Error(
+      `wordnet-pairs option morphology must be "exclude" or "include", got ${JSON.stringify(r.morphology)}`,
+    );
   }
-  if (typeof r.withGloss !== "boolean") throw new Error(`wordnet-pairs option withGloss must be a boolean, got ${r.withGloss}`);
+  if (typeof r.withGloss !== "boolean")
+    throw new Error(`wordnet-pairs option withGloss must be a boolean, got ${r.withGloss}`);
   if (r.positives !== "synset" && r.positives !== "synset+similar") {
-    throw new Error(`wordnet-pairs option positives must be "synset" or "synset+similar", got ${JSON.stringify(r.positives)}`);
+    throw new Error(
+      `wordnet-pairs option positives must be "synset" or "synset+similar", got ${JSON.stringify(r.positives)}`,
+    );
   }
   return r;
 }
@@ -92,12 +97,30 @@ export interface WordPair {
 }
 
 const NEGATION_PREFIXES = Object.freeze([
-  "un", "in", "im", "il", "ir", "non", "dis", "de", "a", "an", "anti", "counter", "mis", "mal", "ab", "dys",
+  "un",
+  "in",
+  "im",
+  "il",
+  "ir",
+  "non",
+  "dis",
+  "de",
+  "a",
+  "an",
+  "anti",
+  "counter",
+  "mis",
+  "mal",
+  "ab",
+  "dys",
 ]);
 
 /** The negation prefix when one word is prefix + the other (e.g. "un" for able/unable), else null. */
 export function negationPrefix(x: string, y: string): string | null {
-  for (const [base, neg] of [[x, y], [y, x]] as const) {
+  for (const [base, neg] of [
+    [x, y],
+    [y, x],
+  ] as const) {
     for (const p of NEGATION_PREFIXES) {
       if (neg === p + base || neg === `${p}-${base}`) return p;
     }
@@ -109,7 +132,10 @@ export function negationPrefix(x: string, y: string): string | null {
 export function surfaceRelation(x: string, y: string): "negation" | "ful-less" | "containment" | null {
   if (negationPrefix(x, y) !== null) return "negation";
   const stem = (w: string, suf: string): string | null => (w.endsWith(suf) ? w.slice(0, -suf.length) : null);
-  for (const [p, q] of [[x, y], [y, x]] as const) {
+  for (const [p, q] of [
+    [x, y],
+    [y, x],
+  ] as const) {
     const s = stem(p, "ful");
     if (s !== null && s !== "" && s === stem(q, "less")) return "ful-less";
   }
@@ -162,7 +188,14 @@ export function candidatePairs(positives: "synset" | "synset+similar"): Candidat
   if (hit) return hit;
   const antonyms = new Map<string, WordPair>();
   const synonyms = new Map<string, WordPair>();
-  const add = (map: Map<string, WordPair>, x: string, y: string, s: Synset, t: Synset, relation: WordPair["relation"]): void => {
+  const add = (
+    map: Map<string, WordPair>,
+    x: string,
+    y: string,
+    s: Synset,
+    t: Synset,
+    relation: WordPair["relation"],
+  ): void => {
     const a = x.toLowerCase();
     const b = y.toLowerCase();
     if (a === b || !WORD.test(a) || !WORD.test(b)) return;

@@ -16,7 +16,13 @@ export type WordNetPos = "noun" | "verb" | "adj" | "adv";
 export const WORDNET_POS: readonly WordNetPos[] = Object.freeze(["noun", "verb", "adj", "adv"]);
 
 /** ss_type / pointer pos letter -> data file. Satellite adjectives ("s") live in data.adj. */
-const POS_OF_LETTER: Readonly<Record<string, WordNetPos>> = Object.freeze({ n: "noun", v: "verb", a: "adj", s: "adj", r: "adv" });
+const POS_OF_LETTER: Readonly<Record<string, WordNetPos>> = Object.freeze({
+  n: "noun",
+  v: "verb",
+  a: "adj",
+  s: "adj",
+  r: "adv",
+});
 
 export interface WordNetPointer {
   /** e.g. "!" antonym, "&" similar to, "@" hypernym. */

@@ -31,7 +31,8 @@ export const deepPromptTuning: Method = {
     const params = layers.reduce((n, p) => n + p.paramCount(), 0);
     return {
       trainable,
-      scores: (seqs, training) => classScores(ctx.model, input, seqs, ctx.candidates, { padId: ctx.padId, training, deepPrompts: deep }),
+      scores: (seqs, training) =>
+        classScores(ctx.model, input, seqs, ctx.candidates, { padId: ctx.padId, training, deepPrompts: deep }),
       trainableParams: params,
       taskBytes: params * 4,
       prompt: { ...input.settings, position: `${input.settings.position} (every layer)` },

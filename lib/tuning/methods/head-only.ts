@@ -18,13 +18,21 @@ export const headOnly: Method = {
     ctx.model.freeze();
     const d = ctx.model.config.dModel;
     const c = ctx.candidates.length;
-    const w = tf.tidy(() => tf.variable(tf.tensor2d(normalArray(new Rng(ctx.seed), d * c, 0.02), [d, c]), true, `head/w/${ctx.seed}/${Date.now()}`));
+    const w = tf.tidy(() =>
+      tf.variable(
+        tf.tensor2d(normalArray(new Rng(ctx.seed), d * c, 0.02), [d, c]),
+        true,
+        `head/w/${ctx.seed}/${Date.now()}`,
+      ),
+    );
     const b = tf.tidy(() => tf.variable(tf.zeros([c]), true, `head/b/${ctx.seed}/${Date.now()}`));
     assertBackboneExcluded(ctx.model, [w, b], "head-only");
     return {
       trainable: [w, b],
       scores: (seqs, training) =>
-        linear(lastHidden(ctx.model, seqs, { padId: ctx.padId, training }), w as tf.Tensor2D, b as tf.Tensor1D, { weightGrad: true }),
+        linear(lastHidden(ctx.model, seqs, { padId: ctx.padId, training }), w as tf.Tensor2D, b as tf.Tensor1D, {
+          weightGrad: true,
+        }),
       trainableParams: d * c + c,
       taskBytes: (d * c + c) * 4,
       prompt: null,

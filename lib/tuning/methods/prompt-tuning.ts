@@ -3,7 +3,14 @@
  * only the prompt vectors train. The backbone is frozen (its ops compute no weight gradients) and its variables
  * are refused from the trainable set.
  */
-import { classLabel, fromText, Initializer, randomUniform, sampledVocab, EmbeddingTable } from "../../prompt/initializers";
+import {
+  classLabel,
+  fromText,
+  Initializer,
+  randomUniform,
+  sampledVocab,
+  EmbeddingTable,
+} from "../../prompt/initializers";
 import { parsePosition } from "../../prompt/positions";
 import { PromptSet } from "../../prompt/soft-prompt";
 import { classScores } from "../rank-scorer";
@@ -53,4 +60,3 @@ export const promptTuning: Method = {
     };
   },
 };
-

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cleanBody, cleanEmail, cleanSubject, composeEmailText, truncateText } from "../../../lib/tasks/data/email-text";
+import {
+  cleanBody,
+  cleanEmail,
+  cleanSubject,
+  composeEmailText,
+  truncateText,
+} from "../../../lib/tasks/data/email-text";
 import { decodeEntities, htmlToText } from "../../../lib/tasks/data/html";
 import {
   decodeEncodedWords,

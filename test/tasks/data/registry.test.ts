@@ -12,7 +12,10 @@ describe("tasks/data/registry", () => {
     const a = loadTask("yelp", { seed: 3 });
     const b = loadTask("yelp", { seed: 3 });
     assert.equal(a.name, "yelp");
-    assert.deepEqual(a.test.map((e) => e.id), b.test.map((e) => e.id));
+    assert.deepEqual(
+      a.test.map((e) => e.id),
+      b.test.map((e) => e.id),
+    );
     const c = loadTask("yelp", { seed: 3, testFraction: 0.5 });
     assert.ok(c.test.length > a.test.length * 2);
     const pairs = loadTask("wordnet-pairs", { maxPairs: 100 });

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describeTask } from "../../../lib/tasks/data/example";
 import { dedupeKey } from "../../../lib/tasks/data/split";
-import { loadSpamAssassin, readCleanedCorpus, resolveSpamOptions, spamGroupLabel } from "../../../lib/tasks/data/spam-assassin";
+import {
+  loadSpamAssassin,
+  readCleanedCorpus,
+  resolveSpamOptions,
+  spamGroupLabel,
+} from "../../../lib/tasks/data/spam-assassin";
 
 describe("tasks/data/spam-assassin (real corpus smoke test, ~1 s)", () => {
   it("reads all 6046 messages in the five groups", () => {
@@ -9,11 +14,19 @@ describe("tasks/data/spam-assassin (real corpus smoke test, ~1 s)", () => {
     assert.equal(corpus.mails.length, 6046);
     const byGroup: Record<string, number> = {};
     for (const m of corpus.mails) byGroup[m.group] = (byGroup[m.group] ?? 0) + 1;
-    assert.deepEqual(byGroup, { "easy-ham-1": 2500, "easy-ham-2": 1400, "hard-ham-1": 250, "spam-1": 500, "spam-2": 1396 });
+    assert.deepEqual(byGroup, {
+      "easy-ham-1": 2500,
+      "easy-ham-2": 1400,
+      "hard-ham-1": 250,
+      "spam-1": 500,
+      "spam-2": 1396,
+    });
     const empty = corpus.mails.filter((m) => m.body === "").length;
     assert.ok(empty > 0 && empty < 150, `empty bodies: ${empty}`);
     // no raw MIME/HTML left in what the model will see
-    const leftovers = corpus.mails.filter((m) => /<\/?(html|body|table|font|div)\b|Content-Transfer-Encoding:|=3D|=20$/i.test(m.body));
+    const leftovers = corpus.mails.filter((m) =>
+      /<\/?(html|body|table|font|div)\b|Content-Transfer-Encoding:|=3D|=20$/i.test(m.body),
+    );
     assert.ok(leftovers.length < 10, `bodies with markup left: ${leftovers.map((m) => m.id).join(", ")}`);
   });
 
@@ -34,7 +47,10 @@ describe("tasks/data/spam-assassin (real corpus smoke test, ~1 s)", () => {
     const a = loadSpamAssassin({ seed: 2, maxPerClass: 300 });
     const b = loadSpamAssassin({ seed: 2, maxPerClass: 300 });
     assert.deepEqual(describeTask(a).perLabel, { ham: 300, spam: 300 });
-    assert.deepEqual(a.test.map((e) => e.id), b.test.map((e) => e.id));
+    assert.deepEqual(
+      a.test.map((e) => e.id),
+      b.test.map((e) => e.id),
+    );
     const hard = loadSpamAssassin({ groups: ["hard-ham-1", "spam-1"], maxPerClass: 100 });
     const ids = [...hard.train, ...hard.dev, ...hard.test].map((e) => e.id);
     assert.ok(ids.every((id) => id.startsWith("hard-ham-1/") || id.startsWith("spam-1/")));

@@ -6,7 +6,8 @@ import { capPerLabel, dedupeExamples, dedupeKey, resolveSplitOptions } from "../
 /** 300 "pos" and 100 "neg" distinct examples. */
 function makeExamples(): Example[] {
   const out: Example[] = [];
-  for (let i = 0; i < 400; i++) out.push({ id: `e${i}`, text: `sentence number ${i}`, label: i % 4 === 0 ? "neg" : "pos" });
+  for (let i = 0; i < 400; i++)
+    out.push({ id: `e${i}`, text: `sentence number ${i}`, label: i % 4 === 0 ? "neg" : "pos" });
   return out;
 }
 
@@ -76,7 +77,14 @@ describe("tasks/data/split", () => {
   });
 
   it("rejects duplicate ids and bad options with the bad value in the message", () => {
-    assert.throws(() => dedupeExamples([{ id: "x", text: "a", label: "p" }, { id: "x", text: "b", label: "p" }]), /duplicate example id "x"/);
+    assert.throws(
+      () =>
+        dedupeExamples([
+          { id: "x", text: "a", label: "p" },
+          { id: "x", text: "b", label: "p" },
+        ]),
+      /duplicate example id "x"/,
+    );
     assert.throws(() => resolveSplitOptions({ devFraction: 1.5 }), /devFraction.*1\.5/);
     assert.throws(() => resolveSplitOptions({ devFraction: 0.5, testFraction: 0.5 }), /< 1.*0\.5 \+ 0\.5/);
     assert.throws(() => resolveSplitOptions({ seed: 0.5 }), /seed.*0\.5/);

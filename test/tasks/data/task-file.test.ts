@@ -22,8 +22,16 @@ async function rejects(file: string, opts: TaskFileOptions, ...patterns: RegExp[
 
 describe("tasks/data/task-file", () => {
   it("CSV via danfojs: quoted commas, escaped quotes, multi-line fields, blank lines; cells stay exact strings", async () => {
-    const task = await loadTaskFile(fx("good.csv"), { textColumn: "review", labelColumn: "sentiment", seed: 1, devFraction: 0, testFraction: 0.5 });
-    const all = [...task.train, ...task.dev, ...task.test].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
+    const task = await loadTaskFile(fx("good.csv"), {
+      textColumn: "review",
+      labelColumn: "sentiment",
+      seed: 1,
+      devFraction: 0,
+      testFraction: 0.5,
+    });
+    const all = [...task.train, ...task.dev, ...task.test].sort((a, b) =>
+      a.id.localeCompare(b.id, "en", { numeric: true }),
+    );
     assert.deepEqual(
       all.map((e) => [e.id, e.text, e.label]),
       [
@@ -46,7 +54,13 @@ describe("tasks/data/task-file", () => {
   });
 
   it("pair tasks read textB", async () => {
-    const task = await loadTaskFile(fx("pair.csv"), { ...basic, testFraction: 0, textColumn: "premise", textBColumn: "hypothesis", labels: ["yes", "no"] });
+    const task = await loadTaskFile(fx("pair.csv"), {
+      ...basic,
+      testFraction: 0,
+      textColumn: "premise",
+      textBColumn: "hypothesis",
+      labels: ["yes", "no"],
+    });
     const all = [...task.train, ...task.test];
     assert.ok(all.some((e) => e.text === "A dog runs" && e.textB === "An animal moves" && e.label === "yes"));
     assert.deepEqual(task.labels, ["yes", "no"]);
@@ -61,7 +75,12 @@ describe("tasks/data/task-file", () => {
 
   describe("bad files name the file, line (and CSV data row), field, expected vs got", () => {
     it("missing column lists the available columns", () =>
-      rejects("missing-column.csv", basic, /line 1: field "text": expected a column named "text", got none; available columns: \[review, sentiment\]/, /field "label"/));
+      rejects(
+        "missing-column.csv",
+        basic,
+        /line 1: field "text": expected a column named "text", got none; available columns: \[review, sentiment\]/,
+        /field "label"/,
+      ));
 
     it("unknown label lists the allowed ones, with lines that account for multi-line fields and blank lines", async () => {
       const err = await rejects(
@@ -71,16 +90,37 @@ describe("tasks/data/task-file", () => {
         /line 7 \(data row 4\)/,
         /line 8 \(data row 5\)/,
       );
-      assert.deepEqual(err.issues.map((i) => i.line), [3, 7, 8]);
+      assert.deepEqual(
+        err.issues.map((i) => i.line),
+        [3, 7, 8],
+      );
     });
 
-    it("unknown label in a plain file", () => rejects("unknown-label.csv", { ...basic, labels: ["pos", "neg"] }, /line 4 \(data row 3\): field "label": expected one of \[pos, neg\], got "neutral"/));
+    it("unknown label in a plain file", () =>
+      rejects(
+        "unknown-label.csv",
+        { ...basic, labels: ["pos", "neg"] },
+        /line 4 \(data row 3\): field "label": expected one of \[pos, neg\], got "neutral"/,
+      ));
 
-    it("whitespace-only text", () => rejects("empty-text.csv", basic, /line 3 \(data row 2\): field "text": expected non-empty text, got whitespace only "   "/));
+    it("whitespace-only text", () =>
+      rejects(
+        "empty-text.csv",
+        basic,
+        /line 3 \(data row 2\): field "text": expected non-empty text, got whitespace only "   "/,
+      ));
 
     it("wrong field count and unterminated quotes (caught before danfojs)", async () => {
-      await rejects("field-count.csv", basic, /line 3 \(data row 2\): field "\(line\)": expected 2 fields like the header, got 3/);
-      await rejects("unterminated.csv", basic, /line 3: field "\(line\)": expected well-formed CSV, got unterminated quoted field/);
+      await rejects(
+        "field-count.csv",
+        basic,
+        /line 3 \(data row 2\): field "\(line\)": expected 2 fields like the header, got 3/,
+      );
+      await rejects(
+        "unterminated.csv",
+        basic,
+        /line 3: field "\(line\)": expected well-formed CSV, got unterminated quoted field/,
+      );
     });
 
     it("wrong JSON types: number, object, null", () =>
@@ -92,13 +132,21 @@ describe("tasks/data/task-file", () => {
         /line 4: field "label": expected a string or number label, got null/,
       ));
 
-    it("malformed JSON line", () => rejects("malformed.jsonl", basic, /line 2: field "\(line\)": expected a JSON object, got malformed JSON/));
+    it("malformed JSON line", () =>
+      rejects("malformed.jsonl", basic, /line 2: field "\(line\)": expected a JSON object, got malformed JSON/));
 
-    it("a JSON line that is not an object", () => rejects("not-object.jsonl", basic, /line 2: field "\(line\)": expected a JSON object, got array \[1,2\]/));
+    it("a JSON line that is not an object", () =>
+      rejects("not-object.jsonl", basic, /line 2: field "\(line\)": expected a JSON object, got array \[1,2\]/));
 
-    it("missing key in a JSON line lists the keys present", () => rejects("missing-key.jsonl", basic, /line 2: field "text": expected a text value, got no such key; keys present: \[txt, label\]/));
+    it("missing key in a JSON line lists the keys present", () =>
+      rejects(
+        "missing-key.jsonl",
+        basic,
+        /line 2: field "text": expected a text value, got no such key; keys present: \[txt, label\]/,
+      ));
 
-    it("fewer than 2 distinct labels", () => rejects("one-label.csv", basic, /field "label": expected at least 2 distinct labels, got 1 \("pos"\) in 2 rows/));
+    it("fewer than 2 distinct labels", () =>
+      rejects("one-label.csv", basic, /field "label": expected at least 2 distinct labels, got 1 \("pos"\) in 2 rows/));
   });
 
   it("bad options and unsupported files are plain errors naming the file", async () => {

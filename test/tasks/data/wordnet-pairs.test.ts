@@ -45,13 +45,20 @@ describe("tasks/data/wordnet-pairs", () => {
     assert.ok(all.every((e) => surfaceRelation(e.text, e.textB!) === null));
     // the synonym sample mirrors the antonyms' strata, so shared word endings carry no label signal
     const strata = (label: string): string[] =>
-      all.filter((e) => e.label === label).map((e) => pairStratum({ a: e.text, b: e.textB!, pos: "noun" })).sort();
+      all
+        .filter((e) => e.label === label)
+        .map((e) => pairStratum({ a: e.text, b: e.textB!, pos: "noun" }))
+        .sort();
     assert.deepEqual(
       strata("same").map((s) => s.slice(s.indexOf("/"))),
       strata("opposite").map((s) => s.slice(s.indexOf("/"))),
     );
     const seen = new Map<string, string>();
-    for (const [name, split] of [["train", task.train], ["dev", task.dev], ["test", task.test]] as const) {
+    for (const [name, split] of [
+      ["train", task.train],
+      ["dev", task.dev],
+      ["test", task.test],
+    ] as const) {
       for (const e of split) {
         const k = dedupeKey(e, true);
         assert.ok(!seen.has(k), `pair ${e.text}/${e.textB} in ${seen.get(k)} and ${name}`);
@@ -76,7 +83,10 @@ describe("tasks/data/wordnet-pairs", () => {
     const b = loadWordNetPairs({ seed: 5, maxPairs: 200 });
     assert.deepEqual(a.test, b.test);
     const c = loadWordNetPairs({ seed: 6, maxPairs: 200 });
-    assert.notDeepEqual(a.test.map((e) => e.id), c.test.map((e) => e.id));
+    assert.notDeepEqual(
+      a.test.map((e) => e.id),
+      c.test.map((e) => e.id),
+    );
   });
 
   it("validates options", () => {
