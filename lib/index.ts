@@ -44,9 +44,11 @@ export { loadTaskFile } from "./tasks/data/task-file";
 export { describeTask, type Example, type TaskData } from "./tasks/data/example";
 export { PreparedTask, type TaskItem } from "./tasks/prepared-task";
 export { TASK_SPECS, type TaskSpec } from "./tasks/task-specs";
+export { resolveTask, prepareTask, type ResolvedTask } from "./tasks/resolve-task";
 
 export * from "./eval/metrics";
 export * from "./eval/stats";
+export { classBalance, imbalanceStatement } from "./eval/class-balance";
 
 // Experiments as data: grids of cells, the resumable runner, records, summaries and paired gaps.
 export { expandGrid, makeCell, type Cell, type ExpandGridOptions, type GridSpec } from "./experiment/grid";

@@ -1,19 +1,12 @@
 /** Builds a cell's tuning method on its backbone: the method context (prompt options, init tokens) from the cell. */
 import type { LoadedBackbone } from "../backbone/checkpoint";
+import { frequentTokenIds } from "../prompt/initializers";
 import type { PreparedTask } from "../tasks/prepared-task";
 import type { Method, Tuned } from "../tuning/method";
 import type { CellOptions } from "./cell-options";
 import type { Cell } from "./grid";
 
-/** Frequent task tokens (most frequent first), skipping special tokens and rare ones. */
-export function frequentTokenIds(ids: readonly number[], skip: ReadonlySet<number>, max = 500): number[] {
-  const counts = new Map<number, number>();
-  for (const id of ids) if (!skip.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-    .slice(0, max)
-    .map(([id]) => id);
-}
+export { frequentTokenIds };
 
 /** `method` built for `cell` on `backbone` (prompt initialised from `task`'s frequent tokens or label words). */
 export function buildCellMethod(
