@@ -3,6 +3,7 @@
  * resume a results file made with other backbone weights, run the cells in worker processes (resumable results.jsonl), then write summary.csv
  * and the self-contained report.html next to it.
  */
+import { imbalanceStatement } from "../lib/eval/class-balance";
 import * as path from "node:path";
 import type { Cell } from "../lib/experiment/grid";
 import { ProcessPool } from "../lib/experiment/process-pool";
@@ -82,7 +83,12 @@ export function writeGridReport(o: Pick<GridReportOptions, "cells" | "outDir" | 
   writeFileAtomic(path.join(o.outDir, "summary.csv"), toCsv(rows));
   writeFileAtomic(
     path.join(o.outDir, "report.html"),
-    experimentReportHtml({ title: o.title, records, command: o.command, notes: o.notes }),
+    experimentReportHtml({
+      title: o.title,
+      records,
+      command: o.command,
+      notes: [...(o.notes ?? []), ...balanceNotes(records)],
+    }),
   );
   return { records, rows };
 }
@@ -95,4 +101,20 @@ export function failureSummary(result: RunGridResult, resultsPath: string): stri
     `${result.failed.length} of ${result.total - result.skipped} cells run failed (details in ${defaultErrorsPath(resultsPath)}); ` +
     `first: cell ${first.index} (${describeCell(first.cell)}): ${first.error.message}`
   );
+}
+
+/**
+ * One sentence per task whose evaluated test examples are imbalanced (lib/eval/class-balance.ts), from the first
+ * record of that task that counted them: the report then says to read macro-F1 and MCC, not accuracy alone.
+ */
+export function balanceNotes(records: readonly RunRecord[]): string[] {
+  const seen = new Set<string>();
+  const notes: string[] = [];
+  for (const r of records) {
+    if (seen.has(r.task) || r.testLabels === undefined) continue;
+    seen.add(r.task);
+    const note = imbalanceStatement(r.testLabels, `The test split of "${r.task}"`);
+    if (note !== null) notes.push(note);
+  }
+  return notes;
 }

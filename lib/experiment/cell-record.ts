@@ -18,6 +18,8 @@ export interface CellOutcome {
   readonly stage1?: RunRecord["stage1"];
   /** examples the task's template cut, per split (see PreparedTask.truncation). */
   readonly truncation?: TruncationCount;
+  /** gold labels of the evaluated test examples, per label name. */
+  readonly testLabels?: Record<string, number>;
 }
 
 export function cellRecord(
@@ -28,7 +30,7 @@ export function cellRecord(
   startedAt: Date,
   finishedAt = new Date(),
 ): RunRecord {
-  const { stage1, truncation, ...measured } = outcome;
+  const { stage1, truncation, testLabels, ...measured } = outcome;
   return {
     ...cellFields(cell),
     backbone: { name: cell.backbone, fingerprint },
@@ -40,6 +42,7 @@ export function cellRecord(
     ...runEnvironment(),
     ...(stage1 ? { stage1 } : {}),
     ...(truncation ? { truncation } : {}),
+    ...(testLabels ? { testLabels } : {}),
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
   };

@@ -31,6 +31,8 @@ export interface CellTasks {
   } | null;
   /** how many examples the template cut, per split (for the record). */
   readonly truncation: TruncationCount;
+  /** gold labels of `test`, counted per label name (for the record). */
+  readonly testLabels: Record<string, number>;
 }
 
 /** Throws naming the task list when `name` is not a shipped task. */
@@ -78,13 +80,17 @@ export async function prepareCellTasks(cell: Cell, o: CellOptions, method: Metho
     checkPromptSlots(cell, o, s1, o.stage1Task);
     stage1 = { name: o.stage1Task, train: s1.items("train"), dev: s1.items("dev").slice(0, o.maxDev ?? undefined) };
   }
+  const test = task.items("test").slice(0, o.maxTest ?? undefined);
+  const testLabels: Record<string, number> = Object.fromEntries(task.labels.map((l) => [l, 0]));
+  for (const item of test) testLabels[task.labels[item.gold]!]! += 1;
   return {
     task,
     train: task.items("train"),
     dev: task.items("dev").slice(0, o.maxDev ?? undefined),
-    test: task.items("test").slice(0, o.maxTest ?? undefined),
+    test,
     stage1,
     truncation: task.truncation(),
+    testLabels,
   };
 }
 

@@ -78,6 +78,8 @@ export interface RunRecord {
   stage1?: { task: string; steps: number; devAccuracy: number; msPerStep: number };
   /** examples the task's template cut to its maxFieldTokens, per split (absent in old records). */
   truncation?: TruncationCount;
+  /** gold labels of the test examples this run evaluated, counted per label name (for the class-balance note). */
+  testLabels?: Record<string, number>;
   /** present when the record was copied from another results file instead of run again (see reuse.ts). */
   reusedFrom?: ReusedFrom;
 }

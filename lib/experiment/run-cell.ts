@@ -63,7 +63,13 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     tuned = buildCellMethod(method, cell, o, backbone, data.task);
     const outcome = await trainAndEvaluate({ cell, o, method, tuned, data, progress });
     progress.onTrained?.(tuned, data.task);
-    return cellRecord(cell, backbone.fingerprint, tuned, { ...outcome, truncation: data.truncation }, startedAt);
+    return cellRecord(
+      cell,
+      backbone.fingerprint,
+      tuned,
+      { ...outcome, truncation: data.truncation, testLabels: data.testLabels },
+      startedAt,
+    );
   } finally {
     tuned?.dispose();
     if (!preloaded) backbone.model.dispose();

@@ -3,6 +3,7 @@
  * file), and a sweep split into shards: N local shard processes then `--collect` give the same cells as one run.
  * Child processes on kit-nano, a few steps.
  */
+import { imbalanceStatement } from "../../lib/eval/class-balance";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -155,9 +156,15 @@ describe("scripts: npm run grid with a file task, and shards", function () {
     for (const rec of records) {
       assert.match(rec.task, /^party@[0-9a-f]{12}$/);
       assert.ok(rec.truncation && rec.truncation.examples.test > 0, JSON.stringify(rec.truncation));
+      const counted = Object.values(rec.testLabels ?? {}).reduce((a, b) => a + b, 0);
+      assert.equal(counted, Math.min(small.maxTest, rec.truncation!.examples.test), JSON.stringify(rec.testLabels));
     }
     assert.equal(records.find((x) => x.method === "prompt-tuning")!.steps, 2);
     assert.ok(fs.existsSync(path.join(out, "report.html")) && fs.existsSync(path.join(out, "summary.csv")));
+    // The report states class imbalance exactly when the evaluated test labels are imbalanced.
+    const note = imbalanceStatement(records[0]!.testLabels!, `The test split of "${records[0]!.task}"`);
+    const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+    assert.equal(/is imbalanced/.test(html), note !== null, String(note));
     // Resume: nothing runs again.
     const again = run([file, "--out", out, "--concurrency", "1"]);
     assert.equal(again.rc, 0, again.err);
