@@ -45,7 +45,21 @@ import {
   assertLittleEndianHost,
 } from "./safetensors-format";
 
-export * from "./safetensors-format";
+// The format's public names; its shared internals (checkShape, setOwn, ...) stay inside lib/io.
+export {
+  SAFE_DTYPES,
+  SAFE_DTYPE_BYTES,
+  MAX_HEADER_BYTES,
+  SafetensorsError,
+  type SafeDType,
+  type SafeTensor,
+  type SafeTensorInfo,
+  type SafetensorsContents,
+  type SafetensorsHeader,
+  type FloatSafeTensor,
+  type IntSafeTensor,
+  type ByteSafeTensor,
+} from "./safetensors-format";
 export * from "./safetensors-write";
 export * from "./safetensors-spec";
 
