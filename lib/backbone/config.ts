@@ -4,6 +4,7 @@
  * when loading a Hugging Face config).
  */
 import { positiveInt } from "../io/validate";
+import { MOE_FIELDS, type MoeFields, checkMoeFields, moeExtraParams } from "./moe/moe-config";
 
 export const ACTIVATIONS = ["quick_gelu", "gelu_new", "relu", "gelu", "silu"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -16,7 +17,8 @@ export type Activation = (typeof ACTIVATIONS)[number];
 export const FAMILIES = ["gpt2", "llama", "gpt_neox"] as const;
 export type Family = (typeof FAMILIES)[number];
 
-export interface TransformerConfig {
+/** Mixture-of-experts fields (numExperts, expertsPerToken, moeLayers, ...): see moe/moe-config.ts. */
+export interface TransformerConfig extends MoeFields {
   /** vocabulary size V (rows of the tied token-embedding / output matrix). */
   readonly vocabSize: number;
   /** maximum sequence length, including any soft-prompt positions. */
@@ -98,6 +100,7 @@ const OPTIONAL_FIELDS = [
   "outBias",
   "mlpBias",
   "parallelResidual",
+  ...MOE_FIELDS,
 ] as const;
 
 export const DEFAULT_CONFIG: TransformerConfig = Object.freeze({
@@ -171,6 +174,7 @@ export function resolveConfig(overrides: Partial<TransformerConfig> = {}): Trans
   if (typeof c.lnEps !== "number" || !(c.lnEps > 0)) {
     throw new Error(`config.lnEps must be a positive number, got ${JSON.stringify(c.lnEps)}`);
   }
+  checkMoeFields(c);
   return Object.freeze(c);
 }
 
@@ -183,7 +187,7 @@ export function nonEmbeddingParams(c: TransformerConfig): number {
   switch (a.family) {
     case "gpt2": {
       const perBlock = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * f + f) + (f * d + d);
-      return c.nLayers * perBlock + 2 * d;
+      return c.nLayers * perBlock + 2 * d + moeExtraParams(c);
     }
     case "llama": {
       const q = c.nHeads * a.headDim;

@@ -13,6 +13,7 @@ import type { Rng } from "../backend/random";
 import type { AttentionMask } from "./attention";
 import type { TransformerConfig } from "./config";
 import type { RotaryTables } from "./rotary";
+import type { ExpertSource } from "./moe/expert-source";
 
 export interface ParamSpec {
   readonly shape: readonly number[];
@@ -41,6 +42,10 @@ export interface BlockContext {
   readonly aux: BlockAux;
   readonly weightGrad: boolean;
   readonly drop: BlockDropout;
+  /** the block's index (0-based). */
+  readonly layer: number;
+  /** where MoE blocks get expert weights when they are not among the block's weights (offloaded); else null. */
+  readonly experts: ExpertSource | null;
 }
 
 export interface FamilyDef {
@@ -48,6 +53,8 @@ export interface FamilyDef {
   spec(c: TransformerConfig): Map<string, ParamSpec>;
   /** one block's parameter names after `<blockPrefix><i>.`, in the order `block` takes them. */
   blockParams(c: TransformerConfig): readonly string[];
+  /** block `layer`'s parameter names when blocks differ (mixture-of-experts); blockParams otherwise. */
+  blockParamsAt?(c: TransformerConfig, layer: number): readonly string[];
   /** `h.` (gpt2) or `layers.` */
   readonly blockPrefix: string;
   /** token embedding [V, D]. */

@@ -5,6 +5,7 @@
  * is refused naming the field, so a checkpoint never loads into the wrong computation silently.
  */
 import { Activation, TransformerConfig, arch, resolveConfig } from "./config";
+import { moeFromJson, moeToJson } from "./moe/moe-config";
 
 export const SUPPORTED_MODEL_TYPES = ["gpt2", "llama", "qwen2", "gpt_neox"] as const;
 
@@ -64,9 +65,11 @@ export function configFromJson(raw: unknown, file: string): TransformerConfig {
   const modelType = f.str("model_type", "gpt2");
   let c: Partial<TransformerConfig>;
   switch (modelType) {
-    case "gpt2":
-      c = gpt2(f);
+    case "gpt2": {
+      const dense = gpt2(f);
+      c = { ...dense, ...moeFromJson(o, file, dense.nLayers!) };
       break;
+    }
     case "llama":
     case "qwen2":
       c = llama(f, modelType);
@@ -184,6 +187,7 @@ export function configToJson(c: TransformerConfig, name: string): Record<string,
         embd_pdrop: c.dropout,
         attn_pdrop: 0,
         tie_word_embeddings: true,
+        ...moeToJson(c),
       };
     case "llama":
       return {

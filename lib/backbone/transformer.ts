@@ -29,6 +29,7 @@ import { TransformerConfig, arch, resolveConfig } from "./config";
 import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
 import { familyOf } from "./families";
 import { rotaryTables } from "./rotary";
+import type { ExpertSource } from "./moe/expert-source";
 
 /** One block's weights, in the family's blockParams order. */
 type BlockWeights = readonly tf.Tensor[];
@@ -66,11 +67,15 @@ export class Transformer {
   private isFrozen = false;
   private checkpointByDefault = false;
   private frozenOutputT: tf.Tensor2D | null = null;
+  /** parameters deliberately not held (offloaded experts: moe/offload.ts), skipped in block weight lists. */
+  private readonly omitted: ReadonlySet<string>;
+  private expertSource: ExpertSource | null = null;
 
-  private constructor(config: TransformerConfig, params: Map<string, tf.Variable>) {
+  private constructor(config: TransformerConfig, params: Map<string, tf.Variable>, omitted: ReadonlySet<string>) {
     this.config = config;
     this.family = familyOf(config);
     this.params = params;
+    this.omitted = omitted;
   }
 
   /** A freshly initialised model; the same seed gives the same weights on every backend. */
@@ -84,7 +89,7 @@ export class Transformer {
       params.set(name, tf.variable(value, true, `kit/${name}/${seed}/${uniqueTag()}`));
       value.dispose();
     }
-    return new Transformer(c, params);
+    return new Transformer(c, params, new Set());
   }
 
   /**
@@ -103,17 +108,30 @@ export class Transformer {
   static fromSource(
     config: TransformerConfig,
     source: (name: string, spec: ParamSpec) => Float32Array | undefined,
+    opts: { omit?: (name: string) => boolean } = {},
   ): Transformer {
     const c = resolveConfig(config);
     const params = new Map<string, tf.Variable>();
+    const omitted = new Set<string>();
     try {
-      for (const [name, spec] of parameterSpec(c))
-        params.set(name, Transformer.variableFrom(name, spec, source(name, spec)));
+      for (const [name, spec] of parameterSpec(c)) {
+        if (opts.omit?.(name)) omitted.add(name);
+        else params.set(name, Transformer.variableFrom(name, spec, source(name, spec)));
+      }
     } catch (err) {
       for (const v of params.values()) v.dispose();
       throw err;
     }
-    return new Transformer(c, params);
+    return new Transformer(c, params, omitted);
+  }
+
+  /** Where MoE blocks fetch the expert weights this model omits (moe/offload.ts); null: they are held here. */
+  get experts(): ExpertSource | null {
+    return this.expertSource;
+  }
+
+  setExpertSource(source: ExpertSource | null): void {
+    this.expertSource = source;
   }
 
   private static variableFrom(name: string, { shape }: ParamSpec, data: Float32Array | undefined): tf.Variable {
@@ -244,7 +262,7 @@ export class Transformer {
         drop = (m, which) => seededDrop(m, seeds[which]);
       }
       const w = this.blockWeights(i);
-      const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop };
+      const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop, layer: i, experts: this.expertSource };
       h = checkpoint ? this.checkpointedBlock(h, w, ctx, makeAux) : this.family.block(h, w, ctx);
     }
     const out = this.family.finalNormApply(
@@ -259,7 +277,9 @@ export class Transformer {
   /** Block i's weights in the family's blockParams order. */
   private blockWeights(i: number): BlockWeights {
     const f = this.family;
-    return f.blockParams(this.config).map((name) => this.param(`${f.blockPrefix}${i}.${name}`));
+    const names = f.blockParamsAt ? f.blockParamsAt(this.config, i) : f.blockParams(this.config);
+    const full = names.map((name) => `${f.blockPrefix}${i}.${name}`);
+    return full.filter((n) => !this.omitted.has(n)).map((n) => this.param(n));
   }
 
   /** The attention mask (and rotary tables) every block of one forward pass shares. */

@@ -11,7 +11,7 @@ import type { TransformerConfig } from "../config";
 import type { BlockContext, FamilyDef, ParamSpec } from "../family";
 import { layerNorm } from "../layer-norm";
 
-const BLOCK_PARAMS = [
+export const BLOCK_PARAMS = [
   "ln_1.weight",
   "ln_1.bias",
   "attn.c_attn.weight",
@@ -26,7 +26,7 @@ const BLOCK_PARAMS = [
   "mlp.c_proj.bias",
 ] as const;
 
-function blockShapes(c: TransformerConfig): Record<(typeof BLOCK_PARAMS)[number], number[]> {
+export function blockShapes(c: TransformerConfig): Record<(typeof BLOCK_PARAMS)[number], number[]> {
   const d = c.dModel;
   return {
     "ln_1.weight": [d],
@@ -83,21 +83,8 @@ export const gpt2Family: FamilyDef = {
   block(h, w, ctx: BlockContext) {
     const c = ctx.config;
     const weightGrad = ctx.weightGrad;
-    const [ln1W, ln1B, qkvW, qkvB, projW, projB, ln2W, ln2B, fcW, fcB, outW, outB] = w;
-    const a = layerNorm(h, ln1W as tf.Tensor1D, ln1B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
-    const attn = selfAttention(
-      a,
-      {
-        qkvW: qkvW as tf.Tensor2D,
-        qkvB: qkvB as tf.Tensor1D,
-        projW: projW as tf.Tensor2D,
-        projB: projB as tf.Tensor1D,
-      },
-      ctx.aux.mask,
-      ctx.dims,
-      weightGrad,
-    );
-    const mid = tf.add(h, ctx.drop(attn, 0)) as tf.Tensor2D;
+    const [, , , , , , ln2W, ln2B, fcW, fcB, outW, outB] = w;
+    const mid = gpt2AttentionResidual(h, w, ctx);
     const m = layerNorm(mid, ln2W as tf.Tensor1D, ln2B as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
     const up = linear(m, fcW as tf.Tensor2D, fcB as tf.Tensor1D, { weightGrad });
     const down = linear(activate(up, c.activation), outW as tf.Tensor2D, outB as tf.Tensor1D, { weightGrad });
@@ -108,3 +95,26 @@ export const gpt2Family: FamilyDef = {
     return layerNorm(h, w as tf.Tensor1D, b as tf.Tensor1D, c.lnEps, { paramGrad: weightGrad });
   },
 };
+
+/**
+ * The first half of a GPT-2 block, shared with the mixture-of-experts blocks (moe/gpt2-moe.ts):
+ * h + drop(attn(ln_1(h))). w: the block's weights, starting with ln_1 and attn's four. h: [B*T, D] -> [B*T, D].
+ */
+export function gpt2AttentionResidual(h: tf.Tensor2D, w: readonly tf.Tensor[], ctx: BlockContext): tf.Tensor2D {
+  const [ln1W, ln1B, qkvW, qkvB, projW, projB] = w;
+  const weightGrad = ctx.weightGrad;
+  const a = layerNorm(h, ln1W as tf.Tensor1D, ln1B as tf.Tensor1D, ctx.config.lnEps, { paramGrad: weightGrad });
+  const attn = selfAttention(
+    a,
+    {
+      qkvW: qkvW as tf.Tensor2D,
+      qkvB: qkvB as tf.Tensor1D,
+      projW: projW as tf.Tensor2D,
+      projB: projB as tf.Tensor1D,
+    },
+    ctx.aux.mask,
+    ctx.dims,
+    weightGrad,
+  );
+  return tf.add(h, ctx.drop(attn, 0)) as tf.Tensor2D;
+}
