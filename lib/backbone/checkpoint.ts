@@ -29,7 +29,7 @@ import {
 import { Tokenizer } from "../tokenizer/tokenizer";
 import { TransformerConfig, arch } from "./config";
 import { familyOf } from "./families";
-import { fingerprint } from "./fingerprint";
+import { fingerprint, fingerprintOf } from "./fingerprint";
 import { isHubSpec, resolveHubSpec } from "./hub-cache";
 import { configFromJson, configToJson } from "./hf-config";
 import { Transformer, parameterSpec } from "./transformer";
@@ -109,8 +109,16 @@ interface Located {
   readonly rawName: string;
 }
 
+export interface LoadOptions {
+  /**
+   * Parameters to validate in the files but not load (offloaded experts, moe/offload.ts): the model omits them.
+   * The fingerprint is still checked, streaming the omitted tensors through the hash one at a time.
+   */
+  readonly omit?: (name: string) => boolean;
+}
+
 /** Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts). */
-export function loadCheckpoint(where: string): LoadedBackbone {
+export function loadCheckpoint(where: string, opts: LoadOptions = {}): LoadedBackbone {
   const dir = isHubSpec(where) ? resolveHubSpec(where) : where;
   const file = (f: string) => path.join(dir, f);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
@@ -144,8 +152,8 @@ export function loadCheckpoint(where: string): LoadedBackbone {
   }
   const readers = openWeightFiles(dir);
   try {
-    const { model, metadata } = buildModel(config, readers);
-    const fp = fingerprint(model);
+    const { model, metadata, readRaw } = buildModel(config, readers, opts.omit);
+    const fp = opts.omit ? streamedFingerprint(model, (name) => readRaw(name)) : fingerprint(model);
     const recorded = metadata["kit_fingerprint"];
     if (recorded !== undefined && recorded !== fp) {
       model.dispose();
@@ -232,7 +240,8 @@ function openWeightFiles(dir: string): SafetensorsReader[] {
 function buildModel(
   config: TransformerConfig,
   readers: readonly SafetensorsReader[],
-): { model: Transformer; metadata: Record<string, string> } {
+  omit?: (name: string) => boolean,
+): { model: Transformer; metadata: Record<string, string>; readRaw: (name: string) => Float32Array } {
   const family = familyOf(config);
   const tied = arch(config).tiedHead;
   const label =
@@ -272,11 +281,25 @@ function buildModel(
   for (const [name, s] of spec)
     want[name] = { shape: s.hfTransposed ? [s.shape[1]!, s.shape[0]!] : [...s.shape], dtype: "F32" };
   validateAgainst(want, headers, label, { anyFloatPrecision: true });
-  const model = Transformer.fromSource(config, (name, s) => {
+  const readRaw = (name: string) => {
     const data = readFloats(located.get(name)!);
+    const s = spec.get(name)!;
     return s.hfTransposed ? transpose2d(data, s.shape[1]!, s.shape[0]!) : data;
-  });
-  return { model, metadata };
+  };
+  const model = Transformer.fromSource(config, (name) => readRaw(name), omit ? { omit } : {});
+  return { model, metadata, readRaw };
+}
+
+/** fingerprint() of the full model when some parameters are omitted: those are read one at a time into the hash. */
+function streamedFingerprint(model: Transformer, read: (name: string) => Float32Array): string {
+  const held = new Set(model.names());
+  return fingerprintOf(
+    [...parameterSpec(model.config)].map(([name, s]) => ({
+      name,
+      shape: s.shape,
+      data: () => (held.has(name) ? (model.param(name).dataSync() as Float32Array) : read(name)),
+    })),
+  );
 }
 
 /** One tensor as float32, refusing NaN and infinite values (naming the file, tensor and first bad element). */
