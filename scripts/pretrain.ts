@@ -28,7 +28,7 @@ import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
 import { CHECKPOINT_FILES, LoadedBackbone, loadCheckpoint, saveCheckpoint } from "../lib/backbone/checkpoint";
 import { fingerprint } from "../lib/backbone/fingerprint";
-import { BACKBONE_SIZES, sizeConfig } from "../lib/backbone/sizes";
+import { PRETRAIN_SIZES, sizeConfig } from "../lib/backbone/sizes";
 import { CorpusManifest, buildCorpus } from "../lib/data/corpus";
 import { trainBpe } from "../lib/tokenizer/bpe-trainer";
 import { Tokenizer } from "../lib/tokenizer/tokenizer";
@@ -56,7 +56,7 @@ import { canonicalJson } from "../lib/experiment/cell-id";
 import { ArgSpec, parseArgs } from "./args";
 
 const USAGE =
-  "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
+  "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base|kit-moe [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
   "[--run-dir DIR] [--out DIR [--overwrite]] " +
   "[--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]";
 
@@ -93,7 +93,7 @@ const FLAGS: Record<string, ArgSpec> = {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), FLAGS, USAGE);
-  const size = oneOf(args.size, "--size", Object.keys(BACKBONE_SIZES));
+  const size = oneOf(args.size, "--size", PRETRAIN_SIZES);
   const config = sizeConfig(size);
   const options = trainingOptions(args, config);
   checkPretrainOptions(options, PRETRAIN_FLAGS);
@@ -104,6 +104,8 @@ async function main(): Promise<void> {
     if (stray.length > 0)
       throw new Error(`${stray.map((f) => `--${f}`).join(", ")} need --teacher (knowledge inheritance)\n${USAGE}`);
   }
+  if (teacherDir && config.numExperts !== undefined)
+    throw new Error(`--teacher: knowledge inheritance into a mixture-of-experts student (--size ${size}) is not supported`);
   const kiOptions = teacherDir ? kiOptionsFromFlags(args) : null;
   // The run's name and folders need only the teacher's name; check them before the backend starts.
   const teacherName = teacherDir ? checkpointName(teacherDir) : null;

@@ -1,6 +1,18 @@
 /** The model card (README.md) written into every shipped backbone folder. */
 import { nonEmbeddingParams, totalParams, TransformerConfig } from "../backbone/config";
 import type { PretrainState } from "./pretrainer";
+import { moeSettings } from "../backbone/moe/moe-config";
+
+/** The mixture-of-experts row of the card ("" for a dense model). */
+function moeRow(cfg: TransformerConfig): string {
+  const s = moeSettings(cfg);
+  if (!s) return "";
+  const routing = s.expertsPerToken === 1 ? "top-1 (Switch)" : "top-2 (GShard)";
+  return (
+    `| experts | ${s.numExperts} per MoE block in blocks ${s.moeLayers.join(", ")}, ${routing}, capacity factor ` +
+    `${s.capacityFactor}, load-balancing loss coefficient ${s.routerAuxLossCoef} |\n`
+  );
+}
 
 export interface CardInput {
   readonly name: string;
@@ -34,7 +46,7 @@ tuning and fine-tuning experiments. Trained from scratch on public-domain / perm
 | non-embedding parameters | ${nonEmbeddingParams(cfg).toLocaleString("en-US")} |
 | all parameters | ${totalParams(cfg).toLocaleString("en-US")} (output layer tied to the token embedding) |
 | shape | ${cfg.nLayers} layers, width ${cfg.dModel}, ${cfg.nHeads} heads, feed-forward ${cfg.dFF}, ${cfg.activation}, vocabulary ${cfg.vocabSize}, max length ${cfg.maxLen} |
-| tokens seen | ${c.state.tokensSeen.toLocaleString("en-US")} (${epochs.toFixed(2)} epochs of ${c.corpus.trainTokens.toLocaleString("en-US")} training tokens) |
+${moeRow(cfg)}| tokens seen | ${c.state.tokensSeen.toLocaleString("en-US")} (${epochs.toFixed(2)} epochs of ${c.corpus.trainTokens.toLocaleString("en-US")} training tokens) |
 | steps | ${c.state.step} of batch ${o.batch} x ${o.length} tokens |
 | optimizer | AdamW, lr ${o.lr} warmup ${o.warmupSteps} then cosine to ${o.minLrRatio}x, weight decay ${o.weightDecay}, clip ${o.clipNorm} |
 | wall time | ${(c.state.wallSeconds / 60).toFixed(1)} min of training (evaluation excluded) |

@@ -15,6 +15,7 @@ import { formatDuration } from "../io/format";
 import { readJsonFile } from "../io/json-file";
 import { SafeTensor, readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors";
 import { lmLoss } from "../backbone/lm-loss";
+import { moeLoss } from "./moe-loss";
 import { Transformer } from "../backbone/transformer";
 import { AdamW } from "../train/adamw";
 import { learningRateAt, Schedule } from "../train/schedule";
@@ -114,7 +115,11 @@ export async function pretrain(
   if (run.resumed)
     log(`resumed ${runDir} at step ${state.step} (${state.tokensSeen} tokens, ${state.wallSeconds.toFixed(0)} s)`);
   const evalSet = evaluationBatches(val, options.batch, options.length, options.evalTokens);
-  const lossFn: LossFn = hooks.loss ?? ((m, b) => lmLoss(m, b.ids, b.mask, b.batch, b.length, true));
+  // A mixture-of-experts model adds its load-balancing loss (moe-loss.ts) unless a hook replaces the loss.
+  const moe = hooks.loss ? null : moeLoss(options.config);
+  if (moe && options.checkpoint)
+    throw new Error("pretrain: activation checkpointing does not carry the MoE load-balancing loss's gradient; drop --checkpoint");
+  const lossFn: LossFn = hooks.loss ?? moe?.loss ?? ((m, b) => lmLoss(m, b.ids, b.mask, b.batch, b.length, true));
 
   const save = () => {
     saveRunState(ckptDir, model, names, opt, state);
@@ -154,7 +159,8 @@ export async function pretrain(
       const eta = ((options.steps - state.step) * options.batch * options.length) / tps;
       log(
         `step ${state.step}/${options.steps}  loss ${loss.toFixed(3)} (ema ${trainLossEma.toFixed(3)})  lr ${lr.toExponential(2)}  ` +
-          `${tps.toFixed(0)} tok/s  ETA ${formatDuration(eta)}`,
+          `${tps.toFixed(0)} tok/s  ETA ${formatDuration(eta)}` +
+          (moe ? `  aux ${moe.last().aux.toFixed(3)} dropped ${(100 * moe.last().dropped).toFixed(1)}%` : ""),
       );
       windowStart = now;
       windowTokens = 0;

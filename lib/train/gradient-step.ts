@@ -42,7 +42,9 @@ export function gradientStep(
   const { value, grads } = tf.variableGrads(lossFn, vars as tf.Variable[]);
   try {
     const loss = value.dataSync()[0]!;
-    const gs = vars.map((v) => grads[v.name]!);
+    // A variable the loss did not touch this step (a mixture-of-experts expert no token was routed to) has
+    // gradient zero; tfjs leaves it out of `grads`.
+    const gs = vars.map((v) => grads[v.name] ?? (grads[v.name] = tf.zerosLike(v)));
     const norm = Math.sqrt(
       activeKernels() === "native"
         ? gs.reduce((s, g) => s + nativeSumSquares(g), 0)
