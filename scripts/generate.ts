@@ -1,20 +1,25 @@
 /**
  * npm run generate -- --model DIR|hub:ORG/NAME (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json]
+ *                     [--expert-memory BYTES|PERCENT]
  *
  * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one, or a model in the Hugging Face
  * cache) to check it loaded correctly.
  * With --json: one line {"ids": [...], "logprobs": [...], "text": "..."}: the generated ids, each one's natural-log
  * probability under the model's full-vocabulary softmax, and their decoded text.
+ * With --expert-memory (mixture-of-experts models): experts stay in model.safetensors and at most that much of them
+ * is held at once (lib/backbone/moe/offload.ts); the output is the same, the cache's figures go to stderr.
  */
 import { initBackend } from "../lib/backend/backend";
 import { loadCheckpoint } from "../lib/backbone/checkpoint";
 import { generate } from "../lib/backbone/generate";
+import { loadOffloaded } from "../lib/backbone/moe/offload";
 import { parseArgs } from "./args";
 
 const USAGE =
-  "usage: npm run generate -- --model DIR|hub:ORG/NAME[@REV] (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json] [--no-stop]\n" +
+  "usage: npm run generate -- --model DIR|hub:ORG/NAME[@REV] (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json] [--no-stop] [--expert-memory BYTES|PERCENT]\n" +
   "  --greedy   argmax tokens (default: sample with --seed, default 0)\n" +
-  "  --no-stop  do not stop at the tokenizer's end-of-sequence token";
+  "  --no-stop  do not stop at the tokenizer's end-of-sequence token\n" +
+  "  --expert-memory BYTES|PERCENT  (mixture-of-experts) hold at most this much of the experts, e.g. 64MB or 25%";
 
 async function main(): Promise<void> {
   const args = parseArgs(
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
       seed: { type: "int", default: 0 },
       json: { type: "bool", default: false },
       "no-stop": { type: "bool", default: false },
+      "expert-memory": { type: "string" },
     },
     USAGE,
   );
@@ -37,7 +43,9 @@ async function main(): Promise<void> {
   const maxNew = args["max-new-tokens"] as number;
   if (maxNew < 1) throw new Error(`--max-new-tokens must be a positive integer, got ${maxNew}`);
   await initBackend();
-  const b = loadCheckpoint(args.model as string);
+  const memory = args["expert-memory"] as string | undefined;
+  const offloaded = memory !== undefined ? loadOffloaded(args.model as string, memory) : null;
+  const b = offloaded ?? loadCheckpoint(args.model as string);
   let prompt: number[];
   if (hasIds) {
     const parts = (args.ids as string).split(",").map((s) => s.trim());
@@ -73,6 +81,14 @@ async function main(): Promise<void> {
       `${b.name} (${b.config.family ?? "gpt2"}, ${b.fingerprint.slice(0, 19)}...): prompt of ${prompt.length} tokens`,
     );
     console.log(b.tokenizer.decode(prompt) + text);
+  }
+  if (offloaded) {
+    const st = offloaded.store.stats;
+    console.error(
+      `experts: budget ${offloaded.store.budgetBytes} of ${offloaded.store.totalBytes} bytes, peak held ${st.peakCacheBytes}, ` +
+        `hits ${st.hits}, misses ${st.misses} (${st.prefetched} prefetched), read ${st.bytesRead} bytes`,
+    );
+    offloaded.store.close();
   }
   b.model.dispose();
 }

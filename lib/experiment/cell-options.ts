@@ -4,6 +4,7 @@
  * wrote it in the grid (`fixed`, `options` or `methodOptions`) and show the bad value. Checks that need the
  * method (learning rate x weight decay, prompt-only options) are in `checkOptionsForMethod`.
  */
+import { parseExpertMemory } from "../backbone/moe/offload";
 import { PROMPT_INITS, type PromptInitKind } from "../prompt/initializers";
 import { parsePosition } from "../prompt/positions";
 import { TASK_NAMES } from "../tasks/data/registry";
@@ -68,6 +69,11 @@ export interface CellOptions {
    * pass instead of keeping its activations (lower peakTensorBytes, slower steps; same results).
    */
   readonly checkpoint: boolean;
+  /**
+   * Mixture-of-experts backbones: keep the experts in the checkpoint file and hold at most this much of them
+   * (BYTES, e.g. "64MB", or PERCENT of all experts, e.g. "25%"; lib/backbone/moe/offload.ts). null: all resident.
+   */
+  readonly expertMemory: string | null;
 }
 
 export const CELL_DEFAULTS: CellOptions = Object.freeze({
@@ -93,6 +99,7 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   dataSeed: 0,
   evalBatchSize: 32,
   checkpoint: false,
+  expertMemory: null,
 });
 
 /**
@@ -150,6 +157,10 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
     dataSeed: integer(v.dataSeed, at("dataSeed")),
     evalBatchSize: posInt("evalBatchSize"),
     checkpoint: boolean(v.checkpoint, at("checkpoint (activation checkpointing)")),
+    expertMemory: nullable(v.expertMemory, at("expertMemory"), (x, w) => {
+      parseExpertMemory(string(x, w), 1, w); // the syntax; the budget itself is checked against the experts at load
+      return x as string;
+    }),
   };
   try {
     parsePosition(o.promptPosition, o.promptLength);

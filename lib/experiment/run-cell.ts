@@ -9,6 +9,7 @@
  */
 import type { tf } from "../backend/backend";
 import { loadCheckpoint, type LoadedBackbone } from "../backbone/checkpoint";
+import { loadOffloaded, type OffloadedBackbone } from "../backbone/moe/offload";
 import type { PreparedTask, TaskItem } from "../tasks/prepared-task";
 import { train, type TrainResult } from "../train/trainer";
 import { getMethod } from "../tuning/methods";
@@ -52,7 +53,11 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
   const o = resolveCellOptions(cell.options, where);
   const method = getMethod(cell.method);
   checkOptionsForMethod(o, method, where);
-  const backbone = preloaded ?? loadCheckpoint(backboneDir(cell.backbone));
+  const backbone =
+    preloaded ??
+    (o.expertMemory !== null
+      ? loadOffloaded(backboneDir(cell.backbone), o.expertMemory)
+      : loadCheckpoint(backboneDir(cell.backbone)));
   // Every forward pass of the cell (training, the memory probe, evaluation) follows the cell's setting; a preloaded
   // backbone gets its own setting back afterwards.
   const checkpointBefore = backbone.model.activationCheckpointing;
@@ -72,7 +77,10 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     );
   } finally {
     tuned?.dispose();
-    if (!preloaded) backbone.model.dispose();
+    if (!preloaded) {
+      backbone.model.dispose();
+      if ("store" in backbone) (backbone as OffloadedBackbone).store.close();
+    }
     else backbone.model.setActivationCheckpointing(checkpointBefore);
   }
 }

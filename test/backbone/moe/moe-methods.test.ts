@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { tf } from "../../../lib/backend/backend";
 import { loadCheckpoint } from "../../../lib/backbone/checkpoint";
-import { loadOffloaded } from "../../../lib/backbone/moe/offload";
+import { resolveCellOptions } from "../../../lib/experiment/cell-options";
 import { makeCell } from "../../../lib/experiment/grid";
 import { runCell } from "../../../lib/experiment/run-cell";
 import { validateRecord } from "../../../lib/experiment/record";
@@ -64,24 +64,17 @@ describe("every method on a mixture-of-experts backbone", function () {
     }
   });
 
-  it("prompt tuning under a 50% expert budget follows the all-resident run", async () => {
-    const cell = makeCell({ backbone: dir, task: "yelp", method: "prompt-tuning", seed: 0, options: OPTIONS });
-    const b = loadCheckpoint(dir);
-    const want = await runCell(cell, {}, b);
-    b.model.dispose();
-    const off = loadOffloaded(dir, "50%");
-    try {
-      const got = await runCell(cell, {}, off);
-      validateRecord(got, "offloaded prompt-tuning record");
-      assert.equal(got.metrics.accuracy, want.metrics.accuracy);
-      got.curve.forEach((p, i) =>
-        assert.ok(Math.abs(p.trainLoss - want.curve[i]!.trainLoss) < 1e-4, `step ${p.step}: loss differs`),
-      );
-      assert.ok(off.store.stats.evictions > 0, "the budget was binding");
-      assert.ok(off.store.stats.peakCacheBytes <= off.store.budgetBytes);
-    } finally {
-      off.store.close();
-      off.model.dispose();
-    }
+  it("prompt tuning under a 50% expert budget (cell option expertMemory) follows the all-resident run", async () => {
+    const cell = (options: object) =>
+      makeCell({ backbone: dir, task: "yelp", method: "prompt-tuning", seed: 0, options: { ...OPTIONS, ...options } });
+    const want = await runCell(cell({}));
+    const got = await runCell(cell({ expertMemory: "50%" }));
+    validateRecord(got, "offloaded prompt-tuning record");
+    assert.equal(got.backbone.fingerprint, want.backbone.fingerprint);
+    assert.equal(got.metrics.accuracy, want.metrics.accuracy);
+    got.curve.forEach((p, i) =>
+      assert.ok(Math.abs(p.trainLoss - want.curve[i]!.trainLoss) < 1e-4, `step ${p.step}: loss differs`),
+    );
+    assert.throws(() => resolveCellOptions({ expertMemory: "half" }, "cell x"), /cell x: option expertMemory must be/);
   });
 });

@@ -4,6 +4,7 @@
  * prompt gradient under a budget matches the all-resident one; bad budgets and a file changed on disk are refused.
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { tf } from "../../../lib/backend/backend";
@@ -110,6 +111,22 @@ describe("offloaded experts", function () {
     assert.ok(off.store.stats.peakCacheBytes <= off.store.budgetBytes);
     off.store.close();
     off.model.dispose();
+  });
+
+  it("npm run generate gives the same tokens with --expert-memory", () => {
+    const script = path.resolve(__dirname, "../../../scripts/generate.js");
+    const run = (extra: string[]) => {
+      const r = spawnSync(process.execPath, [script, "--model", dir, "--ids", "5,9,12", "--max-new-tokens", "6", "--json", "--no-stop", ...extra], { encoding: "utf8", timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return { out: JSON.parse(r.stdout.trim()), err: r.stderr };
+    };
+    const all = run([]);
+    const off = run(["--expert-memory", "25%"]);
+    assert.deepEqual(off.out, all.out);
+    assert.match(off.err, /experts: budget \d+ of \d+ bytes/);
+    const bad = spawnSync(process.execPath, [script, "--model", dir, "--ids", "5", "--max-new-tokens", "2", "--expert-memory", "10"], { encoding: "utf8" });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /the minimum is \d+ bytes/);
   });
 
   it("refuses a budget below the largest expert, naming the minimum, and bad budget strings", () => {
