@@ -271,8 +271,11 @@ export class ExpertStore implements ExpertSource {
     let worst: number[] | null = null;
     const n = this.layers.length;
     const at = this.layers.indexOf(this.currentLayer);
+    // Experts the block still needs are kept if anything else can go; the naive schedule can fill the cache
+    // with them (hits waiting further down its id order), and then one of them is read again later.
+    const free = [...this.cache.keys()].some((k) => !pinned.has(k));
     for (const [k, entry] of this.cache) {
-      if (pinned.has(k)) continue;
+      if (free && pinned.has(k)) continue;
       let score: number[];
       if (this.policy === "lru") score = [-entry.lastUse];
       else {
