@@ -10,7 +10,11 @@ export { resolveConfig, nonEmbeddingParams, totalParams, type TransformerConfig 
 export { Transformer } from "./backbone/transformer";
 export { loadCheckpoint, saveCheckpoint, type LoadedBackbone } from "./backbone/checkpoint";
 export { fingerprint } from "./backbone/fingerprint";
-export { BACKBONE_SIZES } from "./backbone/sizes";
+export { BACKBONE_SIZES, MOE_SIZES } from "./backbone/sizes";
+// Mixture-of-experts backbones: routing statistics and the load-balancing loss, and offloaded experts.
+export { withMoeProbe, totalAuxLoss, type MoeProbe, type RoutingRecord } from "./backbone/moe/moe-probe";
+export { loadOffloaded, parseExpertMemory, type OffloadedBackbone } from "./backbone/moe/offload";
+export type { ExpertStore, ExpertStoreOptions, ExpertStoreStats } from "./backbone/moe/expert-store";
 export { Tokenizer } from "./tokenizer/tokenizer";
 
 // The short path (PEFT's get_peft_model + print_trainable_parameters): a prompt model that trains, scores and saves.

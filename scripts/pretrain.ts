@@ -105,7 +105,9 @@ async function main(): Promise<void> {
       throw new Error(`${stray.map((f) => `--${f}`).join(", ")} need --teacher (knowledge inheritance)\n${USAGE}`);
   }
   if (teacherDir && config.numExperts !== undefined)
-    throw new Error(`--teacher: knowledge inheritance into a mixture-of-experts student (--size ${size}) is not supported`);
+    throw new Error(
+      `--teacher: knowledge inheritance into a mixture-of-experts student (--size ${size}) is not supported`,
+    );
   const kiOptions = teacherDir ? kiOptionsFromFlags(args) : null;
   // The run's name and folders need only the teacher's name; check them before the backend starts.
   const teacherName = teacherDir ? checkpointName(teacherDir) : null;

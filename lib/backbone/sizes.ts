@@ -36,7 +36,10 @@ export const MOE_SIZES = Object.freeze({
 export type BackboneSize = keyof typeof BACKBONE_SIZES | keyof typeof MOE_SIZES;
 
 /** Every size `npm run pretrain -- --size` accepts: the dense ladder, then the mixture-of-experts sizes. */
-export const PRETRAIN_SIZES: readonly string[] = Object.freeze([...Object.keys(BACKBONE_SIZES), ...Object.keys(MOE_SIZES)]);
+export const PRETRAIN_SIZES: readonly string[] = Object.freeze([
+  ...Object.keys(BACKBONE_SIZES),
+  ...Object.keys(MOE_SIZES),
+]);
 
 export function sizeConfig(name: string): TransformerConfig {
   const c = ({ ...BACKBONE_SIZES, ...MOE_SIZES } as Record<string, TransformerConfig>)[name];

@@ -80,8 +80,7 @@ export async function runCell(cell: Cell, progress: CellProgress = {}, preloaded
     if (!preloaded) {
       backbone.model.dispose();
       if ("store" in backbone) (backbone as OffloadedBackbone).store.close();
-    }
-    else backbone.model.setActivationCheckpointing(checkpointBefore);
+    } else backbone.model.setActivationCheckpointing(checkpointBefore);
   }
 }
 

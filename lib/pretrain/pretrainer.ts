@@ -118,7 +118,9 @@ export async function pretrain(
   // A mixture-of-experts model adds its load-balancing loss (moe-loss.ts) unless a hook replaces the loss.
   const moe = hooks.loss ? null : moeLoss(options.config);
   if (moe && options.checkpoint)
-    throw new Error("pretrain: activation checkpointing does not carry the MoE load-balancing loss's gradient; drop --checkpoint");
+    throw new Error(
+      "pretrain: activation checkpointing does not carry the MoE load-balancing loss's gradient; drop --checkpoint",
+    );
   const lossFn: LossFn = hooks.loss ?? moe?.loss ?? ((m, b) => lmLoss(m, b.ids, b.mask, b.batch, b.length, true));
 
   const save = () => {

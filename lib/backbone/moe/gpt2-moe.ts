@@ -76,8 +76,16 @@ export const gpt2MoeFamily: FamilyDef = {
     const held = w.slice(9);
     const source = held.length > 0 ? residentSource(held) : ctx.experts;
     if (!source)
-      throw new Error(`mixture-of-experts block ${ctx.layer}: the model holds no expert weights and has no expert source`);
-    const out = moeMlp(m, { config: c, layer: ctx.layer, routerW: routerW as tf.Tensor2D, source, weightGrad: ctx.weightGrad });
+      throw new Error(
+        `mixture-of-experts block ${ctx.layer}: the model holds no expert weights and has no expert source`,
+      );
+    const out = moeMlp(m, {
+      config: c,
+      layer: ctx.layer,
+      routerW: routerW as tf.Tensor2D,
+      source,
+      weightGrad: ctx.weightGrad,
+    });
     return tf.add(mid, ctx.drop(out, 1)) as tf.Tensor2D;
   },
 };

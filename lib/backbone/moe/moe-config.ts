@@ -71,7 +71,8 @@ export function checkMoeFields(c: MoeFields & { readonly nLayers: number; readon
   positiveInt(c.numExperts, "config.numExperts");
   if (c.numExperts < 2) throw new Error(`config.numExperts must be at least 2, got ${c.numExperts}`);
   const k = c.expertsPerToken ?? 1;
-  if (k !== 1 && k !== 2) throw new Error(`config.expertsPerToken must be 1 (Switch) or 2 (GShard), got ${describe(k)}`);
+  if (k !== 1 && k !== 2)
+    throw new Error(`config.expertsPerToken must be 1 (Switch) or 2 (GShard), got ${describe(k)}`);
   if (k > c.numExperts) throw new Error(`config.expertsPerToken (${k}) exceeds config.numExperts (${c.numExperts})`);
   const layers = c.moeLayers;
   if (!Array.isArray(layers) || layers.length === 0)
@@ -83,12 +84,15 @@ export function checkMoeFields(c: MoeFields & { readonly nLayers: number; readon
     if (i > 0 && l <= layers[i - 1]!)
       throw new Error(`config.moeLayers must be strictly ascending, got ${describe(layers)}`);
   }
-  if (c.capacityFactor !== undefined) finiteNumber(c.capacityFactor, "config.capacityFactor", { min: Number.MIN_VALUE });
+  if (c.capacityFactor !== undefined)
+    finiteNumber(c.capacityFactor, "config.capacityFactor", { min: Number.MIN_VALUE });
   if (c.routerAuxLossCoef !== undefined) finiteNumber(c.routerAuxLossCoef, "config.routerAuxLossCoef", { min: 0 });
 }
 
 /** Parameters the MoE blocks add over the dense model (each replaces one MLP by E MLPs plus a router [D, E]). */
-export function moeExtraParams(c: MoeFields & { readonly dModel: number; readonly dFF: number; readonly nLayers: number }): number {
+export function moeExtraParams(
+  c: MoeFields & { readonly dModel: number; readonly dFF: number; readonly nLayers: number },
+): number {
   const s = moeSettings(c);
   if (!s) return 0;
   const mlp = c.dModel * c.dFF + c.dFF + c.dFF * c.dModel + c.dModel;
@@ -105,10 +109,18 @@ type Raw = Record<string, unknown>;
 /** Reads the MoE fields of a gpt2 config.json (absent num_experts: dense; every other MoE field is then refused). */
 export function moeFromJson(o: Raw, file: string, nLayers: number): MoeFields {
   const has = (k: string) => o[k] !== undefined && o[k] !== null;
-  const keys = ["num_experts", "num_experts_per_tok", "moe_layers", "moe_every", "capacity_factor", "router_aux_loss_coef"];
+  const keys = [
+    "num_experts",
+    "num_experts_per_tok",
+    "moe_layers",
+    "moe_every",
+    "capacity_factor",
+    "router_aux_loss_coef",
+  ];
   if (!has("num_experts")) {
     const stray = keys.filter(has);
-    if (stray.length > 0) throw new Error(`${file}: field '${stray[0]}' needs 'num_experts' (a mixture-of-experts model)`);
+    if (stray.length > 0)
+      throw new Error(`${file}: field '${stray[0]}' needs 'num_experts' (a mixture-of-experts model)`);
     return {};
   }
   if (has("moe_layers") && has("moe_every"))
@@ -124,11 +136,13 @@ export function moeFromJson(o: Raw, file: string, nLayers: number): MoeFields {
   let moeLayers: number[];
   if (has("moe_every")) {
     const every = num("moe_every");
-    if (!isInteger(every) || every < 1) throw new Error(`${file}: field 'moe_every' must be a positive integer, got ${every}`);
+    if (!isInteger(every) || every < 1)
+      throw new Error(`${file}: field 'moe_every' must be a positive integer, got ${every}`);
     moeLayers = moeEvery(every, nLayers);
   } else {
     const v = o["moe_layers"];
-    if (!Array.isArray(v)) throw new Error(`${file}: field 'moe_layers' must be a list of block indices, got ${describe(v)}`);
+    if (!Array.isArray(v))
+      throw new Error(`${file}: field 'moe_layers' must be a list of block indices, got ${describe(v)}`);
     moeLayers = v as number[];
   }
   return {

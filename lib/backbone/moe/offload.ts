@@ -29,13 +29,16 @@ export function parseExpertMemory(spec: string, totalExpertBytes: number, where 
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(s);
   if (pct) {
     const p = Number(pct[1]);
-    if (!(p > 0 && p <= 100)) throw new Error(`${where} must be a percentage in (0%, 100%], got ${JSON.stringify(spec)}`);
+    if (!(p > 0 && p <= 100))
+      throw new Error(`${where} must be a percentage in (0%, 100%], got ${JSON.stringify(spec)}`);
     return Math.floor((p / 100) * totalExpertBytes);
   }
   const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([a-zA-Z]*)$/.exec(s);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined)
-    throw new Error(`${where} must be BYTES (e.g. 4000000, 64MB, 64MiB) or PERCENT (e.g. 25%), got ${JSON.stringify(spec)}`);
+    throw new Error(
+      `${where} must be BYTES (e.g. 4000000, 64MB, 64MiB) or PERCENT (e.g. 25%), got ${JSON.stringify(spec)}`,
+    );
   return Math.floor(Number(m[1]) * unit);
 }
 
@@ -53,7 +56,9 @@ export function loadOffloaded(
   const b = loadCheckpoint(dir, { omit: (name) => EXPERT_TENSOR.test(name) });
   try {
     if (!moeSettings(b.config))
-      throw new Error(`${path.join(dir, "config.json")}: --expert-memory needs a mixture-of-experts model (num_experts)`);
+      throw new Error(
+        `${path.join(dir, "config.json")}: --expert-memory needs a mixture-of-experts model (num_experts)`,
+      );
     let total = 0;
     for (const [name, info] of Object.entries(header.tensors))
       if (EXPERT_TENSOR.test(name)) total += info.dataOffsets[1] - info.dataOffsets[0];

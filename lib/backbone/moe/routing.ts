@@ -32,7 +32,8 @@ export interface Routing {
 
 /** probs: [N, E] row-major router probabilities. */
 export function route(probs: Float32Array, rows: number, experts: number, k: 1 | 2, capacityFactor: number): Routing {
-  if (probs.length !== rows * experts) throw new Error(`route: ${probs.length} probabilities for [${rows}, ${experts}]`);
+  if (probs.length !== rows * experts)
+    throw new Error(`route: ${probs.length} probabilities for [${rows}, ${experts}]`);
   const choice = new Int32Array(rows * k);
   for (let n = 0; n < rows; n++) {
     let best = 0;

@@ -29,7 +29,8 @@ export function tinyMoeCheckpoint(seed = 5, k: 1 | 2 = 2): string {
   const tok = Tokenizer.fromFile(path.join(tinyCheckpointDir(), "tokenizer.json"));
   const model = Transformer.create(tinyMoeConfig(tok.vocabSize, k), seed);
   // a sharper router than the 0.02 initialisation, so routing is uneven and capacity drops happen
-  for (const name of model.names()) if (name.endsWith("mlp.router.weight")) model.param(name).assign(model.param(name).mul(40));
+  for (const name of model.names())
+    if (name.endsWith("mlp.router.weight")) model.param(name).assign(model.param(name).mul(40));
   saveCheckpoint(dir, model, tok, { name: "tiny-moe", card: "# tiny-moe\ntest fixture\n" });
   model.dispose();
   return dir;

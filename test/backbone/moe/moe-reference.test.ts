@@ -89,7 +89,10 @@ describe("mixture-of-experts GPT-2 vs an independent PyTorch reference", functio
         probe.routing.map((r) => ({ dropped_assignments: r.droppedAssignments, dropped_rows: r.droppedRows })),
         expected.stats,
       );
-      assert.ok(expected.stats.some((st) => st.dropped_assignments > 0), "the fixture exercises capacity drops");
+      assert.ok(
+        expected.stats.some((st) => st.dropped_assignments > 0),
+        "the fixture exercises capacity drops",
+      );
       const { grads, auxValue } = tf.tidy(() => {
         let auxValue = 0;
         const { value: g } = withMoeProbe(() =>

@@ -116,7 +116,11 @@ describe("offloaded experts", function () {
   it("npm run generate gives the same tokens with --expert-memory", () => {
     const script = path.resolve(__dirname, "../../../scripts/generate.js");
     const run = (extra: string[]) => {
-      const r = spawnSync(process.execPath, [script, "--model", dir, "--ids", "5,9,12", "--max-new-tokens", "6", "--json", "--no-stop", ...extra], { encoding: "utf8", timeout: 60_000 });
+      const r = spawnSync(
+        process.execPath,
+        [script, "--model", dir, "--ids", "5,9,12", "--max-new-tokens", "6", "--json", "--no-stop", ...extra],
+        { encoding: "utf8", timeout: 60_000 },
+      );
       assert.equal(r.status, 0, r.stderr);
       return { out: JSON.parse(r.stdout.trim()), err: r.stderr };
     };
@@ -124,7 +128,11 @@ describe("offloaded experts", function () {
     const off = run(["--expert-memory", "25%"]);
     assert.deepEqual(off.out, all.out);
     assert.match(off.err, /experts: budget \d+ of \d+ bytes/);
-    const bad = spawnSync(process.execPath, [script, "--model", dir, "--ids", "5", "--max-new-tokens", "2", "--expert-memory", "10"], { encoding: "utf8" });
+    const bad = spawnSync(
+      process.execPath,
+      [script, "--model", dir, "--ids", "5", "--max-new-tokens", "2", "--expert-memory", "10"],
+      { encoding: "utf8" },
+    );
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /the minimum is \d+ bytes/);
   });
