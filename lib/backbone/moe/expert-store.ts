@@ -200,11 +200,14 @@ export class ExpertStore implements ExpertSource {
     const size = this.ranges.get(k)!.reduce((a, r) => a + r.length, 0);
     this.stats.bytesRead += size;
     while (this.cacheBytes + size > this.budgetBytes) this.evictOne(pinned);
-    const floats = new Float32Array(bytes.slice(0, size).buffer); // own copy (the slot is reused)
-    for (let i = 0; i < floats.length; i++) {
-      if (!Number.isFinite(floats[i]!))
-        throw new Error(`${this.reader.file}: expert ${e} of block ${layer} holds a non-finite value at ${i}`);
-    }
+    // The wasm backend copies a new tensor's values into its heap at once, so the slot's bytes can be handed over
+    // as they are; other backends may keep the array, so they get their own copy (the slot is reused). Values
+    // need no finiteness check here: the loader checked every expert while streaming the fingerprint, and the
+    // reader refuses a file that changed since.
+    const floats =
+      tf.getBackend() === "wasm"
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, size / 4)
+        : new Float32Array(bytes.slice(0, size).buffer);
     const ts: tf.Tensor[] = [];
     let at = 0;
     for (const shape of this.shapes) {
