@@ -113,7 +113,7 @@ describe("pretrain CLI", function () {
     }
     assert.match(
       run(project, ["--size", "kit-huge"]).stderr,
-      /^--size must be one of kit-nano, kit-small, kit-base, got "kit-huge"$/m,
+      /^--size must be one of kit-nano, kit-small, kit-base, kit-moe, got "kit-huge"$/m,
     );
     assert.deepEqual(fs.readdirSync(project).sort(), [".cache", "models"], "nothing was written");
   });
