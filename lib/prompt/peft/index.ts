@@ -13,6 +13,7 @@ import { exportPromptTuningAdapter, importPromptTuningAdapter, type ImportedAdap
 
 export * from "./adapter-config";
 export * from "./prompt-tuning";
+export { exportLibraryEntry, importAdapterToLibrary, type ImportOptions } from "./library-io";
 
 export interface ExportOptions {
   /** replace an existing adapter folder's files (default false: refuse). */
