@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { LoadedBackbone } from "../backbone/checkpoint";
 import { compareEnsemble, type EnsembleComparison, type EnsembleRule } from "../eval/ensemble";
 import { cosineSimilarity, spearman } from "../eval/similarity";
+import { expandGrid } from "../experiment/grid";
 import type { RunRecord } from "../experiment/record";
 import { runCell } from "../experiment/run-cell";
 import { transferCells, transferMatrix, type TransferEntry, type TransferSpec } from "../experiment/transfer";
@@ -34,9 +35,24 @@ export function libraryId(task: string, seed: number): string {
 export async function runLibraryStudy(
   spec: TransferSpec,
   library: PromptLibrary,
-  opts: { quick: boolean; log?: (line: string) => void },
+  opts: { quick: boolean; log?: (line: string) => void; libraryOnlyTasks?: readonly string[] },
 ): Promise<RunRecord[]> {
-  const cells = transferCells(spec);
+  const extra = opts.libraryOnlyTasks ?? [];
+  const cells = [
+    ...transferCells(spec),
+    // tasks that only fill the library (and ensembles): default-init cells, no transfer partners
+    ...(extra.length === 0
+      ? []
+      : expandGrid({
+          name: spec.name,
+          backbones: [spec.backbone],
+          tasks: [...extra],
+          methods: ["prompt-tuning"],
+          seeds: [...spec.seeds],
+          fixed: { ...(spec.fixed ?? {}) },
+          options: { stage1Task: [null] },
+        })),
+  ];
   const out = await runStudy(cells, {
     name: spec.name,
     quick: opts.quick,
