@@ -254,5 +254,15 @@ describe("PEFT prompt-tuning adapters", () => {
     assert.equal(got.kitMeta, null);
     assert.deepEqual(got.prompts.arrays().get("front"), data);
     got.prompts.dispose();
+    // a half-precision adapter (a model saved in bf16) is widened exactly on import
+    const half = Float32Array.from({ length: 24 }, (_, i) => (i - 12) / 4); // exact in bf16
+    writeSafetensorsFile(
+      path.join(dir, ADAPTER_WEIGHTS_FILE),
+      { prompt_embeddings: { dtype: "BF16", shape: [3, 8], data: half } },
+      { format: "pt" },
+    );
+    const wide = importPeftAdapter(dir, BACKBONE);
+    assert.deepEqual(wide.prompts.arrays().get("front"), half);
+    wide.prompts.dispose();
   });
 });
