@@ -15,7 +15,7 @@ import { cachedCommit, repoCacheFolder, snapshotFolder, writeRef } from "../hub/
 import { fetchFile } from "../hub/fetch-file";
 import { makeProgress, type Progress, type ProgressMode } from "../hub/progress";
 import { parseHubSpec, type RepoSpec } from "../hub/repo-spec";
-import { hubSettings, type HubOverrides, type HubSettings } from "../hub/settings";
+import { envFlag, hubSettings, type HubOverrides, type HubSettings } from "../hub/settings";
 
 /** The files a checkpoint folder needs (weights: one of the two) and the ones read when present. */
 export const HUB_CHECKPOINT_FILES = Object.freeze({
@@ -28,7 +28,10 @@ export const HUB_CHECKPOINT_FILES = Object.freeze({
 export interface HubFetchOptions extends HubOverrides {
   /** Branch, tag or commit (default main; `hub:ID@REV` in the id also works). */
   readonly revision?: string;
-  /** Progress on stderr: a bar on a terminal, else a line per file ("auto", the default), or "none". */
+  /**
+   * Progress on stderr: a bar on a terminal, else a line per file ("auto", the default; "none" when
+   * HF_HUB_DISABLE_PROGRESS_BARS is set, as in huggingface_hub), or "none".
+   */
   readonly progress?: ProgressMode | Progress;
   /** Environment to read HF_* variables from (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -122,8 +125,14 @@ export async function fetchCheckpoint(id: string, options: HubFetchOptions = {})
       `${where}: no ${HUB_CHECKPOINT_FILES.weights} or ${HUB_CHECKPOINT_FILES.weightsIndex} in the repo: the kit reads safetensors weights only (the repo has: ${info.files.join(", ")})`,
     );
   }
+  const env = options.env ?? process.env;
   const progress =
-    typeof options.progress === "object" ? options.progress : makeProgress(options.progress ?? "auto", process.stderr);
+    typeof options.progress === "object"
+      ? options.progress
+      : makeProgress(
+          options.progress ?? (envFlag(env["HF_HUB_DISABLE_PROGRESS_BARS"]) ? "none" : "auto"),
+          process.stderr,
+        );
   const fetch = {
     settings,
     repo: spec.repo,
