@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { fetchRepoInfo } from "../hub/api";
 import { cachedCommit, repoCacheFolder, snapshotFolder, writeRef } from "../hub/cache";
 import { fetchFile } from "../hub/fetch-file";
+import { NetworkError } from "../hub/http";
 import { makeProgress, type Progress, type ProgressMode } from "../hub/progress";
 import { parseHubSpec, type RepoSpec } from "../hub/repo-spec";
 import { envFlag, hubSettings, type HubOverrides, type HubSettings } from "../hub/settings";
@@ -107,7 +108,19 @@ export async function fetchCheckpoint(id: string, options: HubFetchOptions = {})
   const cached = cachedCheckpoint(spec, settings);
   if (cached.dir !== null) return { spec, commit: cached.commit!, dir: cached.dir, downloaded: [] };
   if (settings.offline) throw offlineError(spec, cached);
+  try {
+    return await download(spec, settings, options);
+  } catch (err) {
+    if (!(err instanceof NetworkError)) throw err;
+    const have = cached.commit === null ? "is not in the cache" : `lacks ${cached.missing.join(", ")} in the cache`;
+    throw new Error(
+      `hub:${spec.repo}: cannot reach the hub (${err.message}); the model ${have}: check the network, ` +
+        `set HF_ENDPOINT to a reachable hub or mirror, or copy the cache from a machine that has it (${cached.folder})`,
+    );
+  }
+}
 
+async function download(spec: RepoSpec, settings: HubSettings, options: HubFetchOptions): Promise<FetchedCheckpoint> {
   const info = await fetchRepoInfo(settings, spec.repo, spec.revision);
   const where = `${spec.repo} at revision ${spec.revision} (commit ${info.commit})`;
   const inRepo = new Set(info.files);

@@ -164,10 +164,10 @@ function optionKeyOf(err: unknown, where: string): string | null {
 /** null when `name` is a complete checkpoint folder, else what is missing. */
 function backboneProblem(name: string, root: string): string | null {
   const dir = backboneDir(name, root);
-  const missing: string[] = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.tokenizer].filter(
-    (f) => !fs.existsSync(path.join(dir, f)),
+  // Weights: model.safetensors, or a shard index (hub models are often sharded).
+  const missing = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].filter((f) =>
+    f === CHECKPOINT_FILES.weights ? !hasWeights(dir) : !fs.existsSync(path.join(dir, f)),
   );
-  if (!hasWeights(dir)) missing.push(`${CHECKPOINT_FILES.weights} (or ${CHECKPOINT_FILES.weightsIndex})`);
   if (missing.length === 0) return null;
   const models = path.join(root, "models");
   const shipped = fs.existsSync(models)

@@ -1,5 +1,5 @@
 /**
- * The two hub HTTP endpoints a download needs, as huggingface_hub 0.26 uses them:
+ * The two hub HTTP endpoints a download needs, as huggingface_hub uses them (version matched: see cache.ts):
  *   GET  {endpoint}/api/models/{repo}/revision/{revision}   (hf_api.py model_info) -> {"sha": commit, "siblings":
  *        [{"rfilename": path}, ...], ...}: the commit a branch or tag points at, and the repo's files.
  *   HEAD {endpoint}/{repo}/resolve/{commit}/{file}          (file_download.py get_hf_file_metadata) -> headers

@@ -1,5 +1,5 @@
 /**
- * One blob downloaded into the cache the way huggingface_hub 0.26 does it (file_download.py
+ * One blob downloaded into the cache the way huggingface_hub does it (version matched: see cache.ts) (file_download.py
  * _download_to_tmp_and_move / http_get): bytes go to blobs/<etag>.incomplete, a dropped connection is resumed with
  * `Range: bytes=<have>-` (a bounded number of times in this process, and again by the next process, which finds the
  * .incomplete file), and only a complete, verified file is renamed into blobs/<etag> (an atomic rename on one
@@ -69,7 +69,7 @@ export async function downloadBlob(d: BlobDownload): Promise<void> {
   const dropped = async (why: string): Promise<void> => {
     drops++;
     if (drops > retries) {
-      throw new NetworkError(
+      throw new Error(
         `${d.label}: the download failed ${drops} times (last: ${why}); the ${sizeOf(part)} bytes received are kept in ${part} ` +
           `and the next attempt resumes from there`,
       );

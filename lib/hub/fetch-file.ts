@@ -1,5 +1,5 @@
 /**
- * One repo file into the cache at a known commit, as huggingface_hub's hf_hub_download does (0.26): nothing when
+ * One repo file into the cache at a known commit, as huggingface_hub's hf_hub_download does (version matched: see cache.ts): nothing when
  * snapshots/<commit>/<file> exists; else HEAD its resolve URL for the etag, link an existing blobs/<etag>, or
  * download the blob (download.ts) and link it. The Authorization header is not sent to a redirect target on another
  * host (a CDN), as huggingface_hub does not.

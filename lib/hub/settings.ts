@@ -1,6 +1,6 @@
 /**
  * Where the Hugging Face hub is and how to talk to it, from the same environment variables huggingface_hub reads
- * (huggingface_hub 0.26, constants.py): HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as
+ * (huggingface_hub constants.py; versions matched: see cache.ts): HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent as
  * `Authorization: Bearer`), HF_HUB_OFFLINE (1/true/yes/on: never touch the network, use the cache only), and the cache
  * folder HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
  */

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for the Hugging Face hub, for tests (node:http on 127.0.0.1, port 0), speaking the hub's URL
- * scheme as huggingface_hub 0.26 uses it:
+ * scheme as huggingface_hub uses it (lib/hub/cache.ts names the version matched):
  *   GET  /api/models/ORG/NAME/revision/REV   -> {"id", "sha", "siblings": [{"rfilename"}]}
  *   HEAD|GET /ORG/NAME/resolve/REV/FILE      -> a small (git) file: 200 with ETag = git blob sha1, X-Repo-Commit;
  *                                               an LFS file (*.safetensors, *.bin): 302 to an absolute /cdn/SHA256
