@@ -25,7 +25,9 @@ export function resolveHubSpec(spec: string, env: NodeJS.ProcessEnv = process.en
   if (cached.dir !== null) return cached.dir;
   if (settings.offline) throw offlineError(parsed, cached);
   if (!fs.existsSync(FETCH_MAIN)) {
-    throw new Error(`${spec}: not in the Hugging Face cache, and ${FETCH_MAIN} (the downloader) is missing: run npx tsc -p . first`);
+    throw new Error(
+      `${spec}: not in the Hugging Face cache, and ${FETCH_MAIN} (the downloader) is missing: run npx tsc -p . first`,
+    );
   }
   const run = spawnSync(process.execPath, [FETCH_MAIN, spec], {
     env,
@@ -42,6 +44,7 @@ export function resolveHubSpec(spec: string, env: NodeJS.ProcessEnv = process.en
   }
   if (typeof answer.dir === "string") return answer.dir;
   throw new Error(
-    answer.error ?? `${spec}: the download process ended without an answer (${run.error?.message ?? `exit ${run.status}`})`,
+    answer.error ??
+      `${spec}: the download process ended without an answer (${run.error?.message ?? `exit ${run.status}`})`,
   );
 }

@@ -126,7 +126,9 @@ async function download(spec: RepoSpec, settings: HubSettings, options: HubFetch
   const inRepo = new Set(info.files);
   const absent = HUB_CHECKPOINT_FILES.required.filter((f) => !inRepo.has(f));
   if (absent.length > 0) {
-    throw new Error(`${where}: the repo has no ${absent.join(", ")}, which the kit needs to load a model (it has: ${info.files.join(", ")})`);
+    throw new Error(
+      `${where}: the repo has no ${absent.join(", ")}, which the kit needs to load a model (it has: ${info.files.join(", ")})`,
+    );
   }
   const weights = inRepo.has(HUB_CHECKPOINT_FILES.weights)
     ? HUB_CHECKPOINT_FILES.weights
@@ -167,7 +169,9 @@ async function download(spec: RepoSpec, settings: HubSettings, options: HubFetch
   if (weights === HUB_CHECKPOINT_FILES.weightsIndex) {
     const shards = indexShards(dir);
     if (shards === null || shards.length === 0) {
-      throw new Error(`${path.join(dir, weights)}: expected a "weight_map" {tensor: shard file} naming at least one shard`);
+      throw new Error(
+        `${path.join(dir, weights)}: expected a "weight_map" {tensor: shard file} naming at least one shard`,
+      );
     }
     for (const s of shards) {
       if (path.basename(s) !== s || !inRepo.has(s)) {

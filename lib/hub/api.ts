@@ -53,9 +53,13 @@ export async function hubStatusError(res: IncomingMessage, ctx: RequestContext, 
   }
   if (status === 404) {
     if (code === "RevisionNotFound")
-      return new Error(`${ctx.repo}: revision ${JSON.stringify(ctx.revision)} not found (HTTP 404) at ${settings.endpoint}: check the branch, tag or commit${detail}`);
+      return new Error(
+        `${ctx.repo}: revision ${JSON.stringify(ctx.revision)} not found (HTTP 404) at ${settings.endpoint}: check the branch, tag or commit${detail}`,
+      );
     if (code === "EntryNotFound" || (ctx.file !== undefined && code !== "RepoNotFound"))
-      return new Error(`${ctx.repo}: file ${ctx.file ?? "?"} not found at revision ${ctx.revision} (HTTP 404) at ${settings.endpoint}${detail}`);
+      return new Error(
+        `${ctx.repo}: file ${ctx.file ?? "?"} not found at revision ${ctx.revision} (HTTP 404) at ${settings.endpoint}${detail}`,
+      );
     return new Error(
       `${ctx.repo}: repository not found (HTTP 404) at ${settings.endpoint}: check the id (ORG/NAME as on the hub), or set HF_TOKEN if it is private or gated${detail}`,
     );
@@ -132,7 +136,8 @@ export async function fetchFileMetadata(
       url = new URL(location, url).toString(); // a renamed repo: follow, as huggingface_hub does
       continue;
     }
-    if (status >= 400 || (status >= 300 && location === null)) throw await hubStatusError(res, { repo, revision, file }, settings);
+    if (status >= 400 || (status >= 300 && location === null))
+      throw await hubStatusError(res, { repo, revision, file }, settings);
     const commit = header(res, "x-repo-commit");
     const etag = header(res, "x-linked-etag") ?? header(res, "etag");
     if (commit === null || !COMMIT_SHA.test(commit)) {
@@ -141,7 +146,12 @@ export async function fetchFileMetadata(
     if (etag === null) throw new Error(`${url}: no ETag header: cannot name the file in the cache`);
     const sizeText = header(res, "x-linked-size") ?? (status < 300 ? header(res, "content-length") : null);
     const size = sizeText !== null && /^\d+$/.test(sizeText) ? Number(sizeText) : null;
-    return { commit, etag: normalizeEtag(etag), size, location: status >= 300 ? new URL(location!, url).toString() : url };
+    return {
+      commit,
+      etag: normalizeEtag(etag),
+      size,
+      location: status >= 300 ? new URL(location!, url).toString() : url,
+    };
   }
   throw new Error(`${resolveUrl(settings, repo, revision, file)}: too many redirects`);
 }

@@ -1,6 +1,6 @@
 /**
  * The hub cache layout, exactly as huggingface_hub writes it. Matched against huggingface_hub's
- * src/huggingface_hub/file_download.py as of commit 003956d (the v0.15 line): hf_hub_download, get_hf_file_metadata,
+ * src/huggingface_hub/file_download.py as of commit 003956d (a v0.14-v0.16 release): hf_hub_download, get_hf_file_metadata,
  * _normalize_etag, _create_symlink (relative links), _cache_commit_hash_for_specific_revision, http_get (Range
  * resume), hf_hub_url; resuming blobs/<etag>.incomplete by default is what v0.21 and later do. The layout, the
  * X-Repo-Commit / X-Linked-Etag / X-Linked-Size headers and the api/models/{repo}/revision/{rev} answer are the same

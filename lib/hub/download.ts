@@ -134,7 +134,8 @@ export async function downloadBlob(d: BlobDownload): Promise<void> {
       out.end();
       await once(out, "close");
       have = sizeOf(part);
-      if (broken === null && length !== null && got < length) broken = `connection closed after ${got} of ${length} bytes`;
+      if (broken === null && length !== null && got < length)
+        broken = `connection closed after ${got} of ${length} bytes`;
       if (broken !== null) {
         bar.reset(have);
         await dropped(broken);

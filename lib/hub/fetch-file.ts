@@ -28,7 +28,9 @@ export async function fetchFile(f: FileFetch, file: string): Promise<string> {
   const pointer = path.join(snapshotFolder(folder, f.commit), ...file.split("/"));
   if (fs.existsSync(pointer)) return pointer;
   if (f.settings.offline) {
-    throw new Error(`${f.repo}/${file}: not in the cache (${pointer}) and HF_HUB_OFFLINE is set, so it cannot be downloaded`);
+    throw new Error(
+      `${f.repo}/${file}: not in the cache (${pointer}) and HF_HUB_OFFLINE is set, so it cannot be downloaded`,
+    );
   }
   const meta = await fetchFileMetadata(f.settings, f.repo, f.commit, file);
   const blob = blobPath(folder, meta.etag);

@@ -47,7 +47,9 @@ export function makeProgress(mode: ProgressMode = "auto", stream: ProgressStream
           const width = 24;
           const full = Math.round(frac * width);
           const bar = "#".repeat(full) + ".".repeat(width - full);
-          stream.write(`\r${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${mb(bytes)}/${mb(total)} ${rate}  `);
+          stream.write(
+            `\r${label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${mb(bytes)}/${mb(total)} ${rate}  `,
+          );
         } else stream.write(`\r${label} ${mb(bytes)} ${rate}  `);
       };
       if (kind === "lines" && already > 0) stream.write(`${label}: resuming at ${mb(already)}\n`);

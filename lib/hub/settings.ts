@@ -43,7 +43,9 @@ export function envFlag(value: string | undefined): boolean {
 export function hubSettings(env: NodeJS.ProcessEnv = process.env, overrides: HubOverrides = {}): HubSettings {
   const endpoint = (overrides.endpoint ?? (env["HF_ENDPOINT"] || DEFAULT_ENDPOINT)).replace(/\/+$/, "");
   if (!/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new Error(`HF_ENDPOINT: expected an http(s) URL such as ${DEFAULT_ENDPOINT}, got ${JSON.stringify(endpoint)}`);
+    throw new Error(
+      `HF_ENDPOINT: expected an http(s) URL such as ${DEFAULT_ENDPOINT}, got ${JSON.stringify(endpoint)}`,
+    );
   }
   const token = overrides.token !== undefined ? overrides.token : env["HF_TOKEN"] || null;
   return {

@@ -16,7 +16,10 @@ import { startFakeHub, type FakeHub } from "./fake-hub";
 import { REPO, SHARDED, SHARDED_COMMIT, llamaRepo, shardedRepo, tempHome, withEnv } from "./hub-fixtures";
 
 /** Runs a node script without blocking this process (the fake hub lives here). */
-function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -48,7 +48,9 @@ export const isLfs = (file: string): boolean => /\.(safetensors|bin)$/.test(file
 export const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 /** The git blob id, which the hub sends as the ETag of a non-LFS file. */
 export const gitSha1 = (b: Buffer): string =>
-  createHash("sha1").update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b])).digest("hex");
+  createHash("sha1")
+    .update(Buffer.concat([Buffer.from(`blob ${b.length}\0`), b]))
+    .digest("hex");
 
 /** A repo from a folder's files (plus `extra` files by name). */
 export function repoFromDir(dir: string, commit: string, extra: Record<string, Buffer> = {}): FakeRepo {
@@ -93,7 +95,11 @@ export async function startFakeHub(repos: Readonly<Record<string, FakeRepo>>): P
     if (cdn) return serveBlob(cdn[1]!, req, res);
     if (token !== null && req.headers.authorization !== `Bearer ${token}`) {
       const body = JSON.stringify({ error: "Access to this repo is restricted: you must be authenticated." });
-      res.writeHead(401, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "X-Error-Code": "GatedRepo" });
+      res.writeHead(401, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(body),
+        "X-Error-Code": "GatedRepo",
+      });
       return res.end(body);
     }
     const api = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(p);

@@ -52,22 +52,41 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
     await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: home }, async () => {
       const b = await fromPretrained(REPO, FAST);
       const folder = path.join(home, "hub", "models--kit-test--tiny-llama");
-      assert.equal(fs.readFileSync(path.join(folder, "refs", "main"), "utf8"), COMMIT, "refs/main holds the commit, no newline");
+      assert.equal(
+        fs.readFileSync(path.join(folder, "refs", "main"), "utf8"),
+        COMMIT,
+        "refs/main holds the commit, no newline",
+      );
       const snap = path.join(folder, "snapshots", COMMIT);
       assert.equal(b.dir, snap);
-      assert.deepEqual(fs.readdirSync(snap).sort(), ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json"]);
+      assert.deepEqual(fs.readdirSync(snap).sort(), [
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+      ]);
       for (const f of fs.readdirSync(snap)) {
         const bytes = repo.files.get(f)!;
         const etag = f.endsWith(".safetensors") ? sha256(bytes) : gitSha1(bytes);
-        assert.equal(fs.readlinkSync(path.join(snap, f)), path.join("..", "..", "blobs", etag), `${f} links to its blob by etag`);
+        assert.equal(
+          fs.readlinkSync(path.join(snap, f)),
+          path.join("..", "..", "blobs", etag),
+          `${f} links to its blob by etag`,
+        );
         assert.deepEqual(fs.readFileSync(path.join(folder, "blobs", etag)), bytes);
       }
-      assert.deepEqual(fs.readdirSync(path.join(folder, "blobs")).filter((f) => f.endsWith(".incomplete")), []);
+      assert.deepEqual(
+        fs.readdirSync(path.join(folder, "blobs")).filter((f) => f.endsWith(".incomplete")),
+        [],
+      );
       const paths = hub.requests.map((r) => `${r.method} ${r.path}`);
       assert.ok(paths.includes(`GET /api/models/${REPO}/revision/main`));
       assert.ok(paths.includes(`HEAD /${REPO}/resolve/${COMMIT}/model.safetensors`));
       assert.ok(paths.includes(`GET /cdn/${safetensorsSha()}`), "the weights came through the 302 to the CDN path");
-      assert.ok(!paths.some((p) => /pytorch_model\.bin|\.gitattributes|README/.test(p)), `no other file requested: ${paths}`);
+      assert.ok(
+        !paths.some((p) => /pytorch_model\.bin|\.gitattributes|README/.test(p)),
+        `no other file requested: ${paths}`,
+      );
 
       const direct = loadCheckpoint(tinyFamilyDir("llama"));
       assert.equal(b.fingerprint, direct.fingerprint);
@@ -148,16 +167,24 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
     await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: home }, async () => {
       await assert.rejects(
         fetchCheckpoint(REPO, { ...FAST, retries: 1 }),
-        new RegExp(`${REPO}/model\\.safetensors: the download failed 2 times .*the ${cut} bytes received are kept in .*${safetensorsSha()}\\.incomplete`),
+        new RegExp(
+          `${REPO}/model\\.safetensors: the download failed 2 times .*the ${cut} bytes received are kept in .*${safetensorsSha()}\\.incomplete`,
+        ),
       );
       const part = path.join(home, "hub", "models--kit-test--tiny-llama", "blobs", `${safetensorsSha()}.incomplete`);
       assert.equal(fs.statSync(part).size, cut);
-      assert.ok(!fs.existsSync(path.join(home, "hub", "models--kit-test--tiny-llama", "refs", "main")), "no ref to an incomplete snapshot");
+      assert.ok(
+        !fs.existsSync(path.join(home, "hub", "models--kit-test--tiny-llama", "refs", "main")),
+        "no ref to an incomplete snapshot",
+      );
       hub.requests.length = 0;
       // A fresh call (all state on disk, as after a restart) resumes from the kept bytes.
       const got = await fetchCheckpoint(REPO, FAST);
       const cdn = hub.requests.filter((r) => r.path.startsWith("/cdn/"));
-      assert.deepEqual(cdn.map((r) => r.range), [`bytes=${cut}-`]);
+      assert.deepEqual(
+        cdn.map((r) => r.range),
+        [`bytes=${cut}-`],
+      );
       assert.deepEqual(fs.readFileSync(path.join(got.dir, "model.safetensors")), repo.files.get("model.safetensors"));
       assert.ok(!fs.existsSync(part));
     });
@@ -171,14 +198,19 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
       await withEnv({ HF_ENDPOINT: hubBad.url, HF_HOME: home }, async () => {
         await assert.rejects(
           fromPretrained(REPO, FAST),
-          new RegExp(`kit-test/tiny-llama/model\\.safetensors: the downloaded file is corrupt: sha256 expected ${safetensorsSha()}, got [0-9a-f]{64}; deleted it`),
+          new RegExp(
+            `kit-test/tiny-llama/model\\.safetensors: the downloaded file is corrupt: sha256 expected ${safetensorsSha()}, got [0-9a-f]{64}; deleted it`,
+          ),
         );
       });
     } finally {
       await hubBad.close();
     }
     const folder = path.join(home, "hub", "models--kit-test--tiny-llama");
-    assert.deepEqual(fs.readdirSync(path.join(folder, "blobs")).filter((f) => f.startsWith(safetensorsSha())), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(folder, "blobs")).filter((f) => f.startsWith(safetensorsSha())),
+      [],
+    );
     assert.ok(!fs.existsSync(path.join(folder, "snapshots", COMMIT, "model.safetensors")));
     assert.ok(!fs.existsSync(path.join(folder, "refs", "main")));
   });
@@ -208,7 +240,10 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
   it("HF_TOKEN is sent as Authorization to the hub (not to the CDN); a 401 says to set HF_TOKEN and never prints a token", async () => {
     hub.requireToken("hf_secret_123");
     await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: tempHome() }, async () => {
-      await assert.rejects(fromPretrained(REPO, FAST), /access denied \(HTTP 401\); it may be gated or private: .*set HF_TOKEN/);
+      await assert.rejects(
+        fromPretrained(REPO, FAST),
+        /access denied \(HTTP 401\); it may be gated or private: .*set HF_TOKEN/,
+      );
     });
     await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: tempHome(), HF_TOKEN: "hf_wrong_456" }, async () => {
       await assert.rejects(fromPretrained(REPO, FAST), (err: Error) => {
@@ -226,7 +261,8 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
     for (const r of toHub) assert.equal(r.authorization, "Bearer hf_secret_123", `${r.method} ${r.path}`);
     const toCdn = hub.requests.filter((r) => r.path.startsWith("/cdn/"));
     assert.ok(toCdn.length >= 1);
-    for (const r of toCdn) assert.equal(r.authorization, null, "the token does not follow the redirect to another host");
+    for (const r of toCdn)
+      assert.equal(r.authorization, null, "the token does not follow the redirect to another host");
   });
 
   it("sharded weights: the index, then every shard it names; loads the same model", async () => {
@@ -257,7 +293,10 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
       lines.map((l) => l.replace(/: .*/s, "")),
       ["config.json", "tokenizer.json", "generation_config.json", "model.safetensors"].map((f) => `${REPO}/${f}`),
     );
-    assert.ok(lines.every((l) => /: [\d.]+ (kB|MB) in [\d.]+ s\n$/.test(l)), lines.join(""));
+    assert.ok(
+      lines.every((l) => /: [\d.]+ (kB|MB) in [\d.]+ s\n$/.test(l)),
+      lines.join(""),
+    );
     const bar = makeProgress("auto", { isTTY: true, write: (t: string) => tty.push(t) }).file("x", 2048, 0);
     bar.advance(1024);
     bar.advance(1024);
@@ -282,7 +321,10 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
         assert.equal(b.fingerprint, direct.fingerprint);
         b.model.dispose();
         direct.model.dispose();
-        assert.throws(() => loadCheckpoint("hub:kit-test/absent"), /kit-test\/absent: repository not found \(HTTP 404\)/);
+        assert.throws(
+          () => loadCheckpoint("hub:kit-test/absent"),
+          /kit-test\/absent: repository not found \(HTTP 404\)/,
+        );
       });
     } finally {
       server.kill();

@@ -63,4 +63,3 @@ export function shardedRepo(): FakeRepo {
   for (const f of ["config.json", "tokenizer.json"]) fs.copyFileSync(path.join(src, f), path.join(dir, f));
   return repoFromDir(dir, SHARDED_COMMIT);
 }
-
