@@ -4,6 +4,7 @@
  * cache first, HF_HUB_OFFLINE / HF_ENDPOINT / HF_TOKEN / HF_HOME honoured). Returns what loadCheckpoint returns.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { loadCheckpoint, type LoadedBackbone } from "./checkpoint";
 import { fetchCheckpoint, type HubFetchOptions } from "./hub-checkpoint";
 import { isHubSpec, looksLikeRepoId } from "../hub/repo-spec";
@@ -27,7 +28,13 @@ export async function fromPretrained(where: string, options: FromPretrainedOptio
     }
     return loadCheckpoint(where);
   }
-  const got = await fetchCheckpoint(where, options);
+  let got;
+  try {
+    got = await fetchCheckpoint(where, options);
+  } catch (err) {
+    if (isHubSpec(where)) throw err;
+    throw new Error(`${(err as Error).message} (read as a hub repo id: there is no folder ${path.resolve(where)})`);
+  }
   const name = got.spec.explicitRevision ? `${got.spec.repo}@${got.spec.revision}` : got.spec.repo;
   return loadCheckpoint(got.dir, { name });
 }

@@ -1,12 +1,13 @@
 /**
  * One repo file into the cache at a known commit, as huggingface_hub's hf_hub_download does (version matched: see cache.ts): nothing when
  * snapshots/<commit>/<file> exists; else HEAD its resolve URL for the etag, link an existing blobs/<etag>, or
- * download the blob (download.ts) and link it. The Authorization header is not sent to a redirect target on another
+ * download the blob (download.ts, one downloader at a time: blob-lock.ts) and link it. The Authorization header is not sent to a redirect target on another
  * host (a CDN), as huggingface_hub does not.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fetchFileMetadata, hubHeaders, hubStatusError } from "./api";
+import { withBlobLock } from "./blob-lock";
 import { blobPath, linkIntoSnapshot, repoCacheFolder, snapshotFolder } from "./cache";
 import { downloadBlob, sha256OfEtag } from "./download";
 import type { Progress } from "./progress";
@@ -37,17 +38,21 @@ export async function fetchFile(f: FileFetch, file: string): Promise<string> {
   if (!fs.existsSync(blob)) {
     const headers = { ...hubHeaders(f.settings) };
     if (new URL(meta.location).host !== new URL(f.settings.endpoint).host) delete headers["Authorization"];
-    await downloadBlob({
-      url: meta.location,
-      headers,
-      blob,
-      size: meta.size,
-      sha256: sha256OfEtag(meta.etag),
-      label: `${f.repo}/${file}`,
-      progress: f.progress,
-      statusError: (res) => hubStatusError(res, { repo: f.repo, revision: f.commit, file }, f.settings),
-      ...(f.retries !== undefined ? { retries: f.retries } : {}),
-      ...(f.retryDelayMs !== undefined ? { retryDelayMs: f.retryDelayMs } : {}),
+    fs.mkdirSync(path.dirname(blob), { recursive: true });
+    await withBlobLock(blob, async () => {
+      if (fs.existsSync(blob)) return; // another process finished it while this one waited
+      await downloadBlob({
+        url: meta.location,
+        headers,
+        blob,
+        size: meta.size,
+        sha256: sha256OfEtag(meta.etag),
+        label: `${f.repo}/${file}`,
+        progress: f.progress,
+        statusError: (res) => hubStatusError(res, { repo: f.repo, revision: f.commit, file }, f.settings),
+        ...(f.retries !== undefined ? { retries: f.retries } : {}),
+        ...(f.retryDelayMs !== undefined ? { retryDelayMs: f.retryDelayMs } : {}),
+      });
     });
   }
   linkIntoSnapshot(blob, pointer);

@@ -5,8 +5,9 @@
  * file refused, HF_HUB_OFFLINE, HF_TOKEN, sharded weights, and logits equal to loading the folder directly.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { tf } from "../../lib/backend/backend";
 import { loadCheckpoint, type LoadedBackbone } from "../../lib/backbone/checkpoint";
@@ -280,6 +281,43 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
       assert.equal(b.fingerprint, direct.fingerprint);
       b.model.dispose();
       direct.model.dispose();
+    });
+  });
+
+  it("two fetches of one model at once download each blob once; a lock left by a dead process is taken over", async () => {
+    const home = tempHome();
+    await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: home }, async () => {
+      const [a, b] = await Promise.all([fetchCheckpoint(REPO, FAST), fetchCheckpoint(REPO, FAST)]);
+      assert.equal(a.dir, b.dir);
+      assert.equal(
+        hub.requests.filter((r) => r.path.startsWith("/cdn/")).length,
+        1,
+        "the second waited, then reused the blob",
+      );
+      assert.deepEqual(fs.readFileSync(path.join(a.dir, "model.safetensors")), repo.files.get("model.safetensors"));
+    });
+    const home2 = tempHome();
+    const blobs = path.join(home2, "hub", "models--kit-test--tiny-llama", "blobs");
+    fs.mkdirSync(blobs, { recursive: true });
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!; // a pid that has exited
+    fs.writeFileSync(path.join(blobs, `${safetensorsSha()}.kit-lock`), `${os.hostname()} ${dead}\n`);
+    await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: home2 }, async () => {
+      const got = await fetchCheckpoint(REPO, FAST);
+      assert.ok(fs.existsSync(path.join(got.dir, "model.safetensors")));
+    });
+    assert.deepEqual(
+      fs.readdirSync(blobs).filter((f) => f.endsWith(".kit-lock")),
+      [],
+    );
+  });
+
+  it("an ORG/NAME that is neither a folder nor on the hub says both", async () => {
+    await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: tempHome() }, async () => {
+      await assert.rejects(
+        fromPretrained("kit-test/nowhere", FAST),
+        /repository not found .*\(read as a hub repo id: there is no folder .*kit-test.nowhere\)/,
+      );
+      await assert.rejects(fromPretrained("./no/such/dir", FAST), /neither a folder nor a hub repo id/);
     });
   });
 
