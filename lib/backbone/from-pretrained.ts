@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadCheckpoint, type LoadedBackbone } from "./checkpoint";
-import { fetchCheckpoint, type HubFetchOptions } from "./hub-checkpoint";
+import { checkHubFetchOptions, fetchCheckpoint, type HubFetchOptions } from "./hub-checkpoint";
 import { isHubSpec, looksLikeRepoId } from "../hub/repo-spec";
 
 export type FromPretrainedOptions = HubFetchOptions;
@@ -17,6 +17,7 @@ export function namesHubRepo(where: string): boolean {
 }
 
 export async function fromPretrained(where: string, options: FromPretrainedOptions = {}): Promise<LoadedBackbone> {
+  checkHubFetchOptions(options, "fromPretrained");
   if (!namesHubRepo(where)) {
     if (options.revision !== undefined) {
       throw new Error(`fromPretrained(${JSON.stringify(where)}): a revision applies to hub repos, not to a folder`);
@@ -30,7 +31,7 @@ export async function fromPretrained(where: string, options: FromPretrainedOptio
   }
   let got;
   try {
-    got = await fetchCheckpoint(where, options);
+    got = await fetchCheckpoint(where, options, "fromPretrained");
   } catch (err) {
     if (isHubSpec(where)) throw err;
     throw new Error(`${(err as Error).message} (read as a hub repo id: there is no folder ${path.resolve(where)})`);

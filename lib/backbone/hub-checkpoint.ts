@@ -13,6 +13,17 @@ import * as path from "node:path";
 import { fetchRepoInfo } from "../hub/api";
 import { cachedCommit, repoCacheFolder, snapshotFolder, writeRef } from "../hub/cache";
 import { fetchFile } from "../hub/fetch-file";
+import {
+  boolean,
+  fail,
+  isPlainObject,
+  knownKeys,
+  nonNegativeInt,
+  nonNegativeNumber,
+  nullable,
+  oneOf,
+  string,
+} from "../io/validate";
 import { NetworkError } from "../hub/http";
 import { makeProgress, type Progress, type ProgressMode } from "../hub/progress";
 import { parseHubSpec, type RepoSpec } from "../hub/repo-spec";
@@ -101,8 +112,42 @@ export function offlineError(spec: RepoSpec, where: ReturnType<typeof cachedChec
   );
 }
 
+const OPTION_KEYS = [
+  "revision",
+  "progress",
+  "env",
+  "retries",
+  "retryDelayMs",
+  "endpoint",
+  "token",
+  "offline",
+  "cacheDir",
+];
+
+/** Refuses unknown or ill-typed options, naming the option and the value (`where`: the caller, e.g. fromPretrained). */
+export function checkHubFetchOptions(options: HubFetchOptions, where: string): void {
+  if (!isPlainObject(options)) fail(`${where} options`, "an object", options);
+  const o = options as Record<string, unknown>;
+  knownKeys(o, OPTION_KEYS, `${where} options`);
+  const at = (k: string) => `${where} option ${k}`;
+  if (o["revision"] !== undefined) string(o["revision"], at("revision"), { nonEmpty: true });
+  if (o["progress"] !== undefined && typeof o["progress"] !== "object")
+    oneOf(o["progress"], at("progress"), ["auto", "bar", "lines", "none"] as const);
+  if (o["retries"] !== undefined) nonNegativeInt(o["retries"], at("retries"));
+  if (o["retryDelayMs"] !== undefined) nonNegativeNumber(o["retryDelayMs"], at("retryDelayMs"));
+  if (o["endpoint"] !== undefined) string(o["endpoint"], at("endpoint"), { nonEmpty: true });
+  if (o["token"] !== undefined) nullable(o["token"], at("token"), (v, w) => string(v, w));
+  if (o["offline"] !== undefined) boolean(o["offline"], at("offline"));
+  if (o["cacheDir"] !== undefined) string(o["cacheDir"], at("cacheDir"), { nonEmpty: true });
+}
+
 /** Makes `hub:ORG/NAME[@REV]` (or ORG/NAME) a complete checkpoint folder in the cache; see the file comment. */
-export async function fetchCheckpoint(id: string, options: HubFetchOptions = {}): Promise<FetchedCheckpoint> {
+export async function fetchCheckpoint(
+  id: string,
+  options: HubFetchOptions = {},
+  where = "fetchCheckpoint",
+): Promise<FetchedCheckpoint> {
+  checkHubFetchOptions(options, where);
   const spec = parseHubSpec(id, options.revision);
   const settings = hubSettings(options.env ?? process.env, options);
   const cached = cachedCheckpoint(spec, settings);

@@ -44,6 +44,13 @@ export async function hubStatusError(res: IncomingMessage, ctx: RequestContext, 
   }
   const code = header(res, "x-error-code");
   const where = `${ctx.repo}${ctx.file !== undefined ? `/${ctx.file}` : ""} at revision ${ctx.revision} (${settings.endpoint})`;
+  if (status === 401 && code === "RepoNotFound") {
+    // The hub answers 401 rather than 404 for a repo it will not show an anonymous or unauthorised caller.
+    return new Error(
+      `${ctx.repo}: repository not found or private (HTTP 401) at ${settings.endpoint}: check the id (ORG/NAME as on the hub), ` +
+        `or set HF_TOKEN to a token that can read it${detail}`,
+    );
+  }
   if (status === 401 || status === 403) {
     const tokenNote =
       settings.token === null

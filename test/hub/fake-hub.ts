@@ -94,11 +94,13 @@ export async function startFakeHub(repos: Readonly<Record<string, FakeRepo>>): P
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(p);
     if (cdn) return serveBlob(cdn[1]!, req, res);
     if (token !== null && req.headers.authorization !== `Bearer ${token}`) {
-      const body = JSON.stringify({ error: "Access to this repo is restricted: you must be authenticated." });
+      // As the hub: a repo it will not show is "RepoNotFound" with 401; a gated one it shows is "GatedRepo".
+      const known = Object.keys(repos).some((r) => p.includes(`/${r}/`));
+      const body = JSON.stringify({ error: known ? "Access to this repo is restricted." : "Repository not found" });
       res.writeHead(401, {
         "Content-Type": "application/json",
         "Content-Length": Buffer.byteLength(body),
-        "X-Error-Code": "GatedRepo",
+        "X-Error-Code": known ? "GatedRepo" : "RepoNotFound",
       });
       return res.end(body);
     }

@@ -245,6 +245,10 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
         fromPretrained(REPO, FAST),
         /access denied \(HTTP 401\); it may be gated or private: .*set HF_TOKEN/,
       );
+      await assert.rejects(
+        fromPretrained("kit-test/private-or-absent", FAST),
+        /kit-test\/private-or-absent: repository not found or private \(HTTP 401\) .*check the id .*set HF_TOKEN/,
+      );
     });
     await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: tempHome(), HF_TOKEN: "hf_wrong_456" }, async () => {
       await assert.rejects(fromPretrained(REPO, FAST), (err: Error) => {
@@ -311,13 +315,25 @@ describe("hub: fetching checkpoints from a Hugging Face hub (local fake hub)", f
     );
   });
 
-  it("an ORG/NAME that is neither a folder nor on the hub says both", async () => {
+  it("an ORG/NAME that is neither a folder nor on the hub says both; bad options are named", async () => {
     await withEnv({ HF_ENDPOINT: hub.url, HF_HOME: tempHome() }, async () => {
       await assert.rejects(
         fromPretrained("kit-test/nowhere", FAST),
         /repository not found .*\(read as a hub repo id: there is no folder .*kit-test.nowhere\)/,
       );
       await assert.rejects(fromPretrained("./no/such/dir", FAST), /neither a folder nor a hub repo id/);
+      await assert.rejects(
+        fromPretrained(REPO, { retries: -1 }),
+        /fromPretrained option retries must be a non-negative integer, got -1/,
+      );
+      await assert.rejects(
+        fromPretrained(REPO, { progres: "none" } as never),
+        /fromPretrained options: unknown option 'progres' \(known: revision, progress/,
+      );
+      await assert.rejects(
+        fromPretrained(REPO, { progress: "loud" } as never),
+        /fromPretrained option progress must be one of/,
+      );
     });
   });
 
