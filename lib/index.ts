@@ -11,6 +11,7 @@ export { Transformer } from "./backbone/transformer";
 export { loadCheckpoint, saveCheckpoint, type LoadedBackbone } from "./backbone/checkpoint";
 export { fromPretrained, type FromPretrainedOptions } from "./backbone/from-pretrained";
 export { fetchCheckpoint, type FetchedCheckpoint } from "./backbone/hub-checkpoint";
+export { fetchHubBackbones } from "./experiment/project-paths";
 export { fingerprint } from "./backbone/fingerprint";
 export { BACKBONE_SIZES } from "./backbone/sizes";
 export { Tokenizer } from "./tokenizer/tokenizer";
