@@ -9,6 +9,9 @@ export { tf, initBackend, backendInfo, backendLabel, type BackendInfo } from "./
 export { resolveConfig, nonEmbeddingParams, totalParams, type TransformerConfig } from "./backbone/config";
 export { Transformer } from "./backbone/transformer";
 export { loadCheckpoint, saveCheckpoint, type LoadedBackbone } from "./backbone/checkpoint";
+export { fromPretrained, type FromPretrainedOptions } from "./backbone/from-pretrained";
+export { fetchCheckpoint, type FetchedCheckpoint } from "./backbone/hub-checkpoint";
+export { fetchHubBackbones } from "./experiment/project-paths";
 export { fingerprint } from "./backbone/fingerprint";
 export { BACKBONE_SIZES } from "./backbone/sizes";
 export { Tokenizer } from "./tokenizer/tokenizer";
