@@ -9,6 +9,9 @@ export { tf, initBackend, backendInfo, backendLabel, type BackendInfo } from "./
 export { resolveConfig, nonEmbeddingParams, totalParams, type TransformerConfig } from "./backbone/config";
 export { Transformer } from "./backbone/transformer";
 export { loadCheckpoint, saveCheckpoint, type LoadedBackbone } from "./backbone/checkpoint";
+export { fromPretrained, type FromPretrainedOptions } from "./backbone/from-pretrained";
+export { fetchCheckpoint, type FetchedCheckpoint } from "./backbone/hub-checkpoint";
+export { fetchHubBackbones } from "./experiment/project-paths";
 export { fingerprint } from "./backbone/fingerprint";
 export { BACKBONE_SIZES, MOE_SIZES } from "./backbone/sizes";
 // Mixture-of-experts backbones: routing statistics and the load-balancing loss, and offloaded experts.
@@ -35,7 +38,34 @@ export { frequentTokenIds, PROMPT_INITS, type PromptInitKind } from "./prompt/in
 export { parsePosition, positionName, PROMPT_SLOTS, type PromptSlot, type SlotLengths } from "./prompt/positions";
 export { PromptSet, type PromptSettings } from "./prompt/soft-prompt";
 export { savePrompt, loadPrompt, readPromptMeta, type LoadedPrompt, type PromptMeta } from "./prompt/prompt-file";
-export { PromptLibrary, type LibraryEntry } from "./prompt/library";
+export { PromptLibrary, checkEntryName, type LibraryEntry, type LibraryQuery } from "./prompt/library";
+// Hugging Face PEFT adapter folders (prompt tuning), prompt ensembles and prompt transfer.
+export * as peft from "./prompt/peft";
+export {
+  exportPeftAdapter,
+  importPeftAdapter,
+  exportLibraryEntry,
+  importAdapterToLibrary,
+  peftBackboneOf,
+} from "./prompt/peft";
+export { ensembleClassScores } from "./tuning/ensemble-scorer";
+export {
+  loadEnsemble,
+  scoreEnsemble,
+  ensembleCost,
+  type LoadedEnsemble,
+  type EnsembleScores,
+  type EnsembleCost,
+} from "./prompt-model/prompt-ensemble";
+export * from "./eval/ensemble";
+export { cosineSimilarity, ranks, spearman } from "./eval/similarity";
+export {
+  transferCells,
+  transferMatrix,
+  checkTransferPair,
+  type TransferSpec,
+  type TransferEntry,
+} from "./experiment/transfer";
 
 // Tuning methods (adding one is a file and a registry line) and the trainer they share.
 export { METHODS, getMethod, type MethodName } from "./tuning/methods";

@@ -2,8 +2,8 @@
  * npm run generate -- --model DIR|hub:ORG/NAME (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json]
  *                     [--expert-memory BYTES|PERCENT]
  *
- * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one, or a model in the Hugging Face
- * cache) to check it loaded correctly.
+ * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one) or a hub model (hub:ORG/NAME,
+ * taken from the Hugging Face cache, downloaded into it when missing) to check it loaded correctly.
  * With --json: one line {"ids": [...], "logprobs": [...], "text": "..."}: the generated ids, each one's natural-log
  * probability under the model's full-vocabulary softmax, and their decoded text.
  * With --expert-memory (mixture-of-experts models): experts stay in model.safetensors and at most that much of them
@@ -11,6 +11,8 @@
  */
 import { initBackend } from "../lib/backend/backend";
 import { loadCheckpoint } from "../lib/backbone/checkpoint";
+import { fromPretrained } from "../lib/backbone/from-pretrained";
+import { isHubSpec } from "../lib/backbone/hub-cache";
 import { generate } from "../lib/backbone/generate";
 import { loadOffloaded } from "../lib/backbone/moe/offload";
 import { parseArgs } from "./args";
@@ -43,9 +45,10 @@ async function main(): Promise<void> {
   const maxNew = args["max-new-tokens"] as number;
   if (maxNew < 1) throw new Error(`--max-new-tokens must be a positive integer, got ${maxNew}`);
   await initBackend();
+  const model = args.model as string;
   const memory = args["expert-memory"] as string | undefined;
-  const offloaded = memory !== undefined ? loadOffloaded(args.model as string, memory) : null;
-  const b = offloaded ?? loadCheckpoint(args.model as string);
+  const offloaded = memory !== undefined ? loadOffloaded(model, memory) : null;
+  const b = offloaded ?? (isHubSpec(model) ? await fromPretrained(model) : loadCheckpoint(model));
   let prompt: number[];
   if (hasIds) {
     const parts = (args.ids as string).split(",").map((s) => s.trim());

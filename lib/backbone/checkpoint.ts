@@ -110,6 +110,8 @@ interface Located {
 }
 
 export interface LoadOptions {
+  /** names a model whose config.json records no kit_name. */
+  readonly name?: string;
   /**
    * Parameters to validate in the files but not load (offloaded experts, moe/offload.ts): the model omits them.
    * The fingerprint is still checked, streaming the omitted tensors through the hash one at a time.
@@ -117,7 +119,10 @@ export interface LoadOptions {
   readonly omit?: (name: string) => boolean;
 }
 
-/** Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts). */
+/**
+ * Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts;
+ * downloaded first when missing).
+ */
 export function loadCheckpoint(where: string, opts: LoadOptions = {}): LoadedBackbone {
   const dir = isHubSpec(where) ? resolveHubSpec(where) : where;
   const file = (f: string) => path.join(dir, f);
@@ -165,9 +170,11 @@ export function loadCheckpoint(where: string, opts: LoadOptions = {}): LoadedBac
     const name =
       typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string"
         ? ((rawConfig as Record<string, unknown>)["kit_name"] as string)
-        : isHubSpec(where)
-          ? where.slice("hub:".length)
-          : path.basename(path.resolve(dir));
+        : opts.name !== undefined
+          ? opts.name
+          : isHubSpec(where)
+            ? where.slice("hub:".length)
+            : path.basename(path.resolve(dir));
     return { model, tokenizer, config, dir, name, fingerprint: fp, metadata };
   } finally {
     for (const r of readers) r.close();
