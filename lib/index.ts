@@ -90,6 +90,7 @@ export { runGrid } from "./experiment/runner";
 export { readRecords, type RunRecord } from "./experiment/record";
 export { summarizeRecords, toCsv, formatSummaryTable, type SummaryRow } from "./experiment/summary";
 export { methodGaps } from "./experiment/gaps";
+export { chooseLearningRates, recommendBudgets, runsOfChoice, type BudgetChoice } from "./experiment/budget-study";
 export { runCell, CELL_DEFAULTS, DEFAULT_LR, backboneDir, projectRoot } from "./experiment/run-cell";
 
 // Pre-training and knowledge inheritance (grow a larger backbone from a smaller one).

@@ -18,3 +18,4 @@ export * from "./start";
 export * from "./study";
 export * from "./tables";
 export * from "./library-study";
+export * from "./budget-study";
