@@ -17,6 +17,7 @@ export { Tokenizer } from "./tokenizer/tokenizer";
 export {
   promptTuning,
   deepPromptTuning,
+  prefixTuning,
   PromptModel,
   type PromptConfig,
   type TaskInput,
@@ -32,6 +33,9 @@ export { parsePosition, positionName, PROMPT_SLOTS, type PromptSlot, type SlotLe
 export { PromptSet, type PromptSettings } from "./prompt/soft-prompt";
 export { savePrompt, loadPrompt, readPromptMeta, type LoadedPrompt, type PromptMeta } from "./prompt/prompt-file";
 export { PromptLibrary, type LibraryEntry } from "./prompt/library";
+// Key/value prefixes (prefix tuning): the trainable prefixes (direct or through the MLP) and their prefix file.
+export { PrefixEncoder, prefixParamCount, type PrefixShape, type PrefixProjection } from "./prompt/prefix-encoder";
+export { savePrefix, loadPrefix, PREFIX_FORMAT, type LoadedPrefix } from "./prompt/prefix-file";
 
 // Tuning methods (adding one is a file and a registry line) and the trainer they share.
 export { METHODS, getMethod, type MethodName } from "./tuning/methods";

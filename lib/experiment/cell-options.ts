@@ -68,6 +68,13 @@ export interface CellOptions {
    * pass instead of keeping its activations (lower peakTensorBytes, slower steps; same results).
    */
   readonly checkpoint: boolean;
+  /**
+   * prefix-tuning only: train the key/value prefixes through Li & Liang's reparameterisation MLP (an embedding
+   * [P, D] -> Linear(D, H) -> tanh -> Linear(H, L*2*W); PEFT's prefix_projection) instead of directly.
+   */
+  readonly prefixProjection: boolean;
+  /** prefix-tuning with prefixProjection: the MLP's hidden width H; null = the model width (PEFT's default). */
+  readonly prefixHidden: number | null;
 }
 
 export const CELL_DEFAULTS: CellOptions = Object.freeze({
@@ -93,6 +100,8 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   dataSeed: 0,
   evalBatchSize: 32,
   checkpoint: false,
+  prefixProjection: false,
+  prefixHidden: null,
 });
 
 /**
@@ -150,7 +159,16 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
     dataSeed: integer(v.dataSeed, at("dataSeed")),
     evalBatchSize: posInt("evalBatchSize"),
     checkpoint: boolean(v.checkpoint, at("checkpoint (activation checkpointing)")),
+    prefixProjection: boolean(v.prefixProjection, at("prefixProjection")),
+    prefixHidden: nullable(v.prefixHidden, at("prefixHidden"), positiveInt),
   };
+  if (o.prefixHidden !== null && !o.prefixProjection) {
+    throw new ValidationError(
+      at("prefixHidden"),
+      "null unless prefixProjection is true (it is the reparameterisation MLP's hidden width)",
+      o.prefixHidden,
+    );
+  }
   try {
     parsePosition(o.promptPosition, o.promptLength);
   } catch (err) {
@@ -171,6 +189,17 @@ export function checkOptionsForMethod(o: CellOptions, method: Method, where: str
       .map((m) => m.name);
     throw new Error(
       `${where}: option stage1Task (two-stage prompt tuning) needs a prompt method (${prompt.join(", ")}), got '${method.name}'`,
+    );
+  }
+  if (method.name !== "prefix-tuning" && (o.prefixProjection || o.prefixHidden !== null)) {
+    const k = o.prefixProjection ? "prefixProjection" : "prefixHidden";
+    throw new Error(
+      `${where}: option ${k} applies only to method prefix-tuning, got '${method.name}' (set it under methodOptions["prefix-tuning"])`,
+    );
+  }
+  if (method.name === "prefix-tuning" && o.promptPosition !== CELL_DEFAULTS.promptPosition) {
+    throw new Error(
+      `${where}: option promptPosition '${o.promptPosition}' does not apply to prefix-tuning (its prefixes are keys and values every token sees, not input positions); leave it at '${CELL_DEFAULTS.promptPosition}'`,
     );
   }
   const lr = cellLearningRate(o, method);

@@ -55,6 +55,14 @@ export function tableSize(s: PrefixShape): number {
   return s.length * s.layers * 2 * kvWidth(s);
 }
 
+/** Trainable values of a prefix: the table (direct), or embedding + both linears with biases (projected). */
+export function prefixParamCount(s: PrefixShape, projection: PrefixProjection): number {
+  if (!projection) return tableSize(s);
+  const out = s.layers * 2 * kvWidth(s);
+  const h = projection.hidden;
+  return s.length * s.dModel + s.dModel * h + h + h * out + out;
+}
+
 export class PrefixEncoder {
   readonly shape: PrefixShape;
   readonly projection: PrefixProjection;
