@@ -36,6 +36,8 @@ export interface AttentionMask {
   readonly prefixLength?: number;
   /** this layer's prefix keys and values [P, Hkv * dh] when prefixLength > 0. */
   readonly prefix?: LayerPrefix;
+  /** called with this layer's own keys (rotated, for rotary families) and values [B*T, Hkv * dh] (no prefix). */
+  readonly capture?: (keys: tf.Tensor2D, values: tf.Tensor2D) => void;
 }
 
 /**
@@ -72,6 +74,7 @@ export function selfAttention(
   const { batch: b, length: t } = dims;
   const d = x.shape[1];
   const qkv = linear(x, w.qkvW, w.qkvB, { weightGrad }); // [B*T, 3D]
+  if (mask.capture) mask.capture(tf.slice(qkv, [0, d], [-1, d]), tf.slice(qkv, [0, 2 * d], [-1, d]));
   const prefix = maskPrefix(mask, d, "selfAttention");
   if (!prefix) return linear(attentionContext(qkv, mask, dims), w.projW, w.projB, { weightGrad });
   // Key/value prefix: [0 | k | v] rows before each batch row's own, attention over P + T rows, prefix rows dropped.

@@ -25,6 +25,7 @@ export function headAttention(
 ): tf.Tensor2D {
   const [n, h, dh] = q.shape;
   const hkv = k.shape[1];
+  if (mask.capture) mask.capture(tf.reshape(k, [n, hkv * dh]), tf.reshape(v, [n, hkv * dh]));
   const prefix = maskPrefix(mask, hkv * dh, "headAttention");
   if (!prefix) return causalHeadAttention(q, k, v, mask, batch, length);
   const p = prefix.keys.shape[0];

@@ -57,6 +57,11 @@ export interface ForwardOptions {
    */
   readonly prefix?: KvPrefix;
   /**
+   * Called at every layer with its own keys (after rotary) and values [B*T, Hkv * dh], e.g. to start prefixes from
+   * real tokens' activations (Li & Liang 2021). Not with activation checkpointing.
+   */
+  readonly captureKv?: (layer: number, keys: tf.Tensor2D, values: tf.Tensor2D) => void;
+  /**
    * Activation checkpointing: keep only each block's input for the backward pass and recompute the block during
    * backprop (less peak memory, one extra block forward per block in the backward pass). Same values and
    * gradients as without. Default: the model's setting (setActivationCheckpointing), itself off by default.
@@ -242,6 +247,7 @@ export class Transformer {
     const prefix = opts.prefix;
     if (prefix && !(Number.isInteger(prefix.length) && prefix.length > 0))
       throw new Error(`forwardEmbeddings: prefix length must be a positive integer, got ${prefix.length}`);
+    if (opts.captureKv && checkpoint) throw new Error("forwardEmbeddings: captureKv does not work with activation checkpointing");
     const makeAux = () => this.blockAux(maskCopy, posCopy, b, t, prefix?.length ?? 0);
     const aux = makeAux();
     const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };
@@ -257,7 +263,7 @@ export class Transformer {
       const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop };
       h = checkpoint
         ? this.checkpointedBlock(h, w, ctx, makeAux, pre)
-        : this.family.block(h, w, { ...ctx, aux: withLayerPrefix(aux, pre) });
+        : this.family.block(h, w, { ...ctx, aux: withCapture(withLayerPrefix(aux, pre), i, opts.captureKv) });
     }
     const out = this.family.finalNormApply(
       h,
@@ -369,6 +375,11 @@ export function positionsFromMask(mask: ArrayLike<number>, batch: number, length
 /** The block constants with one layer's key/value prefix on the attention mask (unchanged without a prefix). */
 function withLayerPrefix(aux: BlockAux, pre: LayerPrefix | null): BlockAux {
   return pre ? { ...aux, mask: { ...aux.mask, prefix: pre } } : aux;
+}
+
+/** The block constants with a key/value capture for layer `i` on the attention mask (unchanged without one). */
+function withCapture(aux: BlockAux, i: number, capture: ForwardOptions["captureKv"]): BlockAux {
+  return capture ? { ...aux, mask: { ...aux.mask, capture: (k, v) => capture(i, k, v) } } : aux;
 }
 
 /** A fresh dropout seed (tf.dropout's own default also draws from Math.random). */

@@ -202,6 +202,11 @@ export function checkOptionsForMethod(o: CellOptions, method: Method, where: str
       `${where}: option promptPosition '${o.promptPosition}' does not apply to prefix-tuning (its prefixes are keys and values every token sees, not input positions); leave it at '${CELL_DEFAULTS.promptPosition}'`,
     );
   }
+  if (method.name === "prefix-tuning" && !["sampled-vocab", "random-uniform"].includes(o.promptInit)) {
+    throw new Error(
+      `${where}: option promptInit '${o.promptInit}' does not apply to prefix-tuning (sampled-vocab starts the prefixes from real tokens' keys and values, random-uniform from noise)`,
+    );
+  }
   const lr = cellLearningRate(o, method);
   if (method.trains && lr * o.weightDecay >= 1) {
     // AdamW/Adafactor decay: w <- w - lr * weightDecay * w; at lr * weightDecay >= 1 every step zeroes or flips the weights.

@@ -36,8 +36,10 @@ export type ResolvedPromptConfig = Required<Omit<PromptConfig, "task" | "initTex
 };
 
 const CONFIG_KEYS = ["length", "init", "position", "initRange", "initText", "task", "seed", "dataSeed"];
-/** prefix tuning: the prefix length, its form and the seeds (no input position or initializer applies). */
-const PREFIX_KEYS = ["length", "projection", "hidden", "task", "seed", "dataSeed"];
+/** prefix tuning: the prefix length, its form, its start and the seeds (no input position applies). */
+const PREFIX_KEYS = ["length", "projection", "hidden", "init", "initRange", "task", "seed", "dataSeed"];
+/** how direct prefixes start: real tokens' keys and values, or uniform noise (lib/tuning/methods/prefix-tuning.ts). */
+const PREFIX_INITS = ["sampled-vocab", "random-uniform"] as const;
 
 /** Merges `config` over the defaults (never mutating it) and checks every value; `where` prefixes messages. */
 export function resolvePromptConfig(config: unknown, where: string): ResolvedPromptConfig {
@@ -60,7 +62,7 @@ export function resolvePromptConfig(config: unknown, where: string): ResolvedPro
   } catch (err) {
     throw new Error(`${where}: ${(err as Error).message}`);
   }
-  const init = oneOf(c.init ?? "sampled-vocab", at("init"), PROMPT_INITS);
+  const init = oneOf(c.init ?? "sampled-vocab", at("init"), prefix ? PREFIX_INITS : PROMPT_INITS);
   if (init === "text" && (c.initText === undefined || c.initText.trim() === ""))
     throw new Error(`${where}: init "text" needs initText, e.g. initText: "Is this review positive?"`);
   return {

@@ -91,7 +91,7 @@ export class PromptModel {
       const c = this.config;
       return {
         length: c.length,
-        init: c.projection ? `mlp(hidden ${c.hidden ?? this.backbone.config.dModel})` : "random-normal",
+        init: c.projection ? `mlp(hidden ${c.hidden ?? this.backbone.config.dModel})` : c.init,
         position: "key/value prefix (every layer)",
       };
     }

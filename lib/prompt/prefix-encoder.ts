@@ -33,8 +33,6 @@ export interface PrefixShape {
 /** The reparameterisation: null for direct prefixes, else the MLP's hidden width H. */
 export type PrefixProjection = { readonly hidden: number } | null;
 
-/** Standard deviation of direct prefixes at initialisation. */
-export const DIRECT_INIT_STD = 0.5;
 
 let counter = 0;
 
@@ -75,17 +73,20 @@ export class PrefixEncoder {
   }
 
   /**
-   * A freshly initialised prefix. Direct: N(0, DIRECT_INIT_STD). Projected: embedding N(0, 1) (nn.Embedding) and
-   * both linears U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (nn.Linear), as PEFT's PrefixEncoder.
+   * A freshly initialised prefix. Direct: the table `initial` ([P, L*2*W] values, e.g. real tokens' keys and values,
+   * see prefix-tuning.ts), else U(-0.5, 0.5). Projected: embedding N(0, 1) (nn.Embedding) and both linears
+   * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (nn.Linear), as PEFT's PrefixEncoder.
    */
-  static create(shape: PrefixShape, projection: PrefixProjection, seed: number): PrefixEncoder {
+  static create(shape: PrefixShape, projection: PrefixProjection, seed: number, initial?: Float32Array): PrefixEncoder {
     const rng = new Rng(seed);
     const out = shape.layers * 2 * kvWidth(shape);
     if (!projection) {
-      return new PrefixEncoder(shape, null, [
-        variable(normalArray(rng, tableSize(shape), DIRECT_INIT_STD), [shape.length, out], "table"),
-      ]);
+      const table = initial ?? uniformArray(rng, tableSize(shape), -0.5, 0.5);
+      if (table.length !== tableSize(shape))
+        throw new Error(`initial prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`);
+      return new PrefixEncoder(shape, null, [variable(table, [shape.length, out], "table")]);
     }
+    if (initial) throw new Error("a projected prefix starts from its MLP's initialisation, not from a table");
     const d = shape.dModel;
     const h = projection.hidden;
     const u = (n: number, fanIn: number) => uniformArray(rng, n, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));

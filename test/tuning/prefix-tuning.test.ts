@@ -10,6 +10,8 @@ import { prefixParamCount, tableSize } from "../../lib/prompt/prefix-encoder";
 import { tokens } from "../../lib/prompt/sequence";
 import type { Tuned } from "../../lib/tuning/method";
 import { getMethod } from "../../lib/tuning/methods";
+import { activationTable } from "../../lib/tuning/methods/prefix-tuning";
+import { PrefixEncoder } from "../../lib/prompt/prefix-encoder";
 import { classLoss } from "../../lib/tuning/rank-scorer";
 import { tinyFamilyDir } from "../backbone/family-fixtures";
 import { assertBackboneUnchanged, assertNoLeak, setupBackend, snapshot } from "../helpers";
@@ -76,6 +78,37 @@ describe("prefix tuning (method)", function () {
     });
   }
 
+  for (const family of ["gpt2", "llama", "qwen2", "gpt_neox"]) {
+    it(`${family}: a prefix of real tokens' keys and values acts as those tokens (the real ones numbered after them, as a KV cache)`, () => {
+      const b = loadCheckpoint(tinyFamilyDir(family));
+      try {
+        b.model.freeze();
+        const c = b.config;
+        const shape = { layers: c.nLayers, length: 3, kvHeads: arch(c).nKvHeads, headDim: arch(c).headDim, dModel: c.dModel };
+        const head = [11, 12, 13];
+        const tail = [21, 22, 23, 24];
+        const enc = PrefixEncoder.fromTable(shape, activationTable(b.model, head, shape));
+        const logitsOf = (ids: number[], opts: Parameters<typeof b.model.forwardEmbeddings>[2]) =>
+          tf.tidy(() => {
+            const h = b.model.forwardEmbeddings(b.model.embed(Int32Array.from(ids), 1, ids.length), new Float32Array(ids.length).fill(1), opts);
+            return Array.from(b.model.logits(tf.reshape(h, [ids.length, c.dModel]) as tf.Tensor2D).dataSync() as Float32Array);
+          });
+        const full = logitsOf([...head, ...tail], {}).slice(head.length * c.vocabSize);
+        const cached = tf.tidy(() => logitsOf(tail, { prefix: enc.prefix(), positions: Int32Array.from([3, 4, 5, 6]) }));
+        const worst = full.reduce((m, x, i) => Math.max(m, Math.abs(x - cached[i]!)), 0);
+        assert.ok(worst < 1e-4, `max difference ${worst}`);
+        // by default the real tokens are numbered from 0: a different computation (tiny random weights attend almost
+        // uniformly, so under rotary the change is small)
+        const from0 = tf.tidy(() => logitsOf(tail, { prefix: enc.prefix() }));
+        const moved = from0.reduce((m, x, i) => Math.max(m, Math.abs(x - full[i]!)), 0);
+        assert.ok(moved > 1e-6, `positions from 0 changed the logits by only ${moved}`);
+        enc.dispose();
+      } finally {
+        b.model.dispose();
+      }
+    });
+  }
+
   it("trains only prefix variables; a scoring step and its gradient leak nothing", async () => {
     const b = loadTiny();
     const tuned = getMethod("prefix-tuning").build({
@@ -121,6 +154,10 @@ describe("prefix tuning (method)", function () {
     assert.throws(
       () => resolveCellOptions({ prefixProjection: true, prefixHidden: 0 }, where),
       /option prefixHidden must be/,
+    );
+    assert.throws(
+      () => check("prefix-tuning", { promptInit: "class-label" }),
+      /option promptInit 'class-label' does not apply to prefix-tuning/,
     );
     assert.throws(
       () => check("prefix-tuning", { promptPosition: "back" }),
