@@ -46,7 +46,12 @@ export function withoutPrefixRows(rows: tf.Tensor2D, prefixLength: number, batch
 }
 
 /** The key mask of the extended sequence: P ones (the prefix, always visible) before each batch row's T flags. */
-export function prefixedMask(mask: ArrayLike<number>, prefixLength: number, batch: number, length: number): Float32Array {
+export function prefixedMask(
+  mask: ArrayLike<number>,
+  prefixLength: number,
+  batch: number,
+  length: number,
+): Float32Array {
   const out = new Float32Array(batch * (prefixLength + length));
   for (let b = 0; b < batch; b++) {
     const base = b * (prefixLength + length);
@@ -63,7 +68,9 @@ export function checkLayerPrefix(prefix: LayerPrefix, length: number, width: num
     ["values", prefix.values],
   ] as const) {
     if (t.rank !== 2 || t.shape[0] !== length || t.shape[1] !== width) {
-      throw new Error(`${where}: prefix ${name} are [${t.shape}], expected [${length}, ${width}] (P x key/value heads * head dim)`);
+      throw new Error(
+        `${where}: prefix ${name} are [${t.shape}], expected [${length}, ${width}] (P x key/value heads * head dim)`,
+      );
     }
   }
 }

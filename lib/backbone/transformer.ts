@@ -247,7 +247,8 @@ export class Transformer {
     const prefix = opts.prefix;
     if (prefix && !(Number.isInteger(prefix.length) && prefix.length > 0))
       throw new Error(`forwardEmbeddings: prefix length must be a positive integer, got ${prefix.length}`);
-    if (opts.captureKv && checkpoint) throw new Error("forwardEmbeddings: captureKv does not work with activation checkpointing");
+    if (opts.captureKv && checkpoint)
+      throw new Error("forwardEmbeddings: captureKv does not work with activation checkpointing");
     const makeAux = () => this.blockAux(maskCopy, posCopy, b, t, prefix?.length ?? 0);
     const aux = makeAux();
     const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };

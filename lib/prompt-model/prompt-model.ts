@@ -122,7 +122,13 @@ export class PromptModel {
     const trainable =
       this.method === "prefix-tuning"
         ? prefixParamCount(
-            { layers: c.nLayers, length: this.config.length, kvHeads: arch(c).nKvHeads, headDim: arch(c).headDim, dModel: c.dModel },
+            {
+              layers: c.nLayers,
+              length: this.config.length,
+              kvHeads: arch(c).nKvHeads,
+              headDim: arch(c).headDim,
+              dModel: c.dModel,
+            },
             this.config.projection ? { hidden: this.config.hidden ?? c.dModel } : null,
           )
         : this.layers * this.config.length * c.dModel;
@@ -259,7 +265,8 @@ export class PromptModel {
   /** Prefix tuning: the trained key/value prefixes. Owned by the model: do not dispose. */
   prefixEncoder(): PrefixEncoder {
     const { tuned } = this.requireBound("prefixEncoder");
-    if (!tuned.prefix) throw new Error(`${this.method}: the model holds a soft prompt, not prefixes; use promptLayers()`);
+    if (!tuned.prefix)
+      throw new Error(`${this.method}: the model holds a soft prompt, not prefixes; use promptLayers()`);
     return tuned.prefix;
   }
 

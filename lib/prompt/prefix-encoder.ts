@@ -33,7 +33,6 @@ export interface PrefixShape {
 /** The reparameterisation: null for direct prefixes, else the MLP's hidden width H. */
 export type PrefixProjection = { readonly hidden: number } | null;
 
-
 let counter = 0;
 
 function variable(data: Float32Array, shape: number[], name: string): tf.Variable {
@@ -83,7 +82,9 @@ export class PrefixEncoder {
     if (!projection) {
       const table = initial ?? uniformArray(rng, tableSize(shape), -0.5, 0.5);
       if (table.length !== tableSize(shape))
-        throw new Error(`initial prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`);
+        throw new Error(
+          `initial prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`,
+        );
       return new PrefixEncoder(shape, null, [variable(table, [shape.length, out], "table")]);
     }
     if (initial) throw new Error("a projected prefix starts from its MLP's initialisation, not from a table");
@@ -102,8 +103,12 @@ export class PrefixEncoder {
   /** Direct prefixes from a saved table [P, L*2*W] (row-major). */
   static fromTable(shape: PrefixShape, table: Float32Array): PrefixEncoder {
     if (table.length !== tableSize(shape))
-      throw new Error(`prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`);
-    return new PrefixEncoder(shape, null, [variable(table, [shape.length, shape.layers * 2 * kvWidth(shape)], "table")]);
+      throw new Error(
+        `prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`,
+      );
+    return new PrefixEncoder(shape, null, [
+      variable(table, [shape.length, shape.layers * 2 * kvWidth(shape)], "table"),
+    ]);
   }
 
   /**
@@ -122,7 +127,9 @@ export class PrefixEncoder {
         ]
       : [[shape.length, out]];
     if (values.length !== shapes.length)
-      throw new Error(`a ${projection ? "projected" : "direct"} prefix has ${shapes.length} tensor(s), got ${values.length}`);
+      throw new Error(
+        `a ${projection ? "projected" : "direct"} prefix has ${shapes.length} tensor(s), got ${values.length}`,
+      );
     const names = projection ? ["embedding", "w1", "b1", "w2", "b2"] : ["table"];
     const vars = shapes.map((sh, i) => {
       const size = sh.reduce((a, b) => a * b, 1);
@@ -167,7 +174,9 @@ export class PrefixEncoder {
   /** Overwrites a direct prefix's table with saved values (same shape). */
   assignTable(table: Float32Array): void {
     if (this.projection)
-      throw new Error("a projected prefix cannot take a saved table: collapse it, or load the table as direct prefixes");
+      throw new Error(
+        "a projected prefix cannot take a saved table: collapse it, or load the table as direct prefixes",
+      );
     if (table.length !== tableSize(this.shape))
       throw new Error(`prefix table has ${table.length} values, expected ${tableSize(this.shape)}`);
     const t = tf.tensor2d(table, this.vars[0]!.shape as [number, number]);

@@ -106,7 +106,9 @@ export function loadPrefix(file: string, backbone: PrefixBackbone): LoadedPrefix
     );
   }
   if (dims.positions !== "from-0")
-    throw new Error(`${file}: prefix positions ${JSON.stringify(dims.positions)} are not supported (expected "from-0")`);
+    throw new Error(
+      `${file}: prefix positions ${JSON.stringify(dims.positions)} are not supported (expected "from-0")`,
+    );
   const want = { ...backbone.shape, length: dims.length };
   const keys = ["layers", "kvHeads", "headDim", "dModel"] as const;
   if (!(Number.isInteger(dims.length) && dims.length > 0) || keys.some((k) => dims[k] !== want[k])) {

@@ -34,8 +34,14 @@ describe("prefix tuning (the short API and the prefix file)", function () {
     const mlp = prefixTuning(b, { length: 4, projection: true, hidden: 8 });
     // embedding [4, 16] + Linear(16, 8) + Linear(8, 2*2*16)
     assert.equal(mlp.trainableParameters().trainable, 4 * 16 + (16 * 8 + 8) + (8 * 64 + 64));
-    assert.equal(prefixTuning(b, { projection: true }).trainableParameters().trainable, 20 * 16 + 16 * 16 + 16 + 16 * 64 + 64);
-    assert.match(mlp.summary(), new RegExp(`trainable params: 776 \\|\\| all params: ${(all + 776).toLocaleString("en-US")}`));
+    assert.equal(
+      prefixTuning(b, { projection: true }).trainableParameters().trainable,
+      20 * 16 + 16 * 16 + 16 + 16 * 64 + 64,
+    );
+    assert.match(
+      mlp.summary(),
+      new RegExp(`trainable params: 776 \\|\\| all params: ${(all + 776).toLocaleString("en-US")}`),
+    );
     [direct, mlp].forEach((m) => m.dispose());
     b.model.dispose();
   });
@@ -112,7 +118,10 @@ describe("prefix tuning (the short API and the prefix file)", function () {
     // another version of the format
     const v2 = path.join(dir, "v2.safetensors");
     writeSafetensorsFile(v2, { "prefix.table": tensors["prefix.table"]! }, { ...metadata, format: "kit-prefix-v2" });
-    assert.throws(() => loadPrefix(v2, want), /format "kit-prefix-v2" is not a prefix file this kit reads \(expected 'kit-prefix-v1'\)/);
+    assert.throws(
+      () => loadPrefix(v2, want),
+      /format "kit-prefix-v2" is not a prefix file this kit reads \(expected 'kit-prefix-v1'\)/,
+    );
     // a table of the wrong shape, and a NaN
     const bad = path.join(dir, "bad.safetensors");
     const t = tensors["prefix.table"]!;
@@ -133,8 +142,14 @@ describe("prefix tuning (the short API and the prefix file)", function () {
   it("refuses prompt-only options, and leaks no tensors through build, fit, evaluate, predict, save and load", async () => {
     const b = loadTiny();
     assert.throws(() => prefixTuning(b, { position: "back" }), /prefix-tuning: unknown option 'position'/);
-    assert.throws(() => prefixTuning(b, { hidden: 8 }), /prefix-tuning: hidden 8 is the projection MLP's width; it needs projection: true/);
-    assert.throws(() => prefixTuning(b, { projection: 1 as never }), /prefix-tuning: projection must be true or false, got 1/);
+    assert.throws(
+      () => prefixTuning(b, { hidden: 8 }),
+      /prefix-tuning: hidden 8 is the projection MLP's width; it needs projection: true/,
+    );
+    assert.throws(
+      () => prefixTuning(b, { projection: 1 as never }),
+      /prefix-tuning: projection must be true or false, got 1/,
+    );
     const file = path.join(dir, "leak.safetensors");
     const once = async () => {
       const m = prefixTuning(b, { length: 2, projection: true, task: "yelp" });

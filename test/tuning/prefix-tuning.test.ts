@@ -84,17 +84,31 @@ describe("prefix tuning (method)", function () {
       try {
         b.model.freeze();
         const c = b.config;
-        const shape = { layers: c.nLayers, length: 3, kvHeads: arch(c).nKvHeads, headDim: arch(c).headDim, dModel: c.dModel };
+        const shape = {
+          layers: c.nLayers,
+          length: 3,
+          kvHeads: arch(c).nKvHeads,
+          headDim: arch(c).headDim,
+          dModel: c.dModel,
+        };
         const head = [11, 12, 13];
         const tail = [21, 22, 23, 24];
         const enc = PrefixEncoder.fromTable(shape, activationTable(b.model, head, shape));
         const logitsOf = (ids: number[], opts: Parameters<typeof b.model.forwardEmbeddings>[2]) =>
           tf.tidy(() => {
-            const h = b.model.forwardEmbeddings(b.model.embed(Int32Array.from(ids), 1, ids.length), new Float32Array(ids.length).fill(1), opts);
-            return Array.from(b.model.logits(tf.reshape(h, [ids.length, c.dModel]) as tf.Tensor2D).dataSync() as Float32Array);
+            const h = b.model.forwardEmbeddings(
+              b.model.embed(Int32Array.from(ids), 1, ids.length),
+              new Float32Array(ids.length).fill(1),
+              opts,
+            );
+            return Array.from(
+              b.model.logits(tf.reshape(h, [ids.length, c.dModel]) as tf.Tensor2D).dataSync() as Float32Array,
+            );
           });
         const full = logitsOf([...head, ...tail], {}).slice(head.length * c.vocabSize);
-        const cached = tf.tidy(() => logitsOf(tail, { prefix: enc.prefix(), positions: Int32Array.from([3, 4, 5, 6]) }));
+        const cached = tf.tidy(() =>
+          logitsOf(tail, { prefix: enc.prefix(), positions: Int32Array.from([3, 4, 5, 6]) }),
+        );
         const worst = full.reduce((m, x, i) => Math.max(m, Math.abs(x - cached[i]!)), 0);
         assert.ok(worst < 1e-4, `max difference ${worst}`);
         // by default the real tokens are numbered from 0: a different computation (tiny random weights attend almost
@@ -129,7 +143,10 @@ describe("prefix tuning (method)", function () {
     await assertNoLeak("prefix scores + gradient", () => {
       const { value, grads } = tf.variableGrads(() => classLoss(tuned.scores(seqs, true), [0, 1]), tuned.trainable);
       const norms = tf.tidy(() => Object.values(grads).map((g) => g.abs().max().dataSync()[0]!));
-      assert.ok(norms.every((n) => n > 0), "every prefix variable gets a gradient");
+      assert.ok(
+        norms.every((n) => n > 0),
+        "every prefix variable gets a gradient",
+      );
       value.dispose();
       Object.values(grads).forEach((g) => g.dispose());
     });
@@ -150,7 +167,10 @@ describe("prefix tuning (method)", function () {
       () => resolveCellOptions({ prefixHidden: 64 }, where),
       /option prefixHidden must be null unless prefixProjection is true .*got 64/,
     );
-    assert.throws(() => resolveCellOptions({ prefixProjection: "yes" }, where), /option prefixProjection must be true or false/);
+    assert.throws(
+      () => resolveCellOptions({ prefixProjection: "yes" }, where),
+      /option prefixProjection must be true or false/,
+    );
     assert.throws(
       () => resolveCellOptions({ prefixProjection: true, prefixHidden: 0 }, where),
       /option prefixHidden must be/,

@@ -54,8 +54,11 @@ function initialTable(ctx: MethodContext, shape: PrefixShape): Float32Array {
   if (init === "random-uniform")
     return uniformArray(new Rng(ctx.seed), tableSize(shape), -ctx.prompt.initRange, ctx.prompt.initRange);
   if (init !== "sampled-vocab")
-    throw new Error(`prefix-tuning: prompt init '${init}' does not apply to prefixes (use sampled-vocab or random-uniform)`);
-  if (ctx.frequentIds.length === 0) throw new Error("prefix-tuning: sampled-vocab initialisation needs frequent token ids");
+    throw new Error(
+      `prefix-tuning: prompt init '${init}' does not apply to prefixes (use sampled-vocab or random-uniform)`,
+    );
+  if (ctx.frequentIds.length === 0)
+    throw new Error("prefix-tuning: sampled-vocab initialisation needs frequent token ids");
   const rng = new Rng(ctx.seed);
   const ids: number[] = [];
   let pool: number[] = [];
@@ -68,7 +71,8 @@ function initialTable(ctx: MethodContext, shape: PrefixShape): Float32Array {
 
 export const prefixTuning: Method = {
   name: "prefix-tuning",
-  description: "P trainable keys and values per layer prepended to a frozen backbone's attention (optionally via an MLP)",
+  description:
+    "P trainable keys and values per layer prepended to a frozen backbone's attention (optionally via an MLP)",
   trains: true,
   defaultLr: 1e-2,
   // The trained state is a key/value prefix, not a soft prompt: prompt positions and two-stage tuning do not apply.
