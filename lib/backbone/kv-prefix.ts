@@ -13,6 +13,7 @@
  * for every kernel set (the native fused kernel, wasm and tfjs ops) and every family.
  */
 import { tf } from "../backend/backend";
+import type { BlockAux } from "./family";
 
 /** One layer's prefix: keys and values [P, Hkv * dh], columns head-major (as a k/v projection's output). */
 export interface LayerPrefix {
@@ -25,6 +26,19 @@ export interface KvPrefix {
   readonly length: number;
   /** layer i's keys and values (0 .. nLayers-1); called once per layer inside the forward pass. */
   layer(i: number): LayerPrefix;
+}
+
+/** Receives layer `layer`'s own keys (after rotary) and values [B*T, Hkv * dh] (ForwardOptions.captureKv). */
+export type KvCapture = (layer: number, keys: tf.Tensor2D, values: tf.Tensor2D) => void;
+
+/** The block constants with one layer's key/value prefix on the attention mask (unchanged without a prefix). */
+export function withLayerPrefix(aux: BlockAux, pre: LayerPrefix | null): BlockAux {
+  return pre ? { ...aux, mask: { ...aux.mask, prefix: pre } } : aux;
+}
+
+/** The block constants with a key/value capture for layer `i` on the attention mask (unchanged without one). */
+export function withCapture(aux: BlockAux, i: number, capture: KvCapture | undefined): BlockAux {
+  return capture ? { ...aux, mask: { ...aux.mask, capture: (k, v) => capture(i, k, v) } } : aux;
 }
 
 /**

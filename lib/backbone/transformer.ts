@@ -28,7 +28,7 @@ import { attentionMask } from "./attention";
 import { TransformerConfig, arch, resolveConfig } from "./config";
 import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
 import { familyOf } from "./families";
-import type { KvPrefix, LayerPrefix } from "./kv-prefix";
+import { withCapture, withLayerPrefix, type KvCapture, type KvPrefix, type LayerPrefix } from "./kv-prefix";
 import { rotaryTables } from "./rotary";
 
 /** One block's weights, in the family's blockParams order. */
@@ -60,7 +60,7 @@ export interface ForwardOptions {
    * Called at every layer with its own keys (after rotary) and values [B*T, Hkv * dh], e.g. to start prefixes from
    * real tokens' activations (Li & Liang 2021). Not with activation checkpointing.
    */
-  readonly captureKv?: (layer: number, keys: tf.Tensor2D, values: tf.Tensor2D) => void;
+  readonly captureKv?: KvCapture;
   /**
    * Activation checkpointing: keep only each block's input for the backward pass and recompute the block during
    * backprop (less peak memory, one extra block forward per block in the backward pass). Same values and
@@ -371,16 +371,6 @@ export function positionsFromMask(mask: ArrayLike<number>, batch: number, length
     }
   }
   return out;
-}
-
-/** The block constants with one layer's key/value prefix on the attention mask (unchanged without a prefix). */
-function withLayerPrefix(aux: BlockAux, pre: LayerPrefix | null): BlockAux {
-  return pre ? { ...aux, mask: { ...aux.mask, prefix: pre } } : aux;
-}
-
-/** The block constants with a key/value capture for layer `i` on the attention mask (unchanged without one). */
-function withCapture(aux: BlockAux, i: number, capture: ForwardOptions["captureKv"]): BlockAux {
-  return capture ? { ...aux, mask: { ...aux.mask, capture: (k, v) => capture(i, k, v) } } : aux;
 }
 
 /** A fresh dropout seed (tf.dropout's own default also draws from Math.random). */

@@ -9,7 +9,7 @@ import type { PromptInitKind } from "../prompt/initializers";
 import type { PromptLibrary } from "../prompt/library";
 import { loadPrompt } from "../prompt/prompt-file";
 import { isPrefixFile, loadPrefix } from "../prompt/prefix-file";
-import { arch } from "../backbone/config";
+import { prefixShapeOf } from "../prompt/prefix-encoder";
 import { PromptModel, PROMPT_MODEL_METHODS } from "./prompt-model";
 import type { TaskInput } from "./task-input";
 
@@ -56,8 +56,7 @@ export function loadPromptModel(
 
 /** A prefix file as a prefix-tuning model (direct prefixes: a projected prefix was saved collapsed). */
 function loadPrefixModel(backbone: LoadedBackbone, file: string, opts: { task?: TaskInput }): PromptModel {
-  const c = backbone.config;
-  const shape = { layers: c.nLayers, kvHeads: arch(c).nKvHeads, headDim: arch(c).headDim, dModel: c.dModel };
+  const { length: _any, ...shape } = prefixShapeOf(backbone.config, 1);
   const { prefix, meta } = loadPrefix(file, { name: backbone.name, fingerprint: backbone.fingerprint, shape });
   try {
     const model = new PromptModel("prefix-tuning", backbone, {

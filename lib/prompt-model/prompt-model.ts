@@ -32,8 +32,7 @@ import { frequentTokenIds } from "../prompt/initializers";
 import { parsePosition, PROMPT_SLOTS, positionName } from "../prompt/positions";
 import { savePrompt, type PromptMeta } from "../prompt/prompt-file";
 import { savePrefix } from "../prompt/prefix-file";
-import { prefixParamCount, type PrefixEncoder } from "../prompt/prefix-encoder";
-import { arch } from "../backbone/config";
+import { prefixParamCount, prefixShapeOf, type PrefixEncoder } from "../prompt/prefix-encoder";
 import type { PromptLibrary, LibraryEntry } from "../prompt/library";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
 import type { PreparedTask, Split } from "../tasks/prepared-task";
@@ -122,13 +121,7 @@ export class PromptModel {
     const trainable =
       this.method === "prefix-tuning"
         ? prefixParamCount(
-            {
-              layers: c.nLayers,
-              length: this.config.length,
-              kvHeads: arch(c).nKvHeads,
-              headDim: arch(c).headDim,
-              dModel: c.dModel,
-            },
+            prefixShapeOf(c, this.config.length),
             this.config.projection ? { hidden: this.config.hidden ?? c.dModel } : null,
           )
         : this.layers * this.config.length * c.dModel;

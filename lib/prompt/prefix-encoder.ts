@@ -16,6 +16,7 @@ import { tf } from "../backend/backend";
 import { linear } from "../backend/linear";
 import { normalArray, Rng, uniformArray } from "../backend/random";
 import type { KvPrefix } from "../backbone/kv-prefix";
+import { arch, type TransformerConfig } from "../backbone/config";
 
 /** The backbone dimensions a prefix is made for. */
 export interface PrefixShape {
@@ -28,6 +29,12 @@ export interface PrefixShape {
   readonly headDim: number;
   /** model width D (the projection's input width). */
   readonly dModel: number;
+}
+
+/** The prefix shape a backbone of config `c` needs for P = `length`. */
+export function prefixShapeOf(c: TransformerConfig, length: number): PrefixShape {
+  const a = arch(c);
+  return { layers: c.nLayers, length, kvHeads: a.nKvHeads, headDim: a.headDim, dModel: c.dModel };
 }
 
 /** The reparameterisation: null for direct prefixes, else the MLP's hidden width H. */

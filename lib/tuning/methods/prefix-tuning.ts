@@ -14,10 +14,9 @@
  */
 import { tf } from "../../backend/backend";
 import { Rng } from "../../backend/random";
-import { arch } from "../../backbone/config";
 import type { Transformer } from "../../backbone/transformer";
 import { uniformArray } from "../../backend/random";
-import { kvWidth, PrefixEncoder, tableSize, type PrefixShape } from "../../prompt/prefix-encoder";
+import { kvWidth, PrefixEncoder, prefixShapeOf, tableSize, type PrefixShape } from "../../prompt/prefix-encoder";
 import { classScores } from "../rank-scorer";
 import { assertBackboneExcluded, Method, MethodContext } from "../method";
 
@@ -80,14 +79,7 @@ export const prefixTuning: Method = {
   build(ctx) {
     ctx.model.freeze();
     const c = ctx.model.config;
-    const a = arch(c);
-    const shape: PrefixShape = {
-      layers: c.nLayers,
-      length: ctx.prompt.length,
-      kvHeads: a.nKvHeads,
-      headDim: a.headDim,
-      dModel: c.dModel,
-    };
+    const shape = prefixShapeOf(c, ctx.prompt.length);
     const form = ctx.prefix ?? { projection: false, hidden: null };
     const hidden = form.hidden ?? c.dModel;
     const encoder = form.projection
