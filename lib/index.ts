@@ -9,6 +9,9 @@ export { tf, initBackend, backendInfo, backendLabel, type BackendInfo } from "./
 export { resolveConfig, nonEmbeddingParams, totalParams, type TransformerConfig } from "./backbone/config";
 export { Transformer } from "./backbone/transformer";
 export { loadCheckpoint, saveCheckpoint, type LoadedBackbone } from "./backbone/checkpoint";
+export { fromPretrained, type FromPretrainedOptions } from "./backbone/from-pretrained";
+export { fetchCheckpoint, type FetchedCheckpoint } from "./backbone/hub-checkpoint";
+export { fetchHubBackbones } from "./experiment/project-paths";
 export { fingerprint } from "./backbone/fingerprint";
 export { BACKBONE_SIZES } from "./backbone/sizes";
 export { Tokenizer } from "./tokenizer/tokenizer";
@@ -32,7 +35,34 @@ export { frequentTokenIds, PROMPT_INITS, type PromptInitKind } from "./prompt/in
 export { parsePosition, positionName, PROMPT_SLOTS, type PromptSlot, type SlotLengths } from "./prompt/positions";
 export { PromptSet, type PromptSettings } from "./prompt/soft-prompt";
 export { savePrompt, loadPrompt, readPromptMeta, type LoadedPrompt, type PromptMeta } from "./prompt/prompt-file";
-export { PromptLibrary, type LibraryEntry } from "./prompt/library";
+export { PromptLibrary, checkEntryName, type LibraryEntry, type LibraryQuery } from "./prompt/library";
+// Hugging Face PEFT adapter folders (prompt tuning), prompt ensembles and prompt transfer.
+export * as peft from "./prompt/peft";
+export {
+  exportPeftAdapter,
+  importPeftAdapter,
+  exportLibraryEntry,
+  importAdapterToLibrary,
+  peftBackboneOf,
+} from "./prompt/peft";
+export { ensembleClassScores } from "./tuning/ensemble-scorer";
+export {
+  loadEnsemble,
+  scoreEnsemble,
+  ensembleCost,
+  type LoadedEnsemble,
+  type EnsembleScores,
+  type EnsembleCost,
+} from "./prompt-model/prompt-ensemble";
+export * from "./eval/ensemble";
+export { cosineSimilarity, ranks, spearman } from "./eval/similarity";
+export {
+  transferCells,
+  transferMatrix,
+  checkTransferPair,
+  type TransferSpec,
+  type TransferEntry,
+} from "./experiment/transfer";
 // Key/value prefixes (prefix tuning): the trainable prefixes (direct or through the MLP) and their prefix file.
 export { PrefixEncoder, prefixParamCount, type PrefixShape, type PrefixProjection } from "./prompt/prefix-encoder";
 export { savePrefix, loadPrefix, PREFIX_FORMAT, type LoadedPrefix } from "./prompt/prefix-file";

@@ -20,7 +20,7 @@ import { checkCells } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
-import { projectRoot } from "../lib/experiment/project-paths";
+import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
 import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 import { runGridReport } from "./run-grid-report";
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     throw new Error(`--task ${fileTask.source}: ${(err as Error).message.replace(/^tasks\[\d+\]/, "task")}`);
   }
   const flags: Record<string, string> = { steps: "--steps" };
+  await fetchHubBackbones([backbone]);
   checkCells(cells, {
     source: "npm run bench",
     root,

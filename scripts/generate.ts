@@ -1,13 +1,15 @@
 /**
  * npm run generate -- --model DIR|hub:ORG/NAME (--prompt TEXT | --ids 1,2,3) --max-new-tokens N [--greedy] [--seed S] [--json]
  *
- * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one, or a model in the Hugging Face
- * cache) to check it loaded correctly.
+ * Continues a prompt with a checkpoint folder (the kit's own or a Hugging Face one) or a hub model (hub:ORG/NAME,
+ * taken from the Hugging Face cache, downloaded into it when missing) to check it loaded correctly.
  * With --json: one line {"ids": [...], "logprobs": [...], "text": "..."}: the generated ids, each one's natural-log
  * probability under the model's full-vocabulary softmax, and their decoded text.
  */
 import { initBackend } from "../lib/backend/backend";
 import { loadCheckpoint } from "../lib/backbone/checkpoint";
+import { fromPretrained } from "../lib/backbone/from-pretrained";
+import { isHubSpec } from "../lib/backbone/hub-cache";
 import { generate } from "../lib/backbone/generate";
 import { parseArgs } from "./args";
 
@@ -37,7 +39,8 @@ async function main(): Promise<void> {
   const maxNew = args["max-new-tokens"] as number;
   if (maxNew < 1) throw new Error(`--max-new-tokens must be a positive integer, got ${maxNew}`);
   await initBackend();
-  const b = loadCheckpoint(args.model as string);
+  const model = args.model as string;
+  const b = isHubSpec(model) ? await fromPretrained(model) : loadCheckpoint(model);
   let prompt: number[];
   if (hasIds) {
     const parts = (args.ids as string).split(",").map((s) => s.trim());

@@ -28,7 +28,7 @@ import {
   shardResultsPath,
   type ShardSpec,
 } from "../lib/experiment/shards";
-import { projectRoot } from "../lib/experiment/project-paths";
+import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
 import { positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 import { runGridReport, writeGridReport } from "./run-grid-report";
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   const outDir = path.resolve((args.out as string) || path.join(root, "reports", spec.name));
   const command = `npm run grid -- ${process.argv.slice(2).join(" ")}`;
   if (args.collect) return collect(file, spec, cells, outDir, command);
+  await fetchHubBackbones(cells.map((c) => c.backbone));
   checkCells(cells, { source: file, root, optionSource: (cell, key) => gridOptionSource(spec, cell, key) });
   const allCells = cells.length;
   const runDir = shard ? shardDir(outDir, shard) : outDir;

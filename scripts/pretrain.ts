@@ -1,6 +1,7 @@
 /**
  * npm run pretrain -- --size kit-small [--steps N] [--batch B] [--length T] [--lr X] [--seed S]
  *                     [--minutes M] [--run-dir DIR] [--out DIR [--overwrite]] [--tokenizer FILE] [--checkpoint]
+ *                     [--init models/SIZE]
  *                     [--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]
  *
  * Builds (or reuses) the corpus, trains (or reuses) the shared tokenizer, pre-trains a causal LM with a progress
@@ -19,6 +20,15 @@
  * teacher and the KI settings define the run: the default run folder becomes runs/pretrain/SIZE-ki-TEACHER (its
  * checkpoint in .../model), and a KI run and a scratch run never resume as each other. Without --teacher nothing changes.
  *
+ * --init DIR continues pre-training from a checkpoint of the same shape: its weights and its tokenizer (so the
+ * vocabulary stays the one the checkpoint learned), a fresh AdamW and learning-rate schedule over --steps, the data
+ * order from --seed. The default run folder becomes runs/pretrain/SIZE-from-FINGERPRINT; the card counts the
+ * starting checkpoint's tokens and training time in its totals.
+ *
+ * Every card also scores the reference held-out text (the validation documents of the corpus the first shipped
+ * backbones were trained on, lib/pretrain/held-out.ts) and reports bits per byte, so cards stay comparable when
+ * the corpus grows or the tokenizer is retrained.
+ *
  * --checkpoint turns on activation checkpointing (each transformer block is recomputed in the backward pass
  * instead of keeping its activations: lower peak memory, slower steps, same values). Unrelated to the run-state
  * checkpoints written every --ckpt-seconds; a run may resume with or without it.
@@ -34,7 +44,12 @@ import { trainBpe } from "../lib/tokenizer/bpe-trainer";
 import { Tokenizer } from "../lib/tokenizer/tokenizer";
 import { modelCard } from "../lib/pretrain/model-card";
 import { PretrainOptions, PretrainResult, pretrain, validationLoss } from "../lib/pretrain/pretrainer";
-import { PRETRAIN_FLAGS, checkPretrainOptions, checkPretrainStreams } from "../lib/pretrain/pretrain-options";
+import {
+  PRETRAIN_FLAGS,
+  PretrainInit,
+  checkPretrainOptions,
+  checkPretrainStreams,
+} from "../lib/pretrain/pretrain-options";
 import { resolveOutputDir } from "../lib/pretrain/output-dir";
 import { formatDuration } from "../lib/io/format";
 import { readJsonFile } from "../lib/io/json-file";
@@ -49,6 +64,7 @@ import {
   string,
 } from "../lib/io/validate";
 import { encodeCorpusFile } from "../lib/pretrain/token-stream";
+import { encodedTextBytes, referenceHeldOutFile, scoreHeldOut } from "../lib/pretrain/held-out";
 import { evaluationBatches } from "../lib/pretrain/batches";
 import { KiOptions, assertTeacherFits, kiLoss, resolveKiOptions } from "../lib/pretrain/knowledge-inheritance";
 import { KiRunRecord, assertKiRunMatches, kiCardNotes, kiRunName, kiRunRecord } from "../lib/pretrain/ki-run";
@@ -56,9 +72,12 @@ import { canonicalJson } from "../lib/experiment/cell-id";
 import { ArgSpec, parseArgs } from "./args";
 
 const USAGE =
-  "usage: npm run pretrain -- --size kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
-  "[--run-dir DIR] [--out DIR [--overwrite]] " +
+  "usage: npm run pretrain -- --size kit-micro|kit-nano|kit-small|kit-base [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
+  "[--run-dir DIR] [--out DIR [--overwrite]] [--init models/SIZE] " +
   "[--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]";
+
+/** Where a from-scratch run keeps the tokenizer it trains on the corpus (shared by every size). */
+const DEFAULT_TOKENIZER = ".cache/tokenizer-2048.json";
 
 const KI_FLAGS = ["ki-alpha", "ki-end-step", "ki-temperature", "ki-top-k"] as const;
 
@@ -81,7 +100,8 @@ const FLAGS: Record<string, ArgSpec> = {
   "run-dir": { type: "string", default: "" },
   out: { type: "string", default: "" },
   overwrite: { type: "bool", default: false },
-  tokenizer: { type: "string", default: ".cache/tokenizer-2048.json" },
+  tokenizer: { type: "string", default: "" },
+  init: { type: "string", default: "" },
   "vocab-size": { type: "int", default: 2048 },
   corpus: { type: "string", default: ".cache/corpus" },
   teacher: { type: "string", default: "" },
@@ -105,10 +125,18 @@ async function main(): Promise<void> {
       throw new Error(`${stray.map((f) => `--${f}`).join(", ")} need --teacher (knowledge inheritance)\n${USAGE}`);
   }
   const kiOptions = teacherDir ? kiOptionsFromFlags(args) : null;
-  // The run's name and folders need only the teacher's name; check them before the backend starts.
-  const teacherName = teacherDir ? checkpointName(teacherDir) : null;
+  const initDir = args.init as string;
+  if (initDir && teacherDir)
+    throw new Error("--init and --teacher cannot be combined: continue a run, or distil into a new one");
+  if (initDir && args.tokenizer !== "")
+    throw new Error(
+      `--init ${initDir} trains with that checkpoint's tokenizer.json; drop --tokenizer ${args.tokenizer}`,
+    );
+  // The run's name and folders need only the teacher's (or starting checkpoint's) name; check them before the backend starts.
+  const teacherName = teacherDir ? checkpointName(teacherDir, "--teacher") : null;
   const name = teacherName ? kiRunName(size, teacherName) : size;
-  const runDir = (args["run-dir"] as string) || path.join("runs", "pretrain", name);
+  const runName = initDir ? `${size}-from-${checkpointName(initDir, "--init")}` : name;
+  const runDir = (args["run-dir"] as string) || path.join("runs", "pretrain", runName);
   const outOf = () =>
     resolveOutputDir({
       out: args.out as string,
@@ -119,6 +147,7 @@ async function main(): Promise<void> {
   const outDir = outOf();
   const info = await initBackend();
   console.error(`backend: ${info.name} ${info.version}`);
+  const start = initDir ? loadStart(initDir, size, config) : null;
   const ki = teacherDir && kiOptions ? loadTeacher(teacherDir, config, kiOptions) : null;
   if (ki) {
     if (options.length > ki.teacher.config.maxLen) {
@@ -139,11 +168,16 @@ async function main(): Promise<void> {
     size,
     config,
     ki ? { dir: teacherDir, teacher: ki.teacher } : null,
+    start,
   );
 
   checkPretrainStreams(train, val, options, PRETRAIN_FLAGS);
   // The KI record rides along in the options written to ckpt/state.json (checked by assertKiRunMatches).
-  const runOptions: PretrainOptions & { ki?: KiRunRecord } = { ...options, ...(ki ? { ki: ki.record } : {}) };
+  const runOptions: PretrainOptions & { ki?: KiRunRecord } = {
+    ...options,
+    ...(ki ? { ki: ki.record } : {}),
+    ...(start ? { init: start.init } : {}),
+  };
   const deadline = (args.minutes as number) > 0 ? Date.now() + (args.minutes as number) * 60_000 : Infinity;
   let interrupted = false;
   const onSignal = () => {
@@ -155,6 +189,7 @@ async function main(): Promise<void> {
   const result = await pretrain(runDir, train, val, runOptions, {
     shouldStop: () => interrupted || Date.now() > deadline,
     ...(ki ? { loss: kiLoss(ki.teacher.model, ki.options) } : {}),
+    ...(start ? { startFrom: start.backbone.model } : {}),
   });
   const cutShort = !result.finished && !interrupted && args["finish-on-deadline"] === true;
   if (!result.finished && !cutShort) {
@@ -163,7 +198,8 @@ async function main(): Promise<void> {
     return;
   }
   outOf(); // again: another process may have written there while this one trained
-  writeModel({
+  await writeModel({
+    corpusDir: args.corpus as string,
     outDir,
     name,
     config,
@@ -185,12 +221,15 @@ async function loadData(
   size: string,
   config: PretrainOptions["config"],
   ki: { dir: string; teacher: LoadedBackbone } | null,
+  start: Start | null,
 ): Promise<{ manifest: CorpusManifest; tokenizer: Tokenizer; train: Int32Array; val: Int32Array }> {
   const manifest = await buildCorpus({ outDir: args.corpus as string });
   const trainFile = path.join(args.corpus as string, "train.txt");
   const valFile = path.join(args.corpus as string, "val.txt");
-  const tokPath = args.tokenizer as string;
-  if (!fs.existsSync(tokPath)) {
+  const tokPath = start
+    ? path.join(start.backbone.dir, CHECKPOINT_FILES.tokenizer)
+    : (args.tokenizer as string) || DEFAULT_TOKENIZER;
+  if (!start && !fs.existsSync(tokPath)) {
     console.error(`training a ${args["vocab-size"]}-token BPE tokenizer on ${trainFile} ...`);
     const lines = fs
       .readFileSync(trainFile, "utf8")
@@ -230,12 +269,21 @@ interface Finished {
   readonly cutShort: boolean;
   readonly ki: { readonly record: KiRunRecord; readonly dir: string } | null;
   readonly minutes: number;
+  readonly corpusDir: string;
 }
 
 /** Final validation loss on the whole held-out split, the model card, and the checkpoint folder. */
-function writeModel(f: Finished): void {
+async function writeModel(f: Finished): Promise<void> {
   const { outDir, name, config, options, result, manifest, tokenizer, train, val, cutShort, ki, minutes } = f;
   const finalVal = validationLoss(result.model, evaluationBatches(val, options.batch, options.length, val.length));
+  const init = result.state.options.init;
+  const valFile = path.join(f.corpusDir, "val.txt");
+  const valBitsPerByte = (finalVal * val.length) / (encodedTextBytes(fs.readFileSync(valFile, "utf8")) * Math.LN2);
+  const reference = scoreHeldOut(result.model, tokenizer, await referenceHeldOutFile(), {
+    batch: options.batch,
+    length: options.length,
+    cacheDir: path.join(f.corpusDir, "tokens"),
+  });
   const fp = fingerprint(result.model);
   const sources = manifest.sources.map((s) => `${s.name} (${s.package}@${s.version}, ${s.licence})`).join("; ");
   const card = modelCard({
@@ -246,6 +294,7 @@ function writeModel(f: Finished): void {
     command: `npm run pretrain -- ${process.argv.slice(2).join(" ")}`,
     corpus: { description: sources, trainTokens: train.length, valTokens: val.length },
     fingerprint: fp,
+    heldOut: { valBitsPerByte, reference },
     notes: [
       ...(cutShort
         ? [
@@ -259,10 +308,18 @@ function writeModel(f: Finished): void {
   saveCheckpoint(outDir, result.model, tokenizer, {
     name,
     card,
-    metadata: { val_loss: finalVal.toFixed(6), tokens_seen: String(result.state.tokensSeen) },
+    metadata: {
+      val_loss: finalVal.toFixed(6),
+      val_bits_per_byte: valBitsPerByte.toFixed(6),
+      reference_val_loss: reference.loss.toFixed(6),
+      reference_bits_per_byte: reference.bitsPerByte.toFixed(6),
+      tokens_seen: String((init?.tokensSeen ?? 0) + result.state.tokensSeen),
+      train_seconds: String(Math.round((init?.wallSeconds ?? 0) + result.state.wallSeconds)),
+    },
   });
   console.error(
-    `saved ${outDir}: val ppl ${Math.exp(finalVal).toFixed(2)} after ${result.state.tokensSeen} tokens in ${formatDuration(result.state.wallSeconds)}`,
+    `saved ${outDir}: val ppl ${Math.exp(finalVal).toFixed(2)} (${valBitsPerByte.toFixed(4)} bits/byte), reference held-out ppl ` +
+      `${reference.perplexity.toFixed(2)} (${reference.bitsPerByte.toFixed(4)} bits/byte) after ${result.state.tokensSeen} tokens in ${formatDuration(result.state.wallSeconds)}`,
   );
 }
 
@@ -294,7 +351,8 @@ function trainingOptions(
 function checkOtherFlags(args: Record<string, string | number | boolean>): void {
   nonNegativeNumber(args.minutes, "--minutes");
   positiveInt(args["vocab-size"], "--vocab-size");
-  string(args.tokenizer, "--tokenizer", { nonEmpty: true });
+  string(args.tokenizer, "--tokenizer");
+  string(args.init, "--init");
   string(args.corpus, "--corpus", { nonEmpty: true });
   if (args.overwrite === true && args.out === "")
     throw new Error("--overwrite needs --out: name the folder to replace");
@@ -313,15 +371,56 @@ function kiOptionsFromFlags(args: Record<string, string | number | boolean>): Ki
 }
 
 /** The name a checkpoint folder records in its config.json (the folder name if it records none). */
-function checkpointName(dir: string): string {
+function checkpointName(dir: string, flag: string): string {
   const file = path.join(dir, CHECKPOINT_FILES.config);
   if (!fs.existsSync(file))
     throw new Error(
-      `--teacher ${dir}: no ${CHECKPOINT_FILES.config} there (expected a checkpoint folder, e.g. models/kit-nano)`,
+      `${flag} ${dir}: no ${CHECKPOINT_FILES.config} there (expected a checkpoint folder, e.g. models/kit-nano)`,
     );
   const raw = readJsonFile(file);
   const name = isPlainObject(raw) ? raw["kit_name"] : undefined;
   return typeof name === "string" && name !== "" ? name : path.basename(path.resolve(dir));
+}
+
+/** The checkpoint a continued run (--init) starts from, checked against the size's shape. */
+interface Start {
+  readonly backbone: LoadedBackbone;
+  readonly init: PretrainInit;
+}
+
+const SHAPE_FIELDS = ["vocabSize", "maxLen", "dModel", "nLayers", "nHeads", "dFF", "activation"] as const;
+
+function loadStart(dir: string, size: string, config: PretrainOptions["config"]): Start {
+  const backbone = loadCheckpoint(dir);
+  const family = backbone.config.family ?? "gpt2";
+  if (family !== "gpt2") throw new Error(`--init ${dir}: a ${family} checkpoint; the kit pre-trains gpt2-layout sizes`);
+  const differs = SHAPE_FIELDS.filter((k) => backbone.config[k] !== config[k]);
+  if (differs.length > 0)
+    throw new Error(
+      `--init ${dir}: its shape differs from ${size}'s in ${differs
+        .map((k) => `${k} (${String(backbone.config[k])} vs ${String(config[k])})`)
+        .join(", ")}`,
+    );
+  const seen = Number(backbone.metadata["tokens_seen"] ?? "0");
+  return {
+    backbone,
+    init: {
+      name: backbone.name,
+      fingerprint: backbone.fingerprint,
+      tokensSeen: Number.isFinite(seen) ? seen : 0,
+      wallSeconds: priorTrainSeconds(backbone),
+    },
+  };
+}
+
+/** Training seconds a checkpoint cost: its train_seconds metadata, else its card's "wall time" row, else 0. */
+function priorTrainSeconds(b: LoadedBackbone): number {
+  const recorded = Number(b.metadata["train_seconds"]);
+  if (Number.isFinite(recorded) && recorded > 0) return recorded;
+  const cardPath = path.join(b.dir, CHECKPOINT_FILES.card);
+  const card = fs.existsSync(cardPath) ? fs.readFileSync(cardPath, "utf8") : "";
+  const m = /\| wall time \| ([0-9.]+) min/.exec(card);
+  return m ? Number(m[1]) * 60 : 0;
 }
 
 /** Loads and checks the teacher checkpoint against the student and the KI settings. */

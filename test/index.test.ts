@@ -9,6 +9,7 @@ export type PublicApiTypes = [
   Expect<Equal<ReturnType<kit.PromptModel["trainableParameters"]>, kit.TrainableParameters>>,
   Expect<Equal<Awaited<ReturnType<kit.PromptModel["fit"]>>, kit.FitResult>>,
   Expect<Equal<Parameters<typeof kit.promptTuning>[1], kit.PromptConfig | undefined>>,
+  Expect<Equal<Awaited<ReturnType<typeof kit.fromPretrained>>, kit.LoadedBackbone>>,
 ];
 
 describe("public API (lib/index.ts)", () => {
@@ -21,6 +22,7 @@ describe("public API (lib/index.ts)", () => {
       "frequentTokenIds",
       "PromptLibrary",
       "loadCheckpoint",
+      "fromPretrained",
       "backboneDir",
       "pretrain",
       "kiLoss",

@@ -109,8 +109,11 @@ interface Located {
   readonly rawName: string;
 }
 
-/** Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts). */
-export function loadCheckpoint(where: string): LoadedBackbone {
+/**
+ * Loads and validates a checkpoint folder, or `hub:ORG/NAME[@REVISION]` from the Hugging Face cache (hub-cache.ts;
+ * downloaded first when missing). `opts.name` names a model whose config.json records no kit_name.
+ */
+export function loadCheckpoint(where: string, opts: { name?: string } = {}): LoadedBackbone {
   const dir = isHubSpec(where) ? resolveHubSpec(where) : where;
   const file = (f: string) => path.join(dir, f);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
@@ -157,9 +160,11 @@ export function loadCheckpoint(where: string): LoadedBackbone {
     const name =
       typeof (rawConfig as Record<string, unknown>)["kit_name"] === "string"
         ? ((rawConfig as Record<string, unknown>)["kit_name"] as string)
-        : isHubSpec(where)
-          ? where.slice("hub:".length)
-          : path.basename(path.resolve(dir));
+        : opts.name !== undefined
+          ? opts.name
+          : isHubSpec(where)
+            ? where.slice("hub:".length)
+            : path.basename(path.resolve(dir));
     return { model, tokenizer, config, dir, name, fingerprint: fp, metadata };
   } finally {
     for (const r of readers) r.close();

@@ -1,56 +1,50 @@
 /**
- * `hub:ORG/NAME[@REVISION]` resolved against the Hugging Face cache a user already filled (from Python's
- * huggingface_hub or huggingface-cli): `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, laid
- * out as models--ORG--NAME/{refs/REVISION, snapshots/COMMIT/...}. Only cached snapshots resolve: this version of the
- * kit does not download, and says so with the command that fills the cache.
+ * `hub:ORG/NAME[@REVISION]` resolved synchronously to a checkpoint folder in the Hugging Face cache, for the places
+ * that name a backbone in synchronous code (loadCheckpoint, backboneDir, the notebooks' helpers). A complete cached
+ * snapshot is used with no network; a missing one is downloaded by fetchCheckpoint (hub-checkpoint.ts) in a child
+ * Node process this call waits for (progress goes to this process's stderr); with HF_HUB_OFFLINE=1 a missing
+ * one is refused naming what is missing. Async code should call fetchCheckpoint / fromPretrained directly.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { HUB_PREFIX, isHubSpec, parseHubSpec } from "../hub/repo-spec";
+import { hubCacheDir, hubSettings } from "../hub/settings";
+import { cachedCheckpoint, offlineError } from "./hub-checkpoint";
 
-export const HUB_PREFIX = "hub:";
+export { HUB_PREFIX, hubCacheDir, isHubSpec };
 
-/** The hub cache folder for an environment. */
-export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env["HF_HUB_CACHE"]) return env["HF_HUB_CACHE"];
-  const home = env["HF_HOME"] || path.join(env["XDG_CACHE_HOME"] || path.join(os.homedir(), ".cache"), "huggingface");
-  return path.join(home, "hub");
-}
+/** The compiled child entry point that downloads (hub-fetch-main.ts). */
+const FETCH_MAIN = path.join(__dirname, "hub-fetch-main.js");
 
-export function isHubSpec(spec: string): boolean {
-  return spec.startsWith(HUB_PREFIX);
-}
-
-/** The snapshot folder of `hub:ORG/NAME[@REVISION]` (REVISION: a branch or tag in refs/, or a commit; default main). */
+/** The snapshot folder of `hub:ORG/NAME[@REVISION]` (REVISION: a branch, tag or commit; default main). */
 export function resolveHubSpec(spec: string, env: NodeJS.ProcessEnv = process.env): string {
-  const body = spec.slice(HUB_PREFIX.length);
-  const at = body.lastIndexOf("@");
-  const id = at >= 0 ? body.slice(0, at) : body;
-  const revision = at >= 0 ? body.slice(at + 1) : "main";
-  if (
-    !/^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(id) ||
-    id.includes("..") ||
-    revision === "" ||
-    revision.includes("/..") ||
-    revision.startsWith(".")
-  ) {
+  const parsed = parseHubSpec(spec.startsWith(HUB_PREFIX) ? spec : HUB_PREFIX + spec);
+  const settings = hubSettings(env);
+  const cached = cachedCheckpoint(parsed, settings);
+  if (cached.dir !== null) return cached.dir;
+  if (settings.offline) throw offlineError(parsed, cached);
+  if (!fs.existsSync(FETCH_MAIN)) {
     throw new Error(
-      `${JSON.stringify(spec)}: expected hub:ORG/NAME or hub:ORG/NAME@REVISION (e.g. hub:openai-community/gpt2)`,
+      `${spec}: not in the Hugging Face cache, and ${FETCH_MAIN} (the downloader) is missing: run npx tsc -p . first`,
     );
   }
-  const cache = hubCacheDir(env);
-  const repo = path.join(cache, `models--${id.replace(/\//g, "--")}`);
-  const fill = `fill it with \`huggingface-cli download ${id}\`${at >= 0 ? ` --revision ${revision}` : ""} (this kit resolves cached models only and does not download)`;
-  if (!fs.existsSync(repo)) throw new Error(`${spec}: not in the Hugging Face cache (${repo} does not exist); ${fill}`);
-  const ref = path.join(repo, "refs", revision);
-  let commit = revision;
-  if (fs.existsSync(ref)) commit = fs.readFileSync(ref, "utf8").trim();
-  else if (!/^[0-9a-f]{40}$/.test(revision)) {
-    throw new Error(`${spec}: revision ${JSON.stringify(revision)} is not in the cache (no ${ref}); ${fill}`);
+  const run = spawnSync(process.execPath, [FETCH_MAIN, spec], {
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
+  const line = (run.stdout ?? "").trim().split("\n").pop() ?? "";
+  let answer: { dir?: string; error?: string } = {};
+  try {
+    answer = JSON.parse(line) as typeof answer;
+  } catch {
+    // fall through to the generic message
   }
-  const snapshot = path.join(repo, "snapshots", commit);
-  if (!/^[0-9a-f]{40}$/.test(commit) || !fs.existsSync(snapshot)) {
-    throw new Error(`${spec}: snapshot ${commit} is not in the cache (${snapshot}); ${fill}`);
-  }
-  return snapshot;
+  if (typeof answer.dir === "string") return answer.dir;
+  throw new Error(
+    answer.error ??
+      `${spec}: the download process ended without an answer (${run.error?.message ?? `exit ${run.status}`})`,
+  );
 }

@@ -8,6 +8,7 @@ import type { TransformerConfig } from "./config";
 const SHARED = { vocabSize: 2048, maxLen: 128, dropout: 0, activation: "quick_gelu", lnEps: 1e-5 } as const;
 
 export const BACKBONE_SIZES = Object.freeze({
+  "kit-micro": { ...SHARED, dModel: 64, nLayers: 2, nHeads: 2, dFF: 256 },
   "kit-nano": { ...SHARED, dModel: 96, nLayers: 3, nHeads: 3, dFF: 384 },
   "kit-small": { ...SHARED, dModel: 128, nLayers: 6, nHeads: 4, dFF: 512 },
   "kit-base": { ...SHARED, dModel: 256, nLayers: 6, nHeads: 8, dFF: 1024 },

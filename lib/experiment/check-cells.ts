@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CHECKPOINT_FILES } from "../backbone/checkpoint";
+import { CHECKPOINT_FILES, hasWeights } from "../backbone/checkpoint";
 import { PROMPT_SLOTS, parsePosition } from "../prompt/positions";
 import { TASK_NAMES } from "../tasks/data/registry";
 import { normalizeFileTask } from "../tasks/file-task";
@@ -164,8 +164,9 @@ function optionKeyOf(err: unknown, where: string): string | null {
 /** null when `name` is a complete checkpoint folder, else what is missing. */
 function backboneProblem(name: string, root: string): string | null {
   const dir = backboneDir(name, root);
-  const missing = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].filter(
-    (f) => !fs.existsSync(path.join(dir, f)),
+  // Weights: model.safetensors, or a shard index (hub models are often sharded).
+  const missing = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights, CHECKPOINT_FILES.tokenizer].filter((f) =>
+    f === CHECKPOINT_FILES.weights ? !hasWeights(dir) : !fs.existsSync(path.join(dir, f)),
   );
   if (missing.length === 0) return null;
   const models = path.join(root, "models");

@@ -10,7 +10,8 @@ import { nonEmbeddingParams, totalParams, type TransformerConfig } from "../back
 import { BACKBONE_SIZES } from "../backbone/sizes";
 import { readJsonFile } from "../io/json-file";
 import { readSafetensorsHeader } from "../io/safetensors";
-import { projectRoot } from "../experiment/project-paths";
+import { isHubSpec } from "../backbone/hub-cache";
+import { backboneDir, projectRoot } from "../experiment/project-paths";
 
 /** The kit's own sizes, smallest first. */
 export const KIT_SIZES: readonly string[] = Object.freeze(Object.keys(BACKBONE_SIZES));
@@ -62,9 +63,12 @@ export function shippedBackbones(root: string = projectRoot()): string[] {
     .sort(compareNames);
 }
 
-/** Size and identity of a shipped backbone, from config.json and the safetensors header only. */
+/**
+ * Size and identity of a backbone, from config.json and the safetensors header only: a name in models/, a folder
+ * path, or `hub:ORG/NAME[@REV]` (from the Hugging Face cache, downloaded into it first when missing).
+ */
 export function backboneInfo(name: string, root: string = projectRoot()): BackboneInfo {
-  const dir = path.join(modelsDir(root), name);
+  const dir = isHubSpec(name) || name.includes("/") ? backboneDir(name, root) : path.join(modelsDir(root), name);
   if (!isCheckpointDir(dir)) {
     const shipped = shippedBackbones(root);
     throw new Error(
@@ -110,8 +114,9 @@ export function scaleBackbones(quick: boolean, root: string = projectRoot()): Ba
 }
 
 /**
- * The backbone of a single-size notebook: `KIT_BACKBONE` if set, else kit-nano in quick mode and kit-small in
- * full mode (the size `npm run bench` uses). Throws, naming the folder and what is shipped, if it is missing.
+ * The backbone of a single-size notebook: `KIT_BACKBONE` if set (a name in models/, a folder, or hub:ORG/NAME, fetched
+ * into the Hugging Face cache when missing), else kit-nano in quick mode and kit-small in full mode (the size
+ * `npm run bench` uses). Throws, naming the folder and what is shipped, if it is missing.
  */
 export function mainBackbone(
   quick: boolean,

@@ -6,7 +6,7 @@ import { getMethod } from "../tuning/methods";
 
 /**
  * Short names for cells in progress displays: the fields that differ among `cells` (backbone, task, method,
- * options; null shown as "all"), plus the seed, e.g. "prompt-tuning promptLength=5 s0".
+ * options; null shown as "all", or "none" for stage1Task), plus the seed, e.g. "prompt-tuning promptLength=5 s0".
  */
 export function cellLabels(cells: readonly Cell[]): Map<string, string> {
   const varies = (f: (c: Cell) => unknown): boolean => new Set(cells.map((c) => canonicalJson(f(c) ?? null))).size > 1;
@@ -21,8 +21,9 @@ export function cellLabels(cells: readonly Cell[]): Map<string, string> {
     if (varies((x) => x.method)) parts.push(c.method);
     for (const k of optionKeys) {
       const v = c.options[k];
-      // null is "all" for the kit's size options (trainPerClass, maxDev, maxTest).
-      if (v !== undefined) parts.push(`${k}=${typeof v === "string" ? v : v === null ? "all" : canonicalJson(v)}`);
+      // null is "all" for the kit's size options (trainPerClass, maxDev, maxTest), "none" for stage1Task.
+      const nullText = k === "stage1Task" ? "none" : "all";
+      if (v !== undefined) parts.push(`${k}=${typeof v === "string" ? v : v === null ? nullText : canonicalJson(v)}`);
     }
     parts.push(`s${c.seed}`);
     out.set(c.cellId, parts.join(" "));

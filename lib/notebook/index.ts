@@ -17,3 +17,4 @@ export * from "./sequence-text";
 export * from "./start";
 export * from "./study";
 export * from "./tables";
+export * from "./library-study";

@@ -24,6 +24,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkCells } from "../experiment/check-cells";
 import type { Cell } from "../experiment/grid";
+import { fetchHubBackbones } from "../experiment/project-paths";
 import { ProcessPool } from "../experiment/process-pool";
 import { readRecords, recordsOf, type RunRecord } from "../experiment/record";
 import { RecordReuse, realOrResolved } from "../experiment/reuse";
@@ -70,6 +71,7 @@ export async function runCells(cells: readonly Cell[], options: RunCellsOptions)
     stream.write(text + "\n");
   };
   if (cells.length === 0) throw new Error("runCells: no cells given (an empty grid?)");
+  if (options.runner === undefined) await fetchHubBackbones(cells.map((c) => c.backbone));
   checkCells(cells, { source: `runCells (${o.label})`, backbones: options.runner === undefined, root: o.root });
   if (o.fresh) {
     fs.rmSync(o.resultsPath, { force: true });

@@ -40,9 +40,24 @@ export interface PretrainOptions {
    * the run's identity: it does not change the computed values, so a run may resume with or without it.
    */
   readonly checkpoint?: boolean;
+  /**
+   * Continued pre-training: the checkpoint the run's weights start from (a fresh optimizer and learning-rate
+   * schedule; the data order follows `seed`). Part of the run's identity, so a run never resumes from another start.
+   */
+  readonly init?: PretrainInit;
 }
 
-type Checked = Exclude<keyof PretrainOptions, "config" | "checkpoint">;
+/** The checkpoint a continued run starts from, as recorded in its state and model card. */
+export interface PretrainInit {
+  readonly name: string;
+  readonly fingerprint: string;
+  /** Tokens the starting checkpoint had already been trained on (0 when its card does not say). */
+  readonly tokensSeen: number;
+  /** Training wall seconds the starting checkpoint had cost (0 when unknown). */
+  readonly wallSeconds: number;
+}
+
+type Checked = Exclude<keyof PretrainOptions, "config" | "checkpoint" | "init">;
 
 /** The user's word for each option: how messages name it. */
 export type OptionWords = Readonly<Record<Checked, string>>;

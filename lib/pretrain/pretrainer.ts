@@ -51,6 +51,11 @@ export interface PretrainHooks {
   readonly onEval?: (p: HistoryPoint) => void;
   /** stop (with a checkpoint) when this returns true, checked every step. */
   readonly shouldStop?: () => boolean;
+  /**
+   * The model a new run starts from instead of a random one (continued pre-training; options.init records which).
+   * Ignored when the run resumes from its own checkpoint.
+   */
+  readonly startFrom?: Transformer;
 }
 
 export interface PretrainResult {
@@ -70,6 +75,7 @@ const DEFINING_KEYS = [
   "minLrRatio",
   "weightDecay",
   "clipNorm",
+  "init",
 ] as const;
 
 function schedule(o: PretrainOptions): Schedule {
@@ -108,7 +114,9 @@ export async function pretrain(
   checkPretrainStreams(train, val, options);
   const log = hooks.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const ckptDir = path.join(runDir, "ckpt");
-  const run = startRun(ckptDir, options);
+  if ((hooks.startFrom === undefined) !== (options.init === undefined))
+    throw new Error("pretrain: options.init (which checkpoint) and hooks.startFrom (its model) go together");
+  const run = startRun(ckptDir, options, hooks.startFrom);
   const { model, names, opt } = run;
   let state = run.state;
   if (run.resumed)
@@ -190,9 +198,10 @@ export async function pretrain(
 function startRun(
   ckptDir: string,
   options: PretrainOptions,
+  startFrom: Transformer | undefined,
 ): { model: Transformer; names: string[]; opt: AdamW; state: PretrainState; resumed: boolean } {
   const resumed = loadRunState(ckptDir, options);
-  const model = resumed ? resumed.model : Transformer.create(options.config, options.seed);
+  const model = resumed ? resumed.model : (startFrom ?? Transformer.create(options.config, options.seed));
   model.setActivationCheckpointing(options.checkpoint ?? false);
   const opt = new AdamW(
     model.variables(),

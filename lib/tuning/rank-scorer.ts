@@ -95,17 +95,33 @@ export function classScores(
   cands: Candidates,
   opts: ScoreOptions,
 ): tf.Tensor2D {
+  return splicedClassScores(model, (s) => spliceBatch(model, s, prompts, opts.padId), seqs, cands, opts);
+}
+
+/**
+ * Class scores from a custom splicer: `splice(xs)` embeds the sequences `xs` as a batch of `copies * xs.length`
+ * rows, copy-major (row c * xs.length + i is sequence i under copy c, e.g. under prompt c of an ensemble).
+ * Returns [copies * B, C], copy-major. Call inside tf.tidy (or a gradient function).
+ */
+export function splicedClassScores(
+  model: Transformer,
+  splice: (xs: readonly InputSequence[]) => SplicedBatch,
+  seqs: readonly InputSequence[],
+  cands: Candidates,
+  opts: ScoreOptions,
+  copies = 1,
+): tf.Tensor2D {
   if (cands.length < 2) throw new Error(`classScores: need at least 2 labels, got ${cands.length}`);
   if (allSingleToken(cands)) {
-    const sp = spliceBatch(model, seqs, prompts, opts.padId);
+    const sp = splice(seqs);
     const hidden = hiddenStates(model, sp, opts);
     const rows = pickRows(
       hidden,
       Int32Array.from(sp.lastIndex, (t, r) => r * sp.length + t),
-    ); // [B, D]
-    const logp = tf.logSoftmax(model.logits(rows)) as tf.Tensor2D; // [B, V]
+    ); // [copies*B, D]
+    const logp = tf.logSoftmax(model.logits(rows)) as tf.Tensor2D; // [copies*B, V]
     const words = cands.flatMap((ws) => ws.map((w) => w[0]!));
-    const b = seqs.length;
+    const b = copies * seqs.length;
     // One row of logp per item, W word entries per row: repeat rows so pickTargets can take one target each.
     const rowIndex = new Int32Array(b * words.length);
     const targets = new Int32Array(b * words.length);
@@ -131,25 +147,26 @@ export function classScores(
       }
     }
   }
-  const sp = spliceBatch(model, expanded, prompts, opts.padId);
+  const sp = splice(expanded);
   const hidden = hiddenStates(model, sp, opts);
   const flat: number[] = [];
   const targets: number[] = [];
   const groupOf: number[] = [];
-  wordTokens.forEach((w, g) => {
+  for (let g = 0; g < copies * wordTokens.length; g++) {
+    const w = wordTokens[g % wordTokens.length]!;
     const start = sp.lastIndex[g]! - (w.length - 1); // position predicting the word's first token
     w.forEach((id, j) => {
       flat.push(g * sp.length + start + j);
       targets.push(id);
       groupOf.push(g);
     });
-  });
+  }
   const logp = tf.logSoftmax(model.logits(pickRows(hidden, Int32Array.from(flat)))) as tf.Tensor2D; // [K, V]
   return combine(
     pickTargets(logp, Int32Array.from(targets)),
     Int32Array.from(groupOf),
-    wordTokens.length,
-    seqs.length,
+    copies * wordTokens.length,
+    copies * seqs.length,
     cands,
   );
 }

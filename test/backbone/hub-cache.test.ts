@@ -63,22 +63,30 @@ describe("hub: specs from the Hugging Face cache", function () {
     }
   });
 
-  it("a model, revision or snapshot missing from the cache, or a malformed spec, is named with how to fill the cache", () => {
+  it("offline, a model, revision or snapshot missing from the cache is named with how to fill the cache; a malformed spec is refused", () => {
     const home = fakeCache();
-    const env = { HF_HOME: home };
+    const env = { HF_HOME: home, HF_HUB_OFFLINE: "1" };
     assert.throws(
       () => resolveHubSpec("hub:openai-community/gpt2", env),
-      /hub:openai-community\/gpt2: not in the Hugging Face cache \(.*models--openai-community--gpt2 does not exist\); fill it with `huggingface-cli download openai-community\/gpt2`/,
+      /hub:openai-community\/gpt2: HF_HUB_OFFLINE is set, so nothing is downloaded, and revision main is not in the cache \(.*models--openai-community--gpt2.refs.main does not exist\); unset HF_HUB_OFFLINE to download it, or fill the cache with `huggingface-cli download openai-community\/gpt2`/,
     );
     assert.throws(
       () => resolveHubSpec("hub:kit-test/tiny-llama@v2", env),
-      /revision "v2" is not in the cache .*--revision v2/,
+      /revision v2 is not in the cache .*--revision v2/,
     );
     assert.throws(
       () => resolveHubSpec(`hub:kit-test/tiny-llama@${"f".repeat(40)}`, env),
-      /snapshot f{40} is not in the cache/,
+      /the cached snapshot .*f{40} lacks config\.json, tokenizer\.json, model\.safetensors/,
     );
     assert.throws(() => resolveHubSpec("hub:../etc", env), /expected hub:ORG\/NAME or hub:ORG\/NAME@REVISION/);
     assert.throws(() => resolveHubSpec("hub:", env), /expected hub:ORG\/NAME/);
+  });
+
+  it("online, a model missing from the cache and an unreachable hub: the error says so and what to do", () => {
+    const env = { HF_HOME: fakeCache(), HF_ENDPOINT: "http://127.0.0.1:9", HF_HUB_DISABLE_PROGRESS_BARS: "1" };
+    assert.throws(
+      () => resolveHubSpec("hub:openai-community/gpt2", env),
+      /hub:openai-community\/gpt2: cannot reach the hub \(GET http:\/\/127\.0\.0\.1:9\/api\/models\/openai-community\/gpt2\/revision\/main: .*\); the model is not in the cache: check the network, set HF_ENDPOINT/,
+    );
   });
 });

@@ -49,7 +49,10 @@ describe("notebook backbones", function () {
 
   it("plans a size study: quick = smallest shipped, full = every kit size with the missing ones listed", () => {
     assert.deepEqual(scaleBackbones(true, root), { use: ["kit-nano"], missing: [] });
-    assert.deepEqual(scaleBackbones(false, root), { use: ["kit-nano", "kit-base"], missing: ["kit-small"] });
+    assert.deepEqual(scaleBackbones(false, root), {
+      use: ["kit-nano", "kit-base"],
+      missing: ["kit-micro", "kit-small"],
+    });
     assert.throws(() => scaleBackbones(false, tempDir("kit-nb-none-")), /no backbone in .*models: pre-train one first/);
   });
 });

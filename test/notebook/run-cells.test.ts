@@ -50,6 +50,10 @@ describe("notebook runCells", function () {
       makeCell({ backbone: "b", task: "yelp", method: "head-only", seed: 2, options: { trainPerClass } }),
     );
     assert.deepEqual([...cellLabels(sizes).values()], ["trainPerClass=16 s2", "trainPerClass=all s2"]);
+    const stages = ["amazon", null].map((stage1Task) =>
+      makeCell({ backbone: "b", task: "yelp", method: "prompt-tuning", seed: 0, options: { stage1Task } }),
+    );
+    assert.deepEqual([...cellLabels(stages).values()], ["stage1Task=amazon s0", "stage1Task=none s0"]);
     assert.equal(cellUnits(cs[0]!), 1);
     assert.equal(cellUnits(cs[2]!), 5);
     assert.equal(

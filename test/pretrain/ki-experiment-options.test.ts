@@ -22,7 +22,7 @@ describe("pretrain/ki-experiment-options", () => {
     assert.throws(() => resolveKiExperimentOptions({ stepz: 3 } as never), /unknown option 'stepz'/);
     assert.throws(
       () => resolveKiExperimentOptions({ student: "kit-huge" }),
-      /unknown backbone size 'kit-huge': expected one of kit-nano/,
+      /unknown backbone size 'kit-huge': expected one of kit-micro, kit-nano/,
     );
     assert.throws(() => resolveKiExperimentOptions({ steps: 0 }), /steps must be a positive integer, got 0/);
     assert.throws(() => resolveKiExperimentOptions({ seeds: [] }), /seeds must be a non-empty array/);

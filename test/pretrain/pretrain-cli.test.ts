@@ -13,8 +13,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildCorpus } from "../../lib/data/corpus";
-import { defaultCorpusSources } from "../../lib/data/corpus-sources";
+import { CorpusSource, defaultCorpusSources } from "../../lib/data/corpus-sources";
+import { referenceCorpusSources } from "../../lib/pretrain/held-out";
 import { projectRoot } from "../../lib/experiment/run-cell";
+import { readSafetensorsHeader } from "../../lib/io/safetensors";
 
 const ROOT = projectRoot();
 const CLI = path.join(ROOT, "build", "scripts", "pretrain.js");
@@ -41,9 +43,9 @@ const WORDS = "the cat sat on the mat while a dog ran past the old red barn and 
   " ",
 );
 
-async function tinyProject(): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pretrain-cli-"));
-  const sources = defaultCorpusSources().map((s, k) => ({
+/** Made-up documents under the identities of `sources`, so the CLI reuses the tiny corpus instead of building the real one. */
+function madeUp(sources: CorpusSource[]): CorpusSource[] {
+  return sources.map((s, k) => ({
     ...s,
     *documents() {
       for (let i = 0; i < 150; i++) {
@@ -52,7 +54,15 @@ async function tinyProject(): Promise<string> {
       }
     },
   }));
-  await buildCorpus({ outDir: path.join(dir, ".cache", "corpus"), sources });
+}
+
+async function tinyProject(): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-pretrain-cli-"));
+  await buildCorpus({ outDir: path.join(dir, ".cache", "corpus"), sources: madeUp(defaultCorpusSources()) });
+  await buildCorpus({
+    outDir: path.join(dir, ".cache", "corpus-reference"),
+    sources: madeUp(referenceCorpusSources()),
+  });
   fs.copyFileSync(path.join(NANO, "tokenizer.json"), path.join(dir, ".cache", "tokenizer-2048.json"));
   fs.cpSync(NANO, path.join(dir, "models", "kit-nano"), { recursive: true });
   return dir;
@@ -95,7 +105,12 @@ describe("pretrain CLI", function () {
       ],
       [["--minutes", "-2"], /^--minutes must be a number >= 0, got -2$/m],
       [["--vocab-size", "0"], /^--vocab-size must be a positive integer, got 0$/m],
-      [["--tokenizer", ""], /^--tokenizer must be a non-empty string, got ""$/m],
+      [["--init", "nowhere"], /^--init nowhere: no config.json there/m],
+      [
+        ["--init", "models/kit-nano", "--tokenizer", "other.json"],
+        /^--init models\/kit-nano trains with that checkpoint's tokenizer.json; drop --tokenizer other.json$/m,
+      ],
+      [["--init", "models/kit-nano", "--teacher", "models/kit-nano"], /^--init and --teacher cannot be combined/m],
       [["--ki-alpha", "0.3"], /^--ki-alpha need --teacher/m],
       [["--teacher", "models/kit-nano", "--ki-alpha", "2"], /^--ki-alpha must be a number in \[0, 1\], got 2$/m],
       [
@@ -113,7 +128,11 @@ describe("pretrain CLI", function () {
     }
     assert.match(
       run(project, ["--size", "kit-huge"]).stderr,
-      /^--size must be one of kit-nano, kit-small, kit-base, got "kit-huge"$/m,
+      /^--size must be one of kit-micro, kit-nano, kit-small, kit-base, got "kit-huge"$/m,
+    );
+    assert.match(
+      run(project, ["--size", "kit-small", "--init", "models/kit-nano"]).stderr,
+      /^--init models\/kit-nano: its shape differs from kit-small's in dModel \(96 vs 128\), nLayers \(3 vs 6\), nHeads \(3 vs 4\), dFF \(384 vs 512\)$/m,
     );
     assert.deepEqual(fs.readdirSync(project).sort(), [".cache", "models"], "nothing was written");
   });
@@ -163,5 +182,36 @@ describe("pretrain CLI", function () {
     const replaced = run(project, [...SMALL, "--steps", "3", "--out", "models/kit-nano", "--overwrite"]);
     assert.equal(replaced.status, 0, replaced.stderr);
     assert.notDeepEqual(bytesOf(shipped).get("model.safetensors"), before.get("model.safetensors"));
+  });
+
+  it("continues pre-training from a checkpoint (--init) with its tokenizer, counting its tokens and time", () => {
+    const shipped = path.join(project, "models", "kit-nano");
+    const before = bytesOf(shipped);
+    const priorTokens = Number(readSafetensorsHeader(path.join(shipped, "model.safetensors")).metadata["tokens_seen"]);
+    const r = run(project, [...SMALL, "--steps", "2", "--init", "models/kit-nano"]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = path.join(project, "runs", "pretrain", "kit-nano-from-kit-nano", "model");
+    assert.match(
+      r.stderr,
+      /saved runs\/pretrain\/kit-nano-from-kit-nano\/model: val ppl .* bits\/byte\), reference held-out ppl/,
+    );
+    const meta = readSafetensorsHeader(path.join(out, "model.safetensors")).metadata;
+    assert.equal(Number(meta["tokens_seen"]), priorTokens + 2 * 2 * 16);
+    assert.ok(Number(meta["train_seconds"]) > 0);
+    assert.ok(Number(meta["reference_bits_per_byte"]) > 0);
+    assert.deepEqual(
+      fs.readFileSync(path.join(out, "tokenizer.json")),
+      fs.readFileSync(path.join(shipped, "tokenizer.json")),
+    );
+    const card = fs.readFileSync(path.join(out, "README.md"), "utf8");
+    assert.match(card, /Pre-training continued from kit-nano/);
+    assert.match(card, /\| reference held-out text \| ppl \*\*[0-9.]+\*\*/);
+    assert.match(
+      card,
+      new RegExp(
+        `\\| tokens seen \\| ${(priorTokens + 64).toLocaleString("en-US")} in all: ${priorTokens.toLocaleString("en-US")} by kit-nano`,
+      ),
+    );
+    assert.deepEqual(bytesOf(shipped), before, "the starting checkpoint is untouched");
   });
 });
