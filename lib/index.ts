@@ -24,6 +24,7 @@ export { Tokenizer } from "./tokenizer/tokenizer";
 export {
   promptTuning,
   deepPromptTuning,
+  prefixTuning,
   PromptModel,
   type PromptConfig,
   type TaskInput,
@@ -66,6 +67,9 @@ export {
   type TransferSpec,
   type TransferEntry,
 } from "./experiment/transfer";
+// Key/value prefixes (prefix tuning): the trainable prefixes (direct or through the MLP) and their prefix file.
+export { PrefixEncoder, prefixParamCount, type PrefixShape, type PrefixProjection } from "./prompt/prefix-encoder";
+export { savePrefix, loadPrefix, PREFIX_FORMAT, type LoadedPrefix } from "./prompt/prefix-file";
 
 // Tuning methods (adding one is a file and a registry line) and the trainer they share.
 export { METHODS, getMethod, type MethodName } from "./tuning/methods";

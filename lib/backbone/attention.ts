@@ -11,6 +11,7 @@ import { linear } from "../backend/linear";
 import { batchMatMul } from "../backend/kernels/batch-matmul";
 import { activeKernels } from "../backend/kernels/kernel-set";
 import { nativeAttention } from "../backend/kernels/native-ops";
+import { checkLayerPrefix, prefixedMask, withoutPrefixRows, withPrefixRows, type LayerPrefix } from "./kv-prefix";
 
 export interface AttentionWeights {
   readonly qkvW: tf.Tensor2D; // [D, 3D]
@@ -23,16 +24,41 @@ export interface AttentionWeights {
  * Which keys each query may attend to: causal, and only real (mask = 1) keys. Built once per forward pass and
  * shared by every layer: the additive bias [B, 1, T, T] for the tfjs-op path, or the key mask [B*T] that the native
  * attention kernel applies itself.
+ *
+ * With key/value prefixes (kv-prefix.ts) the mask covers the extended sequence of P + T rows per batch row (the P
+ * prefix rows always visible), and `prefix` holds the current layer's keys and values (set per layer by the
+ * Transformer; the families pass the mask through unchanged).
  */
 export interface AttentionMask {
   readonly bias: tf.Tensor4D | null;
   readonly keys: tf.Tensor1D | null;
+  /** P, the key/value prefix length the mask was built for (0: no prefix). */
+  readonly prefixLength?: number;
+  /** this layer's prefix keys and values [P, Hkv * dh] when prefixLength > 0. */
+  readonly prefix?: LayerPrefix;
+  /** called with this layer's own keys (rotated, for rotary families) and values [B*T, Hkv * dh] (no prefix). */
+  readonly capture?: (keys: tf.Tensor2D, values: tf.Tensor2D) => void;
 }
 
-/** The mask for the active kernel set (tensors live in the caller's scope, like any other tensor). */
-export function attentionMask(mask: ArrayLike<number>, batch: number, length: number): AttentionMask {
-  if (activeKernels() === "native") return { bias: null, keys: tf.tensor1d(Float32Array.from(mask)) };
-  return { bias: causalBias(mask, batch, length), keys: null };
+/**
+ * The mask for the active kernel set (tensors live in the caller's scope, like any other tensor). mask: B*T flags of
+ * the real rows; prefixLength: P key/value prefix rows every query also sees (default 0).
+ */
+export function attentionMask(mask: ArrayLike<number>, batch: number, length: number, prefixLength = 0): AttentionMask {
+  const flags = prefixLength > 0 ? prefixedMask(mask, prefixLength, batch, length) : mask;
+  const rows = length + prefixLength;
+  const extra = prefixLength > 0 ? { prefixLength } : {};
+  if (activeKernels() === "native") return { bias: null, keys: tf.tensor1d(Float32Array.from(flags)), ...extra };
+  return { bias: causalBias(flags, batch, rows), keys: null, ...extra };
+}
+
+/** The layer prefix a mask carries, checked against the key/value width; null without a prefix. */
+export function maskPrefix(mask: AttentionMask, width: number, where: string): LayerPrefix | null {
+  const p = mask.prefixLength ?? 0;
+  if (p === 0) return null;
+  if (!mask.prefix) throw new Error(`${where}: the mask was built for a ${p}-row key/value prefix but carries none`);
+  checkLayerPrefix(mask.prefix, p, width, where);
+  return mask.prefix;
 }
 
 /**
@@ -45,13 +71,31 @@ export function selfAttention(
   dims: { batch: number; length: number; heads: number },
   weightGrad: boolean,
 ): tf.Tensor2D {
-  const { batch: b, length: t, heads: h } = dims;
+  const { batch: b, length: t } = dims;
   const d = x.shape[1];
-  const dh = d / h;
   const qkv = linear(x, w.qkvW, w.qkvB, { weightGrad }); // [B*T, 3D]
+  if (mask.capture) mask.capture(tf.slice(qkv, [0, d], [-1, d]), tf.slice(qkv, [0, 2 * d], [-1, d]));
+  const prefix = maskPrefix(mask, d, "selfAttention");
+  if (!prefix) return linear(attentionContext(qkv, mask, dims), w.projW, w.projB, { weightGrad });
+  // Key/value prefix: [0 | k | v] rows before each batch row's own, attention over P + T rows, prefix rows dropped.
+  const p = prefix.keys.shape[0];
+  const rows = tf.concat([tf.zeros([p, d]), prefix.keys, prefix.values], 1) as tf.Tensor2D; // [P, 3D]
+  const ctx = attentionContext(withPrefixRows(qkv, rows, b, t), mask, { ...dims, length: p + t }); // [B*(P+T), D]
+  return linear(withoutPrefixRows(ctx, p, b, t), w.projW, w.projB, { weightGrad });
+}
+
+/** Causal attention context [B*T, D] from fused q/k/v rows [B*T, 3D]. */
+function attentionContext(
+  qkv: tf.Tensor2D,
+  mask: AttentionMask,
+  dims: { batch: number; length: number; heads: number },
+): tf.Tensor2D {
+  const { batch: b, length: t, heads: h } = dims;
+  const d = qkv.shape[1] / 3;
+  const dh = d / h;
   if (mask.keys) {
     // native: scores, masked softmax and context per head in one kernel reading q/k/v in place
-    return linear(nativeAttention(qkv, mask.keys, dims), w.projW, w.projB, { weightGrad });
+    return nativeAttention(qkv, mask.keys, dims);
   }
   const bias = mask.bias;
   if (!bias) throw new Error("selfAttention: the mask has neither a bias nor a key mask");
@@ -64,8 +108,7 @@ export function selfAttention(
   const scores = tf.reshape(batchMatMul(qh, kh, false, true), [b, h, t, t]); // [B, H, T, T]
   const probs = tf.reshape(tf.softmax(tf.add(scores, bias)), [b * h, t, t]); // [B*H, T, T]
   const ctx = batchMatMul(probs as tf.Tensor3D, vh, false, false); // [B*H, T, dh]
-  const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D;
-  return linear(merged, w.projW, w.projB, { weightGrad });
+  return tf.reshape(tf.transpose(tf.reshape(ctx, [b, h, t, dh]), [0, 2, 1, 3]), [b * t, d]) as tf.Tensor2D;
 }
 
 /**

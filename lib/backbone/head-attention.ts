@@ -7,10 +7,44 @@
 import { tf } from "../backend/backend";
 import { batchMatMul } from "../backend/kernels/batch-matmul";
 import { nativeAttention } from "../backend/kernels/native-ops";
-import type { AttentionMask } from "./attention";
+import { maskPrefix, type AttentionMask } from "./attention";
+import { withoutPrefixRows, withPrefixRows } from "./kv-prefix";
 
-/** q: [B*T, H, dh], k/v: [B*T, Hkv, dh], mask: see attentionMask -> context [B*T, H*dh]. */
+/**
+ * q: [B*T, H, dh], k/v: [B*T, Hkv, dh], mask: see attentionMask -> context [B*T, H*dh]. A key/value prefix the mask
+ * carries (kv-prefix.ts, [P, Hkv*dh], one row per prefix position) is placed before each batch row's keys and
+ * values, unrotated: the caller has already rotated q and k.
+ */
 export function headAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  v: tf.Tensor3D,
+  mask: AttentionMask,
+  batch: number,
+  length: number,
+): tf.Tensor2D {
+  const [n, h, dh] = q.shape;
+  const hkv = k.shape[1];
+  if (mask.capture) mask.capture(tf.reshape(k, [n, hkv * dh]), tf.reshape(v, [n, hkv * dh]));
+  const prefix = maskPrefix(mask, hkv * dh, "headAttention");
+  if (!prefix) return causalHeadAttention(q, k, v, mask, batch, length);
+  const p = prefix.keys.shape[0];
+  const t = length;
+  const ext = (m: tf.Tensor3D, rows: tf.Tensor2D, heads: number): tf.Tensor3D =>
+    tf.reshape(withPrefixRows(tf.reshape(m, [n, heads * dh]), rows, batch, t), [batch * (p + t), heads, dh]);
+  const ctx = causalHeadAttention(
+    ext(q, tf.zeros([p, h * dh]), h), // prefix rows ask nothing (their outputs are dropped)
+    ext(k, prefix.keys, hkv),
+    ext(v, prefix.values, hkv),
+    mask,
+    batch,
+    p + t,
+  ); // [B*(P+T), H*dh]
+  return withoutPrefixRows(ctx, p, batch, t);
+}
+
+/** Causal attention over `length` rows per batch row (mask built for exactly those rows). */
+function causalHeadAttention(
   q: tf.Tensor3D,
   k: tf.Tensor3D,
   v: tf.Tensor3D,

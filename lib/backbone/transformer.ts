@@ -28,6 +28,7 @@ import { attentionMask } from "./attention";
 import { TransformerConfig, arch, resolveConfig } from "./config";
 import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
 import { familyOf } from "./families";
+import { withCapture, withLayerPrefix, type KvCapture, type KvPrefix, type LayerPrefix } from "./kv-prefix";
 import { rotaryTables } from "./rotary";
 import type { ExpertSource } from "./moe/expert-source";
 
@@ -51,6 +52,16 @@ export interface ForwardOptions {
    * use instead: deep prompts (P-tuning v2) overwrite their positions with per-layer trainable vectors here.
    */
   readonly layerHook?: (layer: number, h: tf.Tensor2D) => tf.Tensor2D;
+  /**
+   * Key/value prefixes (prefix tuning, kv-prefix.ts): P extra keys and values at every layer that every real query
+   * attends to. They take no positions: the real tokens keep theirs (positions option, else 0.. over real tokens).
+   */
+  readonly prefix?: KvPrefix;
+  /**
+   * Called at every layer with its own keys (after rotary) and values [B*T, Hkv * dh], e.g. to start prefixes from
+   * real tokens' activations (Li & Liang 2021). Not with activation checkpointing.
+   */
+  readonly captureKv?: KvCapture;
   /**
    * Activation checkpointing: keep only each block's input for the backward pass and recompute the block during
    * backprop (less peak memory, one extra block forward per block in the backward pass). Same values and
@@ -251,7 +262,12 @@ export class Transformer {
     // in the backward pass (the forward's tensors are gone by then), and the caller may reuse its arrays.
     const maskCopy = Float32Array.from(mask);
     const posCopy = Int32Array.from(positions);
-    const makeAux = () => this.blockAux(maskCopy, posCopy, b, t);
+    const prefix = opts.prefix;
+    if (prefix && !(Number.isInteger(prefix.length) && prefix.length > 0))
+      throw new Error(`forwardEmbeddings: prefix length must be a positive integer, got ${prefix.length}`);
+    if (opts.captureKv && checkpoint)
+      throw new Error("forwardEmbeddings: captureKv does not work with activation checkpointing");
+    const makeAux = () => this.blockAux(maskCopy, posCopy, b, t, prefix?.length ?? 0);
     const aux = makeAux();
     const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };
     for (let i = 0; i < c.nLayers; i++) {
@@ -262,8 +278,11 @@ export class Transformer {
         drop = (m, which) => seededDrop(m, seeds[which]);
       }
       const w = this.blockWeights(i);
+      const pre = prefix ? prefix.layer(i) : null;
       const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop, layer: i, experts: this.expertSource };
-      h = checkpoint ? this.checkpointedBlock(h, w, ctx, makeAux) : this.family.block(h, w, ctx);
+      h = checkpoint
+        ? this.checkpointedBlock(h, w, ctx, makeAux, pre)
+        : this.family.block(h, w, { ...ctx, aux: withCapture(withLayerPrefix(aux, pre), i, opts.captureKv) });
     }
     const out = this.family.finalNormApply(
       h,
@@ -283,11 +302,18 @@ export class Transformer {
   }
 
   /** The attention mask (and rotary tables) every block of one forward pass shares. */
-  private blockAux(mask: Float32Array, positions: Int32Array, batch: number, length: number): BlockAux {
+  private blockAux(
+    mask: Float32Array,
+    positions: Int32Array,
+    batch: number,
+    length: number,
+    prefixLength: number,
+  ): BlockAux {
     const a = arch(this.config);
-    if (a.family === "gpt2") return { mask: attentionMask(mask, batch, length), rotary: null };
+    const m = attentionMask(mask, batch, length, prefixLength);
+    if (a.family === "gpt2") return { mask: m, rotary: null };
     const width = Math.floor(a.headDim * a.rotaryPct);
-    return { mask: attentionMask(mask, batch, length), rotary: rotaryTables(positions, width, a.ropeTheta) };
+    return { mask: m, rotary: rotaryTables(positions, width, a.ropeTheta) };
   }
 
   /**
@@ -296,25 +322,39 @@ export class Transformer {
    * inner op on the tape, so the block's intermediates are freed as soon as it returns; only a copy of h is saved.
    * Its gradient re-runs the block under tf.grads with the upstream dy, giving d(h) (and d(weights)). The
    * recomputation uses the same weights, the same dropout seeds and an attention bias rebuilt from the same mask,
-   * so it reproduces the forward pass exactly.
+   * so it reproduces the forward pass exactly. A layer's key/value prefix (trainable) joins the inputs after h:
+   * [h, keys, values, ...weights], so its gradient flows through the recomputation too.
    */
-  private checkpointedBlock(h: tf.Tensor2D, w: BlockWeights, ctx: BlockContext, makeAux: () => BlockAux): tf.Tensor2D {
+  private checkpointedBlock(
+    h: tf.Tensor2D,
+    w: BlockWeights,
+    ctx: BlockContext,
+    makeAux: () => BlockAux,
+    pre: LayerPrefix | null,
+  ): tf.Tensor2D {
     const weightGrad = ctx.weightGrad;
-    const run = (hIn: tf.Tensor2D, ws: BlockWeights, aux: BlockAux) => this.family.block(hIn, ws, { ...ctx, aux });
+    const np = pre ? 2 : 0; // prefix inputs after h
+    // args: [h, (keys, values)?, (weights)?]
+    const run = (args: readonly tf.Tensor[], aux: BlockAux) =>
+      this.family.block(args[0] as tf.Tensor2D, weightGrad ? args.slice(1 + np) : w, {
+        ...ctx,
+        aux: withLayerPrefix(aux, pre ? { keys: args[1] as tf.Tensor2D, values: args[2] as tf.Tensor2D } : null),
+      });
     const op = customOp<tf.Tensor[], tf.Tensor2D>((inputs, save) => {
-      save([inputs[0]!]);
+      save(inputs.slice(0, 1 + np));
       return {
-        value: run(inputs[0] as tf.Tensor2D, weightGrad ? inputs.slice(1) : w, ctx.aux),
-        grad: (dy, [hSaved]) =>
+        value: run(inputs, ctx.aux),
+        grad: (dy, saved) =>
           tf.tidy(() => {
             const auxAgain = makeAux();
-            const xs = weightGrad ? [hSaved!, ...w] : [hSaved!];
-            const f = (...args: tf.Tensor[]) => run(args[0] as tf.Tensor2D, weightGrad ? args.slice(1) : w, auxAgain);
+            const xs = weightGrad ? [...saved, ...w] : [...saved];
+            const f = (...args: tf.Tensor[]) => run(args, auxAgain);
             return gradientsInsideBackward(() => tf.grads(f)(xs, dy));
           }),
       };
     });
-    return weightGrad ? op(h, ...w) : op(h);
+    const prefixInputs = pre ? [pre.keys, pre.values] : [];
+    return weightGrad ? op(h, ...prefixInputs, ...w) : op(h, ...prefixInputs);
   }
 
   /** LM logits for hidden rows: [N, D] -> [N, V], through the tied token-embedding matrix or the untied head. */

@@ -74,6 +74,13 @@ export interface CellOptions {
    * (BYTES, e.g. "64MB", or PERCENT of all experts, e.g. "25%"; lib/backbone/moe/offload.ts). null: all resident.
    */
   readonly expertMemory: string | null;
+  /**
+   * prefix-tuning only: train the key/value prefixes through Li & Liang's reparameterisation MLP (an embedding
+   * [P, D] -> Linear(D, H) -> tanh -> Linear(H, L*2*W); PEFT's prefix_projection) instead of directly.
+   */
+  readonly prefixProjection: boolean;
+  /** prefix-tuning with prefixProjection: the MLP's hidden width H; null = the model width (PEFT's default). */
+  readonly prefixHidden: number | null;
 }
 
 export const CELL_DEFAULTS: CellOptions = Object.freeze({
@@ -100,6 +107,8 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   evalBatchSize: 32,
   checkpoint: false,
   expertMemory: null,
+  prefixProjection: false,
+  prefixHidden: null,
 });
 
 /**
@@ -161,7 +170,16 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
       parseExpertMemory(string(x, w), 1, w); // the syntax; the budget itself is checked against the experts at load
       return x as string;
     }),
+    prefixProjection: boolean(v.prefixProjection, at("prefixProjection")),
+    prefixHidden: nullable(v.prefixHidden, at("prefixHidden"), positiveInt),
   };
+  if (o.prefixHidden !== null && !o.prefixProjection) {
+    throw new ValidationError(
+      at("prefixHidden"),
+      "null unless prefixProjection is true (it is the reparameterisation MLP's hidden width)",
+      o.prefixHidden,
+    );
+  }
   try {
     parsePosition(o.promptPosition, o.promptLength);
   } catch (err) {
@@ -182,6 +200,22 @@ export function checkOptionsForMethod(o: CellOptions, method: Method, where: str
       .map((m) => m.name);
     throw new Error(
       `${where}: option stage1Task (two-stage prompt tuning) needs a prompt method (${prompt.join(", ")}), got '${method.name}'`,
+    );
+  }
+  if (method.name !== "prefix-tuning" && (o.prefixProjection || o.prefixHidden !== null)) {
+    const k = o.prefixProjection ? "prefixProjection" : "prefixHidden";
+    throw new Error(
+      `${where}: option ${k} applies only to method prefix-tuning, got '${method.name}' (set it under methodOptions["prefix-tuning"])`,
+    );
+  }
+  if (method.name === "prefix-tuning" && o.promptPosition !== CELL_DEFAULTS.promptPosition) {
+    throw new Error(
+      `${where}: option promptPosition '${o.promptPosition}' does not apply to prefix-tuning (its prefixes are keys and values every token sees, not input positions); leave it at '${CELL_DEFAULTS.promptPosition}'`,
+    );
+  }
+  if (method.name === "prefix-tuning" && !["sampled-vocab", "random-uniform"].includes(o.promptInit)) {
+    throw new Error(
+      `${where}: option promptInit '${o.promptInit}' does not apply to prefix-tuning (sampled-vocab starts the prefixes from real tokens' keys and values, random-uniform from noise)`,
     );
   }
   const lr = cellLearningRate(o, method);

@@ -1,12 +1,15 @@
 /**
  * Loading a saved prompt back as a prompt model: the file (or library entry) is refused unless it was trained on
- * these exact backbone weights; every layer of a deep prompt is restored.
+ * these exact backbone weights; every layer of a deep prompt is restored. A prefix file (prefix tuning,
+ * lib/prompt/prefix-file.ts) loads as a prefix-tuning model with direct prefixes.
  */
 import type { LoadedBackbone } from "../backbone/checkpoint";
 import { oneOf } from "../io/validate";
 import type { PromptInitKind } from "../prompt/initializers";
 import type { PromptLibrary } from "../prompt/library";
 import { loadPrompt } from "../prompt/prompt-file";
+import { isPrefixFile, loadPrefix } from "../prompt/prefix-file";
+import { prefixShapeOf } from "../prompt/prefix-encoder";
 import { PromptModel, PROMPT_MODEL_METHODS } from "./prompt-model";
 import type { TaskInput } from "./task-input";
 
@@ -20,6 +23,7 @@ export function loadPromptModel(
   file: string | { library: PromptLibrary; id: string },
   opts: { task?: TaskInput } = {},
 ): PromptModel {
+  if (typeof file === "string" && isPrefixFile(file)) return loadPrefixModel(backbone, file, opts);
   const identity = { name: backbone.name, fingerprint: backbone.fingerprint, width: backbone.config.dModel };
   const label = typeof file === "string" ? file : `${file.library.dir} entry '${file.id}'`;
   const loaded = typeof file === "string" ? loadPrompt(file, identity) : file.library.load(file.id, identity);
@@ -47,5 +51,28 @@ export function loadPromptModel(
     return model;
   } finally {
     layers.forEach((p) => p.dispose());
+  }
+}
+
+/** A prefix file as a prefix-tuning model (direct prefixes: a projected prefix was saved collapsed). */
+function loadPrefixModel(backbone: LoadedBackbone, file: string, opts: { task?: TaskInput }): PromptModel {
+  const { length: _any, ...shape } = prefixShapeOf(backbone.config, 1);
+  const { prefix, meta } = loadPrefix(file, { name: backbone.name, fingerprint: backbone.fingerprint, shape });
+  try {
+    const model = new PromptModel("prefix-tuning", backbone, {
+      length: prefix.shape.length,
+      task: opts.task ?? meta.task,
+    });
+    const labels = model.task!.labels;
+    if (labels.join("\u0000") !== meta.labels.join("\u0000")) {
+      model.dispose();
+      throw new Error(
+        `${file}: the prefix was trained for labels ${JSON.stringify(meta.labels)}, task '${model.task!.name}' has ${JSON.stringify(labels)}`,
+      );
+    }
+    model.prefixEncoder().assignTable(prefix.collapse());
+    return model;
+  } finally {
+    prefix.dispose();
   }
 }

@@ -2,7 +2,7 @@
  * The configuration of a prompt model (length, initializer, position, seeds, optionally its task), with defaults
  * and checks that name the option the user wrote.
  */
-import { finiteNumber, integer, isPlainObject, knownKeys, oneOf, positiveInt, string } from "../io/validate";
+import { boolean, finiteNumber, integer, isPlainObject, knownKeys, oneOf, positiveInt, string } from "../io/validate";
 import { PROMPT_INITS, type PromptInitKind } from "../prompt/initializers";
 import { parsePosition } from "../prompt/positions";
 import type { TaskInput } from "./task-input";
@@ -24,11 +24,22 @@ export interface PromptConfig {
   readonly seed?: number;
   /** seed of a shipped task's train/dev/test split (default 0, as in every grid cell). */
   readonly dataSeed?: number;
+  /** prefix tuning only: train the prefixes through the reparameterisation MLP (default false). */
+  readonly projection?: boolean;
+  /** prefix tuning with projection: the MLP's hidden width (default: the model width). */
+  readonly hidden?: number;
 }
 
-export type ResolvedPromptConfig = Required<Omit<PromptConfig, "task" | "initText">> & { readonly initText?: string };
+export type ResolvedPromptConfig = Required<Omit<PromptConfig, "task" | "initText" | "hidden">> & {
+  readonly initText?: string;
+  readonly hidden: number | null;
+};
 
 const CONFIG_KEYS = ["length", "init", "position", "initRange", "initText", "task", "seed", "dataSeed"];
+/** prefix tuning: the prefix length, its form, its start and the seeds (no input position applies). */
+const PREFIX_KEYS = ["length", "projection", "hidden", "init", "initRange", "task", "seed", "dataSeed"];
+/** how direct prefixes start: real tokens' keys and values, or uniform noise (lib/tuning/methods/prefix-tuning.ts). */
+const PREFIX_INITS = ["sampled-vocab", "random-uniform"] as const;
 
 /** Merges `config` over the defaults (never mutating it) and checks every value; `where` prefixes messages. */
 export function resolvePromptConfig(config: unknown, where: string): ResolvedPromptConfig {
@@ -36,9 +47,14 @@ export function resolvePromptConfig(config: unknown, where: string): ResolvedPro
     throw new Error(
       `${where}: config must be an object like { length: 20, init: "class-label" }, got ${JSON.stringify(config)}`,
     );
-  knownKeys(config, CONFIG_KEYS, where);
+  const prefix = where === "prefix-tuning";
+  knownKeys(config, prefix ? PREFIX_KEYS : CONFIG_KEYS, where);
   const c = config as PromptConfig;
   const at = (k: string) => `${where}: ${k}`;
+  const projection = boolean(c.projection ?? false, at("projection"));
+  const hidden = c.hidden === undefined ? null : positiveInt(c.hidden, at("hidden"));
+  if (hidden !== null && !projection)
+    throw new Error(`${where}: hidden ${hidden} is the projection MLP's width; it needs projection: true`);
   const length = positiveInt(c.length ?? 20, at("length"));
   const position = string(c.position ?? "front", at("position"), { nonEmpty: true });
   try {
@@ -46,7 +62,7 @@ export function resolvePromptConfig(config: unknown, where: string): ResolvedPro
   } catch (err) {
     throw new Error(`${where}: ${(err as Error).message}`);
   }
-  const init = oneOf(c.init ?? "sampled-vocab", at("init"), PROMPT_INITS);
+  const init = oneOf(c.init ?? "sampled-vocab", at("init"), prefix ? PREFIX_INITS : PROMPT_INITS);
   if (init === "text" && (c.initText === undefined || c.initText.trim() === ""))
     throw new Error(`${where}: init "text" needs initText, e.g. initText: "Is this review positive?"`);
   return {
@@ -57,5 +73,7 @@ export function resolvePromptConfig(config: unknown, where: string): ResolvedPro
     ...(c.initText !== undefined ? { initText: string(c.initText, at("initText")) } : {}),
     seed: integer(c.seed ?? 0, at("seed"), { min: 0 }),
     dataSeed: integer(c.dataSeed ?? 0, at("dataSeed"), { min: 0 }),
+    projection,
+    hidden,
   };
 }

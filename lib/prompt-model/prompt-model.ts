@@ -9,7 +9,12 @@
  *   model.save("yelp.safetensors");          // kit.loadPromptModel(backbone, "yelp.safetensors") loads it back
  *                                            // (load-prompt-model.ts)
  *
- * A PromptModel is a method of the registry (lib/tuning/methods: `prompt-tuning` or `deep-prompt-tuning`) built
+ * Prefix tuning (`kit.prefixTuning(backbone, { length: 20, projection: true })`) is the same model with trainable
+ * per-layer keys and values instead of a soft prompt (lib/tuning/methods/prefix-tuning.ts); it saves to its own
+ * prefix file (lib/prompt/prefix-file.ts), which loadPromptModel also reads.
+ *
+ * A PromptModel is a method of the registry (lib/tuning/methods: `prompt-tuning`, `deep-prompt-tuning` or
+ * `prefix-tuning`) built
  * on a frozen backbone, trained by the kit's trainer (lib/train/trainer.ts) and scored by the same rank
  * classification as every grid cell. Where the prompt goes into the input: lib/prompt/splice.ts; how it trains:
  * lib/train/trainer.ts.
@@ -26,6 +31,8 @@ import { oneOf, positiveInt } from "../io/validate";
 import { frequentTokenIds } from "../prompt/initializers";
 import { parsePosition, PROMPT_SLOTS, positionName } from "../prompt/positions";
 import { savePrompt, type PromptMeta } from "../prompt/prompt-file";
+import { savePrefix } from "../prompt/prefix-file";
+import { prefixParamCount, prefixShapeOf, type PrefixEncoder } from "../prompt/prefix-encoder";
 import type { PromptLibrary, LibraryEntry } from "../prompt/library";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
 import type { PreparedTask, Split } from "../tasks/prepared-task";
@@ -45,7 +52,7 @@ export type { TaskInput } from "./task-input";
 const PREDICT_BATCH = 32;
 
 /** The prompt methods a PromptModel can be. */
-export const PROMPT_MODEL_METHODS = ["prompt-tuning", "deep-prompt-tuning"] as const;
+export const PROMPT_MODEL_METHODS = ["prompt-tuning", "deep-prompt-tuning", "prefix-tuning"] as const;
 export type PromptModelMethod = (typeof PROMPT_MODEL_METHODS)[number];
 
 export interface SaveOptions {
@@ -79,6 +86,14 @@ export class PromptModel {
 
   /** Length, initializer and position of the prompt (as run records state them: deep prompts say "(every layer)"). */
   get settings(): PromptSettings {
+    if (this.method === "prefix-tuning") {
+      const c = this.config;
+      return {
+        length: c.length,
+        init: c.projection ? `mlp(hidden ${c.hidden ?? this.backbone.config.dModel})` : c.init,
+        position: "key/value prefix (every layer)",
+      };
+    }
     const position = positionName(parsePosition(this.config.position, this.config.length));
     return {
       length: this.config.length,
@@ -92,17 +107,25 @@ export class PromptModel {
     return this.bound?.task ?? null;
   }
 
-  /** Prompt layers: 1, or the backbone's layer count for deep prompts. */
+  /** Prompt layers: 1, or the backbone's layer count for deep prompts and prefixes. */
   get layers(): number {
-    return this.method === "deep-prompt-tuning" ? this.backbone.config.nLayers : 1;
+    return this.method === "prompt-tuning" ? 1 : this.backbone.config.nLayers;
   }
 
-  /** Trainable values (P x D per layer) against all parameters (backbone + prompt). */
+  /**
+   * Trainable values against all parameters (backbone + what trains): P x D per layer for prompts; for prefixes
+   * P x L x 2 x (key/value heads x head dim), or with the projection its embedding and MLP weights and biases.
+   */
   trainableParameters(): TrainableParameters {
-    return trainableParameters(
-      this.layers * this.config.length * this.backbone.config.dModel,
-      this.backbone.model.paramCount(),
-    );
+    const c = this.backbone.config;
+    const trainable =
+      this.method === "prefix-tuning"
+        ? prefixParamCount(
+            prefixShapeOf(c, this.config.length),
+            this.config.projection ? { hidden: this.config.hidden ?? c.dModel } : null,
+          )
+        : this.layers * this.config.length * c.dModel;
+    return trainableParameters(trainable, this.backbone.model.paramCount());
   }
 
   /** PEFT's line: "trainable params: 2,560 || all params: ... || trainable%: ..." */
@@ -227,7 +250,17 @@ export class PromptModel {
   /** The prompt's layers (input layer first; one for prompt tuning). Owned by the model: do not dispose. */
   promptLayers(): PromptSet[] {
     const { tuned } = this.requireBound("promptLayers");
-    return [tuned.prompts!, ...(tuned.deepPrompts ?? [])];
+    if (!tuned.prompts)
+      throw new Error(`${this.method}: the model holds key/value prefixes, not prompt layers; use prefixEncoder()`);
+    return [tuned.prompts, ...(tuned.deepPrompts ?? [])];
+  }
+
+  /** Prefix tuning: the trained key/value prefixes. Owned by the model: do not dispose. */
+  prefixEncoder(): PrefixEncoder {
+    const { tuned } = this.requireBound("prefixEncoder");
+    if (!tuned.prefix)
+      throw new Error(`${this.method}: the model holds a soft prompt, not prefixes; use promptLayers()`);
+    return tuned.prefix;
   }
 
   /** Metadata a saved prompt carries: task, labels, settings, backbone identity, and the last fit's options. */
@@ -244,21 +277,30 @@ export class PromptModel {
         seed: this.config.seed,
         dataSeed: this.config.dataSeed,
         ...(this.config.initText !== undefined ? { initText: this.config.initText } : {}),
+        ...(this.method === "prefix-tuning"
+          ? { projection: this.config.projection, ...(this.config.projection ? { hidden: this.config.hidden } : {}) }
+          : {}),
         ...(this.lastFit ? { fit: this.lastFit.options, steps: this.lastFit.result.steps } : {}),
         ...opts.extra,
       },
     };
   }
 
-  /** Writes the prompt (every layer) to a safetensors prompt file. */
+  /**
+   * Writes the prompt (every layer) to a safetensors prompt file; prefixes go to a prefix file (lib/prompt/prefix-file.ts,
+   * a projected prefix collapsed to its keys and values).
+   */
   save(file: string, opts: SaveOptions = {}): void {
     const meta = this.meta(opts); // first: names "save" when there is no prompt yet
-    savePrompt(file, this.promptLayers(), meta);
+    if (this.method === "prefix-tuning") savePrefix(file, this.prefixEncoder(), meta);
+    else savePrompt(file, this.promptLayers(), meta);
   }
 
   /** Adds the prompt (every layer) to a prompt library; returns its entry. */
   saveTo(library: PromptLibrary, opts: SaveOptions = {}): LibraryEntry {
     const meta = this.meta(opts);
+    if (this.method === "prefix-tuning")
+      throw new Error(`prefix-tuning saveTo: the prompt library holds soft prompts; save prefixes with save(file)`);
     return library.add(this.promptLayers(), meta);
   }
 
@@ -295,7 +337,8 @@ export class PromptModel {
       return { task: prepared, tuned: this.bound.tuned };
     }
     const lengths = parsePosition(this.config.position, this.config.length);
-    const missing = PROMPT_SLOTS.filter((s) => lengths[s] > 0 && !prepared.template.slots().includes(s));
+    const slotted = this.method !== "prefix-tuning"; // prefixes take no input slot
+    const missing = PROMPT_SLOTS.filter((s) => slotted && lengths[s] > 0 && !prepared.template.slots().includes(s));
     if (missing.length > 0) {
       throw new Error(
         `${this.method}: position '${this.config.position}' needs slot(s) ${missing.join(", ")}, but task '${prepared.name}' offers only ` +
@@ -321,6 +364,7 @@ export class PromptModel {
       ),
       labelTokenIds: prepared.verbalizer.firstWordIds(),
       ...(this.config.initText !== undefined ? { initTextIds: tok.encode(this.config.initText) } : {}),
+      prefix: { projection: this.config.projection, hidden: this.config.hidden },
     });
     this.bound = { task: prepared, tuned };
     return this.bound;
@@ -354,6 +398,14 @@ export class PromptModel {
 /** Prompt tuning (Lester et al. 2021): a trainable [P, D] soft prompt on a frozen backbone (PEFT's get_peft_model). */
 export function promptTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
   return new PromptModel("prompt-tuning", backbone, config);
+}
+
+/**
+ * Prefix tuning (Li & Liang 2021; P-tuning v2): P trainable keys and values per layer of a frozen backbone
+ * (PEFT's PREFIX_TUNING); `projection: true` trains them through the reparameterisation MLP (hidden width `hidden`).
+ */
+export function prefixTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
+  return new PromptModel("prefix-tuning", backbone, config);
 }
 
 /** Deep prompt tuning (P-tuning v2): a [P, D] prompt at the input of every block of a frozen backbone. */

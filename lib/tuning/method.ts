@@ -6,6 +6,7 @@ import type { tf } from "../backend/backend";
 import type { Transformer } from "../backbone/transformer";
 import type { PromptInitKind } from "../prompt/initializers";
 import type { InputSequence } from "../prompt/sequence";
+import type { PrefixEncoder } from "../prompt/prefix-encoder";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
 import type { Candidates } from "./rank-scorer";
 
@@ -21,6 +22,13 @@ export interface PromptOptions {
   readonly initText?: string;
 }
 
+/** Prefix tuning's form: direct key/value prefixes, or through the reparameterisation MLP of hidden width `hidden`. */
+export interface PrefixOptions {
+  readonly projection: boolean;
+  /** the MLP's hidden width H (null: the model width D, PEFT's default encoder_hidden_size). */
+  readonly hidden: number | null;
+}
+
 export interface MethodContext {
   readonly model: Transformer;
   readonly padId: number;
@@ -33,6 +41,8 @@ export interface MethodContext {
   readonly labelTokenIds: readonly (readonly number[])[];
   /** token ids of prompt.initText, when given. */
   readonly initTextIds?: readonly number[];
+  /** prefix tuning's form (prompt.length is its prefix length P); default direct prefixes. */
+  readonly prefix?: PrefixOptions;
 }
 
 export interface Tuned {
@@ -49,6 +59,8 @@ export interface Tuned {
   readonly prompts: PromptSet | null;
   /** deep prompt tuning: the prompt sets of blocks 1..L-1, saved with `prompts` (absent for other methods). */
   readonly deepPrompts?: readonly PromptSet[];
+  /** prefix tuning: the trained key/value prefixes (absent for other methods). */
+  readonly prefix?: PrefixEncoder;
   dispose(): void;
 }
 

@@ -14,6 +14,7 @@ import type { Transformer } from "../backbone/transformer";
 import type { InputSequence } from "../prompt/sequence";
 import { SplicedBatch, spliceBatch, spliceRows } from "../prompt/splice";
 import type { PromptSet } from "../prompt/soft-prompt";
+import type { KvPrefix } from "../backbone/kv-prefix";
 
 /** Label words as token ids: [label][word][token]. */
 export type Candidates = readonly (readonly (readonly number[])[])[];
@@ -23,6 +24,8 @@ export interface ScoreOptions {
   readonly training: boolean;
   /** deep prompts (P-tuning v2): one prompt set per block 1..L-1, same slot lengths as `prompts`. */
   readonly deepPrompts?: readonly PromptSet[];
+  /** prefix tuning: key/value prefixes every layer's attention sees (lib/backbone/kv-prefix.ts). */
+  readonly kvPrefix?: KvPrefix;
 }
 
 /** Forward pass from a spliced batch, splicing deep prompts into the input of every later block. */
@@ -36,6 +39,7 @@ function hiddenStates(model: Transformer, sp: SplicedBatch, opts: ScoreOptions):
   return model.forwardEmbeddings(sp.x, sp.mask, {
     training: opts.training,
     layerHook: deep ? (layer, h) => spliceRows(h, sp, deep[layer - 1]!) : undefined,
+    ...(opts.kvPrefix ? { prefix: opts.kvPrefix } : {}),
   });
 }
 

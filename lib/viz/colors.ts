@@ -20,6 +20,7 @@ export const METHOD_COLORS: Readonly<Record<string, string>> = Object.freeze({
   "head-only": "#2ca02c",
   "prompt-tuning": "#1f77b4",
   "deep-prompt-tuning": "#ff7f0e",
+  "prefix-tuning": "#9467bd",
   "full-finetune": "#d62728",
 });
 

@@ -6,7 +6,10 @@ usage: hf_reference.py OUTDIR
 Builds one small random model per variant, saves it in Hugging Face layout (config.json + safetensors written here
 with numpy/torch, single file or sharded with model.safetensors.index.json; F32, F16 or BF16) under OUTDIR/<variant>/,
 and writes OUTDIR/<variant>/expected.json with logits for several batches (padding included), logits with a soft
-prompt spliced in front, and the gradient of a loss with respect to that prompt.
+prompt spliced in front, and the gradient of a loss with respect to that prompt; and the same with key/value prefixes
+(prefix tuning, Li & Liang 2021): P keys and values per layer (per key/value head) concatenated before each layer's
+own keys and values, seen by every real query, unrotated, the real tokens keeping positions 0.. (direct prefixes and
+through the reparameterisation MLP embedding [P, D] -> Linear -> tanh -> Linear -> [P, L*2*Hkv*dh]).
 """
 import json
 import math
@@ -151,22 +154,33 @@ def rope(x, pos, width, theta):
     return torch.cat([xr * cos + rot * sin, xp], -1)
 
 
-def attend(q, k, v, mask):
-    """q [B,T,H,dh], k/v [B,T,Hkv,dh], mask [B,T] -> [B,T,H*dh]; causal + key padding mask."""
+def attend(q, k, v, mask, kv=None):
+    """q [B,T,H,dh], k/v [B,T,Hkv,dh], mask [B,T] -> [B,T,H*dh]; causal + key padding mask.
+    kv: optional prefix (keys, values), each [P, Hkv*dh]: concatenated before every batch row's keys and values
+    (as past_key_values), visible to every query, not rotated."""
     B, T, h, dh = q.shape
+    P = 0
+    if kv is not None:
+        P = kv[0].shape[0]
+        pk = kv[0].view(1, P, k.shape[2], dh).expand(B, -1, -1, -1)
+        pv = kv[1].view(1, P, v.shape[2], dh).expand(B, -1, -1, -1)
+        k = torch.cat([pk, k], 1)
+        v = torch.cat([pv, v], 1)
     rep = h // k.shape[2]
     k = k.repeat_interleave(rep, dim=2)
     v = v.repeat_interleave(rep, dim=2)
     s = torch.einsum("bihd,bjhd->bhij", q, k) / math.sqrt(dh)
     allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))[None, None] & mask.bool()[:, None, None, :]
+    allowed = torch.cat([torch.ones(B, 1, T, P, dtype=torch.bool), allowed], -1)
     s = s.masked_fill(~allowed, float("-inf"))
     p = torch.softmax(s, -1)
     return torch.einsum("bhij,bjhd->bihd", p, v).reshape(B, T, h * dh)
 
 
-def forward(fam, W, cfg, x, mask):
-    """x [B, T, D] input embeddings -> logits [B, T, V]."""
+def forward(fam, W, cfg, x, mask, prefix=None):
+    """x [B, T, D] input embeddings -> logits [B, T, V]. prefix: optional per-layer (keys, values) for attend."""
     B, T, _ = x.shape
+    layer_kv = (lambda i: prefix[i]) if prefix is not None else (lambda i: None)
     pos = (torch.cumsum(mask, 1) - 1).clamp(min=0)
     if fam == "gpt2":
         h = x + W["wpe.weight"][pos]
@@ -175,7 +189,7 @@ def forward(fam, W, cfg, x, mask):
             a = layer_norm(h, W[p + "ln_1.weight"], W[p + "ln_1.bias"], 1e-5)
             qkv = a @ W[p + "attn.c_attn.weight"] + W[p + "attn.c_attn.bias"]
             q, k, vv = qkv.split(D, -1)
-            ctx = attend(q.view(B, T, H, DH), k.view(B, T, H, DH), vv.view(B, T, H, DH), mask)
+            ctx = attend(q.view(B, T, H, DH), k.view(B, T, H, DH), vv.view(B, T, H, DH), mask, layer_kv(i))
             h = h + ctx @ W[p + "attn.c_proj.weight"] + W[p + "attn.c_proj.bias"]
             m = layer_norm(h, W[p + "ln_2.weight"], W[p + "ln_2.bias"], 1e-5)
             h = h + gelu_new(m @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"]) @ W[p + "mlp.c_proj.weight"] + W[p + "mlp.c_proj.bias"]
@@ -191,7 +205,7 @@ def forward(fam, W, cfg, x, mask):
             q = rope(lin(a, p + "self_attn.q_proj").view(B, T, H, DH), pos, DH, cfg["rope_theta"])
             k = rope(lin(a, p + "self_attn.k_proj").view(B, T, kv, DH), pos, DH, cfg["rope_theta"])
             vv = lin(a, p + "self_attn.v_proj").view(B, T, kv, DH)
-            h = h + lin(attend(q, k, vv, mask), p + "self_attn.o_proj")
+            h = h + lin(attend(q, k, vv, mask, layer_kv(i)), p + "self_attn.o_proj")
             m = rms_norm(h, W[p + "post_attention_layernorm.weight"], cfg["rms_norm_eps"])
             gate = lin(m, p + "mlp.gate_proj")
             h = h + lin(gate * torch.sigmoid(gate) * lin(m, p + "mlp.up_proj"), p + "mlp.down_proj")
@@ -209,7 +223,7 @@ def forward(fam, W, cfg, x, mask):
         q, k, vv = qkv[..., :DH], qkv[..., DH:2 * DH], qkv[..., 2 * DH:]
         q = rope(q, pos, width, cfg["rotary_emb_base"])
         k = rope(k, pos, width, cfg["rotary_emb_base"])
-        attn = lin(attend(q, k, vv, mask), p + "attention.dense")
+        attn = lin(attend(q, k, vv, mask, layer_kv(i)), p + "attention.dense")
         mlp = lambda t: lin(gelu_exact(lin(t, p + "mlp.dense_h_to_4h")), p + "mlp.dense_4h_to_h")
         if cfg["use_parallel_residual"]:
             h = h + attn + mlp(layer_norm(h, W[p + "post_attention_layernorm.weight"], W[p + "post_attention_layernorm.bias"], 1e-5))
@@ -343,7 +357,64 @@ def run_cases(fam, W, cfg, seed):
         "loss": loss.item(),
         "grad": prompt.grad.tolist(),
     }
+    out["kvPrefix"] = prefix_case(fam, W, cfg, g)
     return out
+
+
+def prefix_case(fam, W, cfg, g):
+    """Key/value prefixes: logits for a right-padded batch and the gradient of a last-token loss with respect to the
+    prefix table [P, L*2*Hkv*dh] (layer l's keys at columns 2l*W.., values next), direct and through the MLP."""
+    E = embed_table(fam, W)
+    kvw = cfg.get("num_key_value_heads", H) * DH
+    P, HID = 3, 8
+    lengths = [5, 2, 4]
+    T = max(lengths)
+    ids = torch.full((len(lengths), T), PAD, dtype=torch.long)
+    mask = torch.zeros(len(lengths), T, dtype=torch.long)
+    for b, n in enumerate(lengths):
+        ids[b, :n] = torch.randint(4, VOCAB, (n,), generator=g)
+        mask[b, :n] = 1
+    targets = torch.randint(4, VOCAB, (len(lengths),), generator=g)
+    last = torch.tensor([n - 1 for n in lengths])
+
+    def run(table):
+        layers = [(table[:, 2 * i * kvw:(2 * i + 1) * kvw], table[:, (2 * i + 1) * kvw:(2 * i + 2) * kvw]) for i in range(L)]
+        logits = forward(fam, W, cfg, E[ids], mask, prefix=layers)
+        logp = torch.log_softmax(logits[torch.arange(len(lengths)), last], -1)
+        return logits, -logp[torch.arange(len(lengths)), targets].sum()
+
+    table = (torch.randn(P, L * 2 * kvw, generator=g) * 0.5).requires_grad_(True)
+    logits, loss = run(table)
+    loss.backward()
+    emb = (torch.randn(P, D, generator=g)).requires_grad_(True)
+    w1, b1 = rnd(g, D, HID, scale=0.3), rnd(g, HID, scale=0.3)
+    w2, b2 = rnd(g, HID, L * 2 * kvw, scale=0.3), rnd(g, L * 2 * kvw, scale=0.3)
+    for t in (w1, b1, w2, b2):
+        t.requires_grad_(True)
+    mlp_logits, mlp_loss = run(torch.tanh(emb @ w1 + b1) @ w2 + b2)
+    mlp_loss.backward()
+    return {
+        "length": P,
+        "ids": ids.tolist(),
+        "lengths": lengths,
+        "targets": targets.tolist(),
+        "table": table.detach().tolist(),
+        "logits": logits.detach().tolist(),
+        "loss": loss.item(),
+        "grad": table.grad.tolist(),
+        "mlp": {
+            "hidden": HID,
+            "embedding": emb.detach().tolist(),
+            "w1": w1.detach().tolist(),
+            "b1": b1.detach().tolist(),
+            "w2": w2.detach().tolist(),
+            "b2": b2.detach().tolist(),
+            "logits": mlp_logits.detach().tolist(),
+            "loss": mlp_loss.item(),
+            "gradEmbedding": emb.grad.tolist(),
+            "gradW2": w2.grad.tolist(),
+        },
+    }
 
 
 def main():

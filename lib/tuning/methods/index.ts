@@ -3,6 +3,7 @@ import type { Method } from "../method";
 import { deepPromptTuning } from "./deep-prompt-tuning";
 import { fullFinetune } from "./full-finetune";
 import { headOnly } from "./head-only";
+import { prefixTuning } from "./prefix-tuning";
 import { promptTuning } from "./prompt-tuning";
 import { zeroShot } from "./zero-shot";
 
@@ -11,6 +12,7 @@ export const METHODS = Object.freeze({
   "head-only": headOnly,
   "prompt-tuning": promptTuning,
   "deep-prompt-tuning": deepPromptTuning,
+  "prefix-tuning": prefixTuning,
   "full-finetune": fullFinetune,
 } as const satisfies Record<string, Method>);
 
