@@ -33,9 +33,9 @@ export function budgetStudyPlan(quick: boolean, backbone: string): BudgetStudyPl
   return quick
     ? {
         backbone,
-        tasks: ["yelp", "spam"],
+        tasks: ["yelp"],
         seeds: [0],
-        budgets: [10, 20, 30],
+        budgets: [10, 20],
         learningRates: {
           "prompt-tuning": [0.03, 0.3],
           "prefix-tuning": [3e-3, 1e-2],

@@ -3,7 +3,7 @@
 
 Generates (at run time, never committed) a kernelspec named "tslab" under
 <project>/.cache/jupyter/kernels/tslab/kernel.json whose argv runs this checkout's
-node_modules/tslab with the node found on PATH, and returns the environment variables that make
+node_modules/tslab (through scripts/notebooks/tslab-kernel.js) with the node found on PATH, and returns the environment variables that make
 Jupyter find it and keep all Jupyter state (runtime files, notebook secret, signatures) inside
 <project>/.cache/jupyter. Nothing outside the checkout is written, so moving or re-cloning the
 checkout only needs this script to run again (the runner and jupyter.sh do that every time).
@@ -33,12 +33,13 @@ def jupyter_dir(root: str) -> str:
 
 
 def tslab_bin(root: str) -> str:
+    """tslab's entry point wrapped by scripts/notebooks/tslab-kernel.js (ZeroMQ sends serialised per socket)."""
     path = os.path.join(root, "node_modules", "tslab", "bin", "tslab")
     if not os.path.isfile(path):
         raise SystemExit(
             f"kernelspec.py: {path} not found: tslab is not installed in this checkout (run `npm ci`)"
         )
-    return path
+    return os.path.join(root, "scripts", "notebooks", "tslab-kernel.js")
 
 
 def node_bin() -> str:
