@@ -217,7 +217,8 @@ async function main(): Promise<void> {
   if (rounds < 1) throw new Error(`--rounds must be at least 1, got ${rounds}`);
   const timed = (args.steps as string).split(",").map((k) => k.trim());
   for (const k of timed) {
-    if (!(TIMED as string[]).includes(k)) throw new Error(`--steps: '${k}' is not a step; expected some of ${TIMED.join(", ")}`);
+    if (!(TIMED as string[]).includes(k))
+      throw new Error(`--steps: '${k}' is not a step; expected some of ${TIMED.join(", ")}`);
   }
   const kinds = TIMED.filter((k) => timed.includes(k));
   const root = projectRoot();

@@ -48,7 +48,9 @@ export function linearTransposed(
   opts: LinearOptions,
 ): tf.Tensor2D {
   if (x.shape[1] !== w.shape[1]) {
-    throw new Error(`linearTransposed: x is [${x.shape}] but w is [${w.shape}] (used as [out, in]): inner sizes differ`);
+    throw new Error(
+      `linearTransposed: x is [${x.shape}] but w is [${w.shape}] (used as [out, in]): inner sizes differ`,
+    );
   }
   if (activeKernels() === "native") return nativeLinear(x, w, b, true);
   return linear(x, tf.transpose(w), b, opts);
