@@ -1,15 +1,16 @@
 /**
- * npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,...] [--profile]
+ * npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,...] [--steps prompt,full,...] [--profile]
  *
  * Times a prompt-tuning step, a full fine-tuning step and an evaluation forward pass for the reference shape
  * (batch 16 x 64 tokens, width 128, 2 layers, 4 heads, vocabulary 2000) and for each shipped backbone's shape,
- * printing ms/step, tokens/s and peak tensor bytes. With --reference it runs bench/reference_torch.py (eager
+ * printing ms/step, tokens/s, peak tensor bytes and the wasm heap size. With --reference it runs bench/reference_torch.py (eager
  * PyTorch, same architecture and steps) in the same run and prints kit/PyTorch throughput ratios. With
  * --profile it prints where each step's kernel time goes (tf.profile). Rows "prompt-ckpt" and "full-ckpt" time the same
  * steps with activation checkpointing (kit only: the PyTorch reference has no such rows), and a line per shape
  * gives the peak-memory ratios with and without it. PyTorch runs right after the kit on each shape; --rounds N
  * repeats everything and keeps each row's fastest round (the machine's speed drifts on shared hosts). The line per
- * shape also prints the prompt/full FLOP ratio, the bound for prompt tuning's step time. Writes
+ * shape also prints the prompt/full FLOP ratio, the bound for prompt tuning's step time. --steps times only the
+ * listed steps (e.g. `--steps prompt,full,eval` for a large shape, where each step takes seconds). Writes
  * reports/perf/latest.json.
  */
 import { spawnSync } from "node:child_process";
@@ -26,7 +27,7 @@ import { PerfShape, StepKind, prepareStep, stepFlops } from "./perf-steps";
 import { kernelSetLabel } from "../lib/backend/kernels/kernel-set";
 
 const USAGE =
-  "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base,gpt2-small] [--profile] [--rounds N]";
+  "usage: npm run perf [-- --reference] [--iters N] [--warmup N] [--shapes ref,kit-nano,kit-small,kit-base,gpt2-small] [--steps prompt,full,eval,prompt-ckpt,full-ckpt] [--profile] [--rounds N]";
 /** The steps bench/reference_torch.py also times. */
 const STEPS: StepKind[] = ["prompt", "full", "eval"];
 /** Every timed step: the reference's, then the kit-only activation-checkpointing variants. */
@@ -38,6 +39,8 @@ interface Row {
   msPerStep: number;
   tokensPerSecond: number;
   peakTensorBytes: number;
+  /** the tfjs wasm heap's size after this row (it only grows: the process's high-water mark so far), or null. */
+  heapBytes: number | null;
   trainableParams: number;
   backend: string;
   referenceMsPerStep?: number;
@@ -80,6 +83,16 @@ function shapes(names: string[], root: string): PerfShape[] {
         );
     return { name, config, batch: 16, seqLen: 64, promptLen: 16 };
   });
+}
+
+/**
+ * Bytes of the tfjs wasm backend's linear memory (max 4 GB - 64 KB in tfjs-backend-wasm 4.22), or null on another
+ * backend. "peak MB" is tfjs's own count, which counts a buffer once per tensor viewing it (reshapes, saved clones);
+ * the heap is what the process really holds, and never shrinks.
+ */
+function wasmHeapBytes(): number | null {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8 ? b.wasm.HEAPU8.buffer.byteLength : null;
 }
 
 function median(xs: number[]): number {
@@ -128,6 +141,7 @@ async function measure(
       msPerStep: ms,
       tokensPerSecond: (shape.batch * shape.seqLen) / (ms / 1000),
       peakTensorBytes: info.peakBytes,
+      heapBytes: wasmHeapBytes(),
       trainableParams: step.trainableParams,
     };
   } finally {
@@ -142,7 +156,13 @@ interface ReferenceOutput {
   blas?: { warning?: string };
 }
 
-function runReference(ps: PerfShape[], warmup: number, iters: number, root: string): ReferenceOutput {
+function runReference(
+  ps: PerfShape[],
+  steps: StepKind[],
+  warmup: number,
+  iters: number,
+  root: string,
+): ReferenceOutput {
   const config = {
     shapes: ps.map((s) => ({
       name: s.name,
@@ -156,7 +176,7 @@ function runReference(ps: PerfShape[], warmup: number, iters: number, root: stri
       seqLen: s.seqLen,
       promptLen: s.promptLen,
     })),
-    steps: STEPS,
+    steps,
     warmup,
     iters,
     threads: [1, 2],
@@ -189,11 +209,18 @@ async function main(): Promise<void> {
       warmup: { type: "int", default: 3 },
       shapes: { type: "string", default: "" },
       rounds: { type: "int", default: 1 },
+      steps: { type: "string", default: TIMED.join(",") },
     },
     USAGE,
   );
   const rounds = args.rounds as number;
   if (rounds < 1) throw new Error(`--rounds must be at least 1, got ${rounds}`);
+  const timed = (args.steps as string).split(",").map((k) => k.trim());
+  for (const k of timed) {
+    if (!(TIMED as string[]).includes(k))
+      throw new Error(`--steps: '${k}' is not a step; expected some of ${TIMED.join(", ")}`);
+  }
+  const kinds = TIMED.filter((k) => timed.includes(k));
   const root = projectRoot();
   const shipped = fs.existsSync(path.join(root, "models"))
     ? fs
@@ -206,7 +233,7 @@ async function main(): Promise<void> {
   const info = await initBackend();
   const backend = `${info.name} ${info.version} + ${kernelSetLabel()} kernels`;
   console.error(
-    `perf: backend ${backend}; shapes ${names.join(", ")}; batch 16 x 64 tokens, prompt 16; ${args.warmup} warmup + ${args.iters} timed steps (median)`,
+    `perf: backend ${backend}; shapes ${ps.map((s) => `${s.name} (batch ${s.batch} x ${s.seqLen} tokens, prompt ${s.promptLen})`).join(", ")}; ${args.warmup} warmup + ${args.iters} timed steps (median)`,
   );
   // Per shape, the kit's steps and then PyTorch's on the same shape, so that drift in the machine's speed (shared
   // hosts) hits both sides alike; with --rounds N the whole sequence repeats and each row keeps its fastest round.
@@ -220,14 +247,20 @@ async function main(): Promise<void> {
   const refBest = new Map<string, ReferenceOutput["best"][number]>();
   for (let round = 0; round < rounds; round++) {
     for (const s of ps) {
-      for (const k of TIMED) {
+      for (const k of kinds) {
         const r = await measure(s, k, args.warmup as number, args.iters as number, args.profile as boolean);
         keepFaster({ ...r, backend });
         console.error(`  ${s.name}/${k}: ${r.msPerStep.toFixed(1)} ms/step`);
       }
-      if (args.reference) {
+      if (args.reference && STEPS.some((k) => kinds.includes(k))) {
         console.error(`running the PyTorch reference (bench/reference_torch.py) on ${s.name} ...`);
-        reference = runReference([s], args.warmup as number, args.iters as number, root);
+        reference = runReference(
+          [s],
+          STEPS.filter((k) => kinds.includes(k)),
+          args.warmup as number,
+          args.iters as number,
+          root,
+        );
         for (const b of reference.best) {
           const key = `${b.shape}/${b.step}`;
           const prev = refBest.get(key);
@@ -247,6 +280,7 @@ async function main(): Promise<void> {
   console.log(formatTable(rows, reference !== null));
   for (const s of ps) {
     const get = (k: StepKind) => rows.find((r) => r.shape === s.name && r.step === k)!;
+    if (!TIMED.every((k) => kinds.includes(k))) continue; // the ratios below need every step
     const peak = (a: StepKind, b: StepKind) => `${(get(a).peakTensorBytes / get(b).peakTensorBytes).toFixed(2)}x`;
     const time = (a: StepKind, b: StepKind) => `${(get(a).msPerStep / get(b).msPerStep).toFixed(2)}x`;
     const bound = stepFlops(s, "prompt") / stepFlops(s, "full");
@@ -286,6 +320,7 @@ function formatTable(rows: Row[], withRef: boolean): string {
     "ms/step",
     "tokens/s",
     "peak MB",
+    "heap MB",
     "trainable",
     ...(withRef ? ["torch ms", "thr", "kit/torch"] : []),
   ];
@@ -295,6 +330,7 @@ function formatTable(rows: Row[], withRef: boolean): string {
     r.msPerStep.toFixed(1),
     r.tokensPerSecond.toFixed(0),
     Number.isFinite(r.peakTensorBytes) ? (r.peakTensorBytes / 2 ** 20).toFixed(1) : "-",
+    r.heapBytes !== null ? (r.heapBytes / 2 ** 20).toFixed(0) : "-",
     String(r.trainableParams),
     ...(withRef
       ? [

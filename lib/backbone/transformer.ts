@@ -23,7 +23,7 @@ import { tf } from "../backend/backend";
 import { Rng } from "../backend/random";
 import { customOp } from "../backend/custom-op";
 import { embeddingLookup } from "../backend/embedding";
-import { linear } from "../backend/linear";
+import { linear, linearTransposed, transposedInPlace } from "../backend/linear";
 import { attentionMask } from "./attention";
 import { TransformerConfig, arch, resolveConfig } from "./config";
 import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
@@ -359,7 +359,12 @@ export class Transformer {
 
   /** LM logits for hidden rows: [N, D] -> [N, V], through the tied token-embedding matrix or the untied head. */
   logits(hidden: tf.Tensor2D): tf.Tensor2D {
-    return linear(hidden, this.outputMatrix(), null, { weightGrad: !this.isFrozen });
+    const weightGrad = !this.isFrozen;
+    if (arch(this.config).tiedHead && transposedInPlace()) {
+      // E [V, D] read in place as the [D, V] head; its gradient comes back as [V, D] (no transposes)
+      return linearTransposed(hidden, this.tokenEmbedding() as tf.Tensor2D, null, { weightGrad });
+    }
+    return linear(hidden, this.outputMatrix(), null, { weightGrad });
   }
 
   /** The untied head [D, V], or E^T [D, V] (cached while frozen: the transpose is then a constant). */

@@ -34,6 +34,33 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, op
   return b ? linearWithBias(x, w, b) : linearNoBias(x, w);
 }
 
+/**
+ * y = x @ w^T (+ b) for a weight stored [out, in], e.g. a tied LM head read from the [V, D] token embedding.
+ * With the native kernels the product reads w in place and its gradient comes back as [out, in]: no [in, out]
+ * transposed copy is made in the forward pass, nor transposed back in the backward pass (for GPT-2 small's
+ * 50257 x 768 embedding that is two 154 MB copies per training step). Other kernel sets transpose w once
+ * (callers that keep w frozen can cache that transpose and call `linear` instead).
+ */
+export function linearTransposed(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D | null,
+  opts: LinearOptions,
+): tf.Tensor2D {
+  if (x.shape[1] !== w.shape[1]) {
+    throw new Error(
+      `linearTransposed: x is [${x.shape}] but w is [${w.shape}] (used as [out, in]): inner sizes differ`,
+    );
+  }
+  if (activeKernels() === "native") return nativeLinear(x, w, b, true);
+  return linear(x, tf.transpose(w), b, opts);
+}
+
+/** Whether linearTransposed reads the [out, in] weight in place (no transposed copy). */
+export function transposedInPlace(): boolean {
+  return activeKernels() === "native";
+}
+
 function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
   return (b ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.matMul(x, w)) as tf.Tensor2D;
 }

@@ -12,7 +12,7 @@ import { initBackend, tf } from "../../lib/backend/backend";
 import { Rng } from "../../lib/backend/random";
 import { crossEntropy } from "../../lib/backend/cross-entropy";
 import { embeddingLookup } from "../../lib/backend/embedding";
-import { linear } from "../../lib/backend/linear";
+import { linear, linearTransposed } from "../../lib/backend/linear";
 import { product } from "../../lib/backend/kernels/batch-matmul";
 import { activeKernels, kernelSetInfo, resetKernelSet, type KernelSetName } from "../../lib/backend/kernels/kernel-set";
 import { loadNative } from "../../lib/backend/kernels/native-addon";
@@ -165,6 +165,70 @@ describe("native kernels", function () {
         linear(xx as tf.Tensor2D, ww as tf.Tensor2D, null, { weightGrad: true }),
       );
       tf.dispose([x, w, b]);
+    }
+  });
+
+  it("linearTransposed (weight stored [out, in]): value and gradients equal tfjs's transpose + matMul", () => {
+    const rng = new Rng(21);
+    for (const [rows, i, o] of [
+      [1, 1, 1],
+      [5, 7, 3],
+      [33, 16, 48],
+    ]) {
+      const x = rand([rows!, i!], rng);
+      const w = rand([o!, i!], rng);
+      const b = rand([o!], rng);
+      compare(`linearTransposed [${rows}, ${i}] x [${o}, ${i}]^T + b`, [x, w, b], ([xx, ww, bb]) =>
+        linearTransposed(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, { weightGrad: true }),
+      );
+      compare(`linearTransposed [${rows}, ${i}] x [${o}, ${i}]^T`, [x, w], ([xx, ww]) =>
+        linearTransposed(xx as tf.Tensor2D, ww as tf.Tensor2D, null, { weightGrad: true }),
+      );
+      tf.dispose([x, w, b]);
+    }
+  });
+
+  it("linearTransposed makes no transposed copy of the weight, forward or backward", async () => {
+    const rng = new Rng(22);
+    const x = rand([6, 8], rng);
+    const w = rand([10, 8], rng);
+    const names = await withKernels("native", async () => {
+      const info = await tf.profile(() =>
+        tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+          tf.sum(linearTransposed(xx as tf.Tensor2D, ww as tf.Tensor2D, null, { weightGrad: true })),
+        )([x, w]),
+      );
+      tf.dispose(info.result as tf.Tensor[]);
+      return info.kernels.map((k) => k.name);
+    });
+    assert.ok(!names.includes("Transpose") && !names.includes("KitTranspose2D"), `kernels: ${names.join(", ")}`);
+    assert.equal(names.filter((n) => n === "KitNativeGemm").length, 2, "dx and dW, one product each");
+    tf.dispose([x, w]);
+  });
+
+  it("cross-entropy: the gradient of the loss itself (upstream gradient 1) equals tfjs's", () => {
+    const rng = new Rng(23);
+    const logits = rand([5, 9], rng, 2);
+    const targets = Int32Array.from([8, 0, 4, 4, 1]);
+    const weights = Float32Array.from([1, 2, 0, 1, 0.5]);
+    const grad = (set: KernelSetName) =>
+      withKernels(set, () => tf.grad((z: tf.Tensor) => crossEntropy(z as tf.Tensor2D, targets, weights))(logits));
+    const got = grad("native");
+    const want = grad("tfjs");
+    assertClose(got, want, 1e-6, "d loss / d logits");
+    tf.dispose([logits, got, want]);
+  });
+
+  it("tf.clone shares the wasm buffer under the kit's kernel sets (saved tensors are not copied)", () => {
+    const backend = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+    for (const set of ["native", "wasm", "tfjs"] as const) {
+      const t = tf.tensor1d([1, 2, 3]);
+      const c = withKernels(set, () => tf.clone(t));
+      const shared = backend.getMemoryOffset(t.dataId) === backend.getMemoryOffset(c.dataId);
+      assert.equal(shared, set !== "tfjs", `${set}: clone ${set === "tfjs" ? "copies (tfjs's kernel)" : "shares"}`);
+      t.dispose();
+      assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3], `${set}: the clone outlives the original`);
+      c.dispose();
     }
   });
 

@@ -97,9 +97,18 @@ const gemmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 export const LINEAR = "KitNativeLinear";
 export const COL_SUM = "KitNativeColSum";
 
-/** y = x @ w (+ b); x [N, in], w [in, out], b [out]. Gradients: dx = dy w^T, dw = x^T dy, db = colsum(dy). */
-export function nativeLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor2D {
-  return run<tf.Tensor2D>(LINEAR, b ? { x, w, b } : { x, w });
+interface LinearAttrs {
+  /** w is stored [out, in] (e.g. a tied output head read from the [V, D] embedding) and used transposed. */
+  transposeW: boolean;
+}
+
+/**
+ * y = x @ w (+ b); x [N, in], w [in, out] (or [out, in] with transposeW: y = x @ w^T, read in place, no transposed
+ * copy), b [out]. Gradients: dx = dy w^T, dw = x^T dy (transposeW: dx = dy w, dw = dy^T x, [out, in] like w),
+ * db = colsum(dy).
+ */
+export function nativeLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, transposeW = false): tf.Tensor2D {
+  return run<tf.Tensor2D>(LINEAR, b ? { x, w, b } : { x, w }, { transposeW } satisfies LinearAttrs);
 }
 
 /** Column sums of a [N, M] matrix -> [M]. */
@@ -107,12 +116,22 @@ export function nativeColSum(x: tf.Tensor2D): tf.Tensor1D {
   return run<tf.Tensor1D>(COL_SUM, { x });
 }
 
-const linearKernel: tf.KernelFunc = ({ inputs, backend }) => {
+const linearKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
+  const transposeW = (attrs as unknown as LinearAttrs | undefined)?.transposeW === true;
   const [rows, inDim] = x.shape as [number, number];
-  const outDim = w.shape[1]!;
+  const outDim = transposeW ? w.shape[0]! : w.shape[1]!;
   const v = views(backend, LINEAR, { x, w, b }, [[rows, outDim]]);
-  native().linearForward(v.ins["x"]!, v.ins["w"]!, v.ins["b"] ?? null, v.outs[0]!, rows, inDim, outDim, 0);
+  native().linearForward(
+    v.ins["x"]!,
+    v.ins["w"]!,
+    v.ins["b"] ?? null,
+    v.outs[0]!,
+    rows,
+    inDim,
+    outDim,
+    transposeW ? 1 : 0,
+  );
   return v.infos[0]!;
 };
 
@@ -130,9 +149,16 @@ const to2 = (m: tf.Tensor3D) => tf.reshape(m, [m.shape[1], m.shape[2]]) as tf.Te
 const linearGrad: tf.GradConfig = {
   kernelName: LINEAR,
   inputsToSave: ["x", "w"],
-  gradFunc: (dy, saved) => {
+  gradFunc: (dy, saved, attrs) => {
     const [x, w] = saved as [tf.Tensor2D, tf.Tensor2D];
     const g = dy as tf.Tensor2D;
+    if ((attrs as unknown as LinearAttrs | undefined)?.transposeW === true) {
+      return {
+        x: () => to2(nativeProduct(as3(g), as3(w), false, false)),
+        w: () => to2(nativeProduct(as3(g), as3(x), true, false)),
+        b: () => nativeColSum(g),
+      };
+    }
     return {
       x: () => to2(nativeProduct(as3(g), as3(w), false, true)),
       w: () => to2(nativeProduct(as3(x), as3(g), true, false)),

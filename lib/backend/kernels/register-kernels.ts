@@ -97,6 +97,36 @@ for (const config of KIT_KERNEL_CONFIGS) {
 }
 
 /**
+ * tf.clone (and so every tensor a gradient saves for the backward pass: tfjs's engine keeps `clone(t)` of each
+ * input or output a registered gradient or customGrad saves) runs the backend's Identity kernel. tfjs-backend-wasm
+ * 4.22's Identity copies the whole buffer; the cpu backend's shares it (incRef), as the wasm backend's own Reshape
+ * does. Tensors are immutable, so sharing is exact. With the copy, a training step duplicates every saved
+ * activation and every weight a matmul saves (a GPT-2-small step copied ~1 GB per step and held it until the
+ * backward pass). Under the kit's native and wasm kernel sets Identity shares the buffer; under the tfjs set
+ * (tfjs's own kernels only) it runs tfjs's kernel unchanged.
+ */
+const tfjsIdentity = tf.getKernel("Identity", "wasm");
+export const SHARING_IDENTITY_CONFIG: tf.KernelConfig | null = tfjsIdentity
+  ? {
+      kernelName: "Identity",
+      backendName: "wasm",
+      kernelFunc: (args) => {
+        const { x } = args.inputs as { x: tf.TensorInfo };
+        const backend = args.backend as { incRef?: (dataId: object) => void };
+        if (!onWasm() || x.dtype === "string" || typeof backend.incRef !== "function") {
+          return tfjsIdentity.kernelFunc(args);
+        }
+        backend.incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      },
+    }
+  : null;
+if (SHARING_IDENTITY_CONFIG && tf.getKernel("Identity", "wasm") !== SHARING_IDENTITY_CONFIG) {
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel(SHARING_IDENTITY_CONFIG);
+}
+
+/**
  * Whether the WebAssembly SIMD kernels may run: the "wasm" kernel set, and the "native" set for what it has no
  * kernel of its own for (transpose2d); ops check for native first (kernel-set.ts).
  */
