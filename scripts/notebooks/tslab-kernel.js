@@ -16,18 +16,28 @@ const path = require("node:path");
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 const zmq = require(require.resolve("zeromq", { paths: [tslabDir] }));
 
+/** Per socket, the promise of its last send (sockets are sealed objects: the queue lives outside them). */
+const queues = new WeakMap();
+
 for (const name of ["Publisher", "Router", "Dealer", "Reply"]) {
   const cls = zmq[name];
   if (!cls || typeof cls.prototype.send !== "function") continue;
   const send = cls.prototype.send;
-  cls.prototype.send = function serialisedSend(message) {
-    const previous = this.__kitSendQueue || Promise.resolve();
-    const next = previous.then(() => send.call(this, message));
-    this.__kitSendQueue = next.catch((err) => {
-      process.stderr.write(`tslab kernel: a ${name} send failed: ${err && err.message ? err.message : err}\n`);
-    });
-    return this.__kitSendQueue;
-  };
+  // zeromq defines send read-only on its base class: shadow it on the subclass with defineProperty.
+  Object.defineProperty(cls.prototype, "send", {
+    configurable: true,
+    writable: true,
+    value: function serialisedSend(message) {
+      const previous = queues.get(this) || Promise.resolve();
+      const next = previous
+        .then(() => send.call(this, message))
+        .catch((err) => {
+          process.stderr.write(`tslab kernel: a ${name} send failed: ${err && err.message ? err.message : err}\n`);
+        });
+      queues.set(this, next);
+      return next;
+    },
+  });
 }
 
 require(path.join(tslabDir, "dist", "main.js")).main();
