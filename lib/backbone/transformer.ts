@@ -22,6 +22,7 @@
 import { tf } from "../backend/backend";
 import { Rng } from "../backend/random";
 import { customOp } from "../backend/custom-op";
+import { gradientsInsideBackward } from "../backend/nested-gradients";
 import { embeddingLookup } from "../backend/embedding";
 import { linear, linearTransposed, transposedInPlace } from "../backend/linear";
 import { attentionMask } from "./attention";
@@ -401,24 +402,6 @@ export function positionsFromMask(mask: ArrayLike<number>, batch: number, length
 /** A fresh dropout seed (tf.dropout's own default also draws from Math.random). */
 function dropoutSeed(): number {
   return Math.floor(Math.random() * 0x7fffffff);
-}
-
-/**
- * Runs `f` (which calls tf.grads) from inside a gradient function, i.e. while the engine is back-propagating an
- * outer tape. tfjs 4.x's engine.gradients starts a fresh tape when no tape is recording (true during backprop, the
- * outer tape having ended) and sets `activeTape` to null when done, which drops the outer tape: the outer
- * gradients() then fails on its final cleanup ("Cannot read properties of null (reading 'forEach')") and the
- * outer tape's saved tensors would never be freed. Restoring the outer tape afterwards makes the nested call
- * self-contained: it frees its own saved tensors and leaves the outer backward pass as it found it.
- */
-function gradientsInsideBackward<T>(f: () => T): T {
-  const state = tf.engine().state;
-  const outer = state.activeTape;
-  try {
-    return f();
-  } finally {
-    state.activeTape = outer;
-  }
 }
 
 let tagCounter = 0;

@@ -17,6 +17,7 @@
  */
 import { tf } from "../../backend/backend";
 import { customOp } from "../../backend/custom-op";
+import { gradientsInsideBackward } from "../../backend/nested-gradients";
 import { embeddingLookup } from "../../backend/embedding";
 import { linear } from "../../backend/linear";
 import { activate } from "../activation";
@@ -150,18 +151,4 @@ function offloadedGrad(m: tf.Tensor2D, dy: tf.Tensor2D, a: MoeMlpArgs, s: MoeSet
     dm = next;
   });
   return dm;
-}
-
-/**
- * Runs `f` (which calls tf.grads) from inside a gradient function, restoring the outer tape afterwards: tfjs 4.x
- * drops the active tape when a nested gradients() call ends (the same fix as transformer.ts's checkpointed block).
- */
-function gradientsInsideBackward<T>(f: () => T): T {
-  const state = tf.engine().state;
-  const outer = state.activeTape;
-  try {
-    return f();
-  } finally {
-    state.activeTape = outer;
-  }
 }
