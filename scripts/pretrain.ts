@@ -40,6 +40,7 @@ import { CHECKPOINT_FILES, LoadedBackbone, loadCheckpoint, saveCheckpoint } from
 import { fingerprint } from "../lib/backbone/fingerprint";
 import { PRETRAIN_SIZES, sizeConfig } from "../lib/backbone/sizes";
 import { CorpusManifest, buildCorpus } from "../lib/data/corpus";
+import { CorpusSource, corpusSourcesNamed, defaultCorpusSources } from "../lib/data/corpus-sources";
 import { trainBpe } from "../lib/tokenizer/bpe-trainer";
 import { Tokenizer } from "../lib/tokenizer/tokenizer";
 import { modelCard } from "../lib/pretrain/model-card";
@@ -73,7 +74,7 @@ import { ArgSpec, parseArgs } from "./args";
 
 const USAGE =
   "usage: npm run pretrain -- --size kit-micro|kit-nano|kit-small|kit-base|kit-moe [--steps N] [--batch B] [--length T] [--lr X] [--seed S] [--minutes M [--finish-on-deadline]] [--checkpoint] " +
-  "[--run-dir DIR] [--out DIR [--overwrite]] [--init models/SIZE] " +
+  "[--run-dir DIR] [--out DIR [--overwrite]] [--init models/SIZE] [--tokenizer FILE] [--corpus DIR [--sources sotu,moby-dick,wordnet,brown]] " +
   "[--teacher models/SMALLER [--ki-alpha A] [--ki-end-step N] [--ki-temperature T] [--ki-top-k K]]";
 
 /** Where a from-scratch run keeps the tokenizer it trains on the corpus (shared by every size). */
@@ -104,6 +105,7 @@ const FLAGS: Record<string, ArgSpec> = {
   init: { type: "string", default: "" },
   "vocab-size": { type: "int", default: 2048 },
   corpus: { type: "string", default: ".cache/corpus" },
+  sources: { type: "string", default: "" },
   teacher: { type: "string", default: "" },
   "ki-alpha": { type: "float" },
   "ki-end-step": { type: "int" },
@@ -227,7 +229,7 @@ async function loadData(
   ki: { dir: string; teacher: LoadedBackbone } | null,
   start: Start | null,
 ): Promise<{ manifest: CorpusManifest; tokenizer: Tokenizer; train: Int32Array; val: Int32Array }> {
-  const manifest = await buildCorpus({ outDir: args.corpus as string });
+  const manifest = await buildCorpus({ outDir: args.corpus as string, sources: corpusSources(args) });
   const trainFile = path.join(args.corpus as string, "train.txt");
   const valFile = path.join(args.corpus as string, "val.txt");
   const tokPath = start
@@ -358,8 +360,24 @@ function checkOtherFlags(args: Record<string, string | number | boolean>): void 
   string(args.tokenizer, "--tokenizer");
   string(args.init, "--init");
   string(args.corpus, "--corpus", { nonEmpty: true });
+  corpusSources(args);
+  if (args.sources !== "" && args.corpus === FLAGS.corpus.default)
+    throw new Error(
+      `--sources needs --corpus DIR: ${FLAGS.corpus.default} holds the default corpus (all sources), which a subset would overwrite`,
+    );
   if (args.overwrite === true && args.out === "")
     throw new Error("--overwrite needs --out: name the folder to replace");
+}
+
+/** The corpus sources --sources names (comma-separated), or every default source. */
+function corpusSources(args: Record<string, string | number | boolean>): CorpusSource[] {
+  const names = string(args.sources, "--sources");
+  return names === ""
+    ? defaultCorpusSources()
+    : corpusSourcesNamed(
+        names.split(",").map((n) => n.trim()),
+        "--sources",
+      );
 }
 
 /** The KI settings from the --ki-* flags, each checked under its flag's name. */

@@ -22,7 +22,7 @@
 import { tf } from "../backend/backend";
 import { Rng } from "../backend/random";
 import { customOp } from "../backend/custom-op";
-import { gradientsInsideBackward } from "../backend/nested-gradients";
+import { gradientsInsideBackward, recordingGradients } from "../backend/nested-gradients";
 import { embeddingLookup } from "../backend/embedding";
 import { linear, linearTransposed, transposedInPlace } from "../backend/linear";
 import { attentionMask } from "./attention";
@@ -32,6 +32,7 @@ import { familyOf } from "./families";
 import { withCapture, withLayerPrefix, type KvCapture, type KvPrefix, type LayerPrefix } from "./kv-prefix";
 import { rotaryTables } from "./rotary";
 import type { ExpertSource } from "./moe/expert-source";
+import { currentProbe } from "./moe/moe-probe";
 
 /** One block's weights, in the family's blockParams order. */
 type BlockWeights = readonly tf.Tensor[];
@@ -271,6 +272,12 @@ export class Transformer {
     const makeAux = () => this.blockAux(maskCopy, posCopy, b, t, prefix?.length ?? 0);
     const aux = makeAux();
     const dims: BlockDims = { batch: b, length: t, heads: c.nHeads };
+    // Inference (no tape, no key/value capture, no MoE probe collecting aux losses): each block runs in its own
+    // tidy scope, so its intermediates are freed when it returns instead of when the caller's scope ends. An
+    // eval pass then holds one block's activations at a time (it held all of them before: 20 MB of a 50 MB
+    // kit-moe eval pass at 4 x 64 tokens).
+    const scoped = !recordingGradients() && !opts.captureKv && currentProbe() === null;
+    const runBlock = (f: () => tf.Tensor2D) => (scoped ? tf.tidy(f) : f());
     for (let i = 0; i < c.nLayers; i++) {
       if (i > 0 && opts.layerHook) h = opts.layerHook(i, h);
       let drop: BlockDropout = (m) => m;
@@ -281,9 +288,12 @@ export class Transformer {
       const w = this.blockWeights(i);
       const pre = prefix ? prefix.layer(i) : null;
       const ctx: BlockContext = { config: c, dims, aux, weightGrad, drop, layer: i, experts: this.expertSource };
-      h = checkpoint
-        ? this.checkpointedBlock(h, w, ctx, makeAux, pre)
-        : this.family.block(h, w, { ...ctx, aux: withCapture(withLayerPrefix(aux, pre), i, opts.captureKv) });
+      const input = h;
+      h = runBlock(() =>
+        checkpoint
+          ? this.checkpointedBlock(input, w, ctx, makeAux, pre)
+          : this.family.block(input, w, { ...ctx, aux: withCapture(withLayerPrefix(aux, pre), i, opts.captureKv) }),
+      );
     }
     const out = this.family.finalNormApply(
       h,

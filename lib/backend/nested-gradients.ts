@@ -18,3 +18,13 @@ export function gradientsInsideBackward<T>(f: () => T): T {
     state.activeTape = outer;
   }
 }
+
+/**
+ * Whether the engine is recording ops for a gradient (inside tf.grads / tf.variableGrads / optimizer.minimize and
+ * not inside a kernel). When it is not, a forward pass can free each block's intermediates as soon as the block
+ * returns (nothing will ask for them), which bounds an inference pass's tensor memory by one block's activations.
+ */
+export function recordingGradients(): boolean {
+  const state = tf.engine().state as unknown as { gradientDepth: number; kernelDepth: number };
+  return state.gradientDepth > 0 && state.kernelDepth === 0;
+}

@@ -195,3 +195,18 @@ export function brownSource(): CorpusSource {
 export function defaultCorpusSources(): CorpusSource[] {
   return [sotuSource(), mobyDickSource(), wordnetSource(), brownSource()];
 }
+
+/** The sources named in `names` (each one of the default corpus's), in the default corpus's order. */
+export function corpusSourcesNamed(names: readonly string[], flag = "sources"): CorpusSource[] {
+  const all = defaultCorpusSources();
+  const known = all.map((s) => s.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0)
+    throw new Error(
+      `${flag}: unknown corpus source ${unknown.map((n) => `'${n}'`).join(", ")}; expected some of ${known.join(", ")}`,
+    );
+  if (names.length === 0) throw new Error(`${flag}: name at least one corpus source (${known.join(", ")})`);
+  if (new Set(names).size !== names.length)
+    throw new Error(`${flag}: a corpus source is named twice in ${names.join(",")}`);
+  return all.filter((s) => names.includes(s.name));
+}

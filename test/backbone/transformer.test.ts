@@ -169,6 +169,39 @@ describe("Transformer", () => {
     m.dispose();
   });
 
+  it("an inference pass frees each block's intermediates as the block returns, with the same outputs as a recorded pass", async () => {
+    const b = 2,
+      t = 12;
+    const ids = fakeIds(b * t, 40, 5);
+    const mask = new Uint8Array(b * t).fill(1);
+    // activation bytes of an inference pass (tf.profile returns one shared object: read peakBytes at once)
+    const inferencePeak = async (m: Transformer) => {
+      const weights = tf.memory().numBytes;
+      const peak = (
+        await tf.profile(() => tf.tidy(() => void m.forwardEmbeddings(m.embed(ids, b, t), mask).dataSync()))
+      ).peakBytes;
+      return peak - weights;
+    };
+    const one = Transformer.create({ ...TINY, nLayers: 1 }, 4);
+    const six = Transformer.create({ ...TINY, nLayers: 6 }, 4);
+    six.freeze();
+    const [bytes1, bytes6] = [await inferencePeak(one), await inferencePeak(six)];
+    // all six blocks' intermediates held at once would be ~6x one block's
+    assert.ok(bytes6 < 2 * bytes1, `6 blocks held ${bytes6} bytes of activations, 1 block ${bytes1}`);
+    let recorded: Float32Array | null = null;
+    tf.tidy(() =>
+      tf.grad((e: tf.Tensor) => {
+        const h = six.forwardEmbeddings(e as tf.Tensor3D, mask);
+        recorded = h.dataSync() as Float32Array;
+        return tf.sum(h);
+      })(six.embed(ids, b, t)),
+    );
+    const inference = tf.tidy(() => six.forwardEmbeddings(six.embed(ids, b, t), mask).dataSync() as Float32Array);
+    assert.ok(bitwiseEqual(inference, recorded!), "inference and recorded passes differ");
+    one.dispose();
+    six.dispose();
+  });
+
   it("leaks no tensors across forward, train step and frozen train step", async () => {
     const m = Transformer.create(TINY, 9);
     const ids = fakeIds(2 * 6, 40, 2);
