@@ -1,5 +1,5 @@
 /**
- * npm run moe-bench [-- --batch B] [--length T] [--iters N] [--prompt-len P] [--checkpoint DIR]
+ * npm run moe-bench [-- --batch B] [--length T] [--iters N] [--prompt-len P] [--checkpoint DIR] [--out FILE.json]
  *
  * Memory / speed trade-off of offloaded experts (lib/backbone/moe/expert-store.ts) on a kit-moe-shaped model.
  * For expert budgets 100%, 50%, 25% and the smallest that works (the largest single expert), and for three
@@ -37,33 +37,18 @@ import { spliceBatch } from "../lib/prompt/splice";
 import { Tokenizer } from "../lib/tokenizer/tokenizer";
 import { AdamW } from "../lib/train/adamw";
 import { parseArgs } from "../scripts/args";
+import { relativeToResident, type MoeEngine, type MoeMeasure } from "../lib/experiment/moe-bench-report";
 
-const USAGE = "usage: npm run moe-bench [-- --batch B] [--length T] [--iters N] [--prompt-len P] [--checkpoint DIR]";
+const USAGE =
+  "usage: npm run moe-bench [-- --batch B] [--length T] [--iters N] [--prompt-len P] [--checkpoint DIR] [--out FILE.json]";
 const ENGINES = {
   infmoe: { policy: "lookahead", schedule: "overlap" },
   lru: { policy: "lru", schedule: "overlap" },
   naive: { policy: "lru", schedule: "naive" },
 } as const;
-type Engine = keyof typeof ENGINES | "resident";
+type Engine = MoeEngine;
 
-interface Measure {
-  engine: Engine;
-  budget: string;
-  budgetBytes: number | null;
-  /** tokens per second of the fastest timed pass (wall clock). */
-  evalTokensPerSecond: number;
-  promptTokensPerSecond: number;
-  /** tokens per CPU-second of the process (all threads), over the timed passes. */
-  evalTokensPerCpuSecond: number;
-  promptTokensPerCpuSecond: number;
-  /** peak tensor bytes of an eval pass, and of a prompt-tuning step. */
-  peakTensorBytes: number;
-  peakPromptTensorBytes: number;
-  peakRssBytes: number;
-  hitRate: number | null;
-  bytesRead: number;
-  waitMs: number;
-}
+type Measure = MoeMeasure;
 
 interface Settings {
   dir: string;
@@ -185,6 +170,7 @@ async function main(): Promise<void> {
       checkpoint: { type: "string", default: "" },
       one: { type: "string", default: "" },
       dir: { type: "string", default: "" },
+      out: { type: "string", default: "" },
     },
     USAGE,
   );
@@ -228,15 +214,7 @@ async function main(): Promise<void> {
   const rows: Measure[] = [base];
   const budgets = ["100%", "50%", "25%", String(minBytes)];
   for (const budget of budgets) for (const engine of Object.keys(ENGINES) as Engine[]) rows.push(run(engine, budget));
-  const rel = (m: Measure) => ({
-    evalSpeed: m.evalTokensPerSecond / base.evalTokensPerSecond,
-    promptSpeed: m.promptTokensPerSecond / base.promptTokensPerSecond,
-    evalCpu: m.evalTokensPerCpuSecond / base.evalTokensPerCpuSecond,
-    promptCpu: m.promptTokensPerCpuSecond / base.promptTokensPerCpuSecond,
-    peakTensor: m.peakTensorBytes / base.peakTensorBytes,
-    peakPromptTensor: m.peakPromptTensorBytes / base.peakPromptTensorBytes,
-    peakRss: m.peakRssBytes / base.peakRssBytes,
-  });
+  const rel = (m: Measure) => relativeToResident(m, base);
   console.log(
     "engine   budget        eval tok/s (x)  per CPU-s (x)   prompt tok/s (x)  per CPU-s (x)   peak tensors eval (x)  prompt (x)        peak RSS (x)       hit rate  read/pass",
   );
@@ -254,7 +232,7 @@ async function main(): Promise<void> {
         `    ${m.hitRate === null ? "   -" : pct(m.hitRate).padStart(4)}     ${mb(m.bytesRead / (args.iters as number))}`,
     );
   }
-  const out = path.join(root, "reports", "moe", "latest.json");
+  const out = args.out ? path.resolve(args.out as string) : path.join(root, "reports", "moe", "latest.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });
   writeJsonAtomic(out, {
     when: new Date().toISOString(),

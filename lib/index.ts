@@ -95,6 +95,7 @@ export { readRecords, type RunRecord } from "./experiment/record";
 export { summarizeRecords, toCsv, formatSummaryTable, type SummaryRow } from "./experiment/summary";
 export { methodGaps } from "./experiment/gaps";
 export { chooseLearningRates, recommendBudgets, runsOfChoice, type BudgetChoice } from "./experiment/budget-study";
+export * from "./experiment/moe-bench-report";
 export { runCell, CELL_DEFAULTS, DEFAULT_LR, backboneDir, projectRoot } from "./experiment/run-cell";
 
 // Pre-training and knowledge inheritance (grow a larger backbone from a smaller one).

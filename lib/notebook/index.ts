@@ -19,3 +19,4 @@ export * from "./study";
 export * from "./tables";
 export * from "./library-study";
 export * from "./budget-study";
+export * from "./moe-offload";
