@@ -278,7 +278,11 @@ export class PromptModel {
         dataSeed: this.config.dataSeed,
         ...(this.config.initText !== undefined ? { initText: this.config.initText } : {}),
         ...(this.method === "prefix-tuning"
-          ? { projection: this.config.projection, ...(this.config.projection ? { hidden: this.config.hidden } : {}) }
+          ? {
+              projection: this.config.projection,
+              ...(this.config.projection ? { hidden: this.config.hidden } : {}),
+              positions: this.config.positions,
+            }
           : {}),
         ...(this.lastFit ? { fit: this.lastFit.options, steps: this.lastFit.result.steps } : {}),
         ...opts.extra,
@@ -364,7 +368,7 @@ export class PromptModel {
       ),
       labelTokenIds: prepared.verbalizer.firstWordIds(),
       ...(this.config.initText !== undefined ? { initTextIds: tok.encode(this.config.initText) } : {}),
-      prefix: { projection: this.config.projection, hidden: this.config.hidden },
+      prefix: { projection: this.config.projection, hidden: this.config.hidden, positions: this.config.positions },
     });
     this.bound = { task: prepared, tuned };
     return this.bound;
