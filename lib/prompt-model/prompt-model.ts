@@ -406,7 +406,9 @@ export function promptTuning(backbone: LoadedBackbone | string, config: PromptCo
 
 /**
  * Prefix tuning (Li & Liang 2021; P-tuning v2): P trainable keys and values per layer of a frozen backbone
- * (PEFT's PREFIX_TUNING); `projection: true` trains them through the reparameterisation MLP (hidden width `hidden`).
+ * (PEFT's PREFIX_TUNING); `projection: true` trains them through the reparameterisation MLP (hidden width `hidden`);
+ * `positions: "after-prefix"` numbers the real tokens after the prefix as Hugging Face does, so the saved prefix can be
+ * exported as a PEFT adapter (lib/prompt/peft/prefix-io.ts exportPeftPrefix).
  */
 export function prefixTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
   return new PromptModel("prefix-tuning", backbone, config);

@@ -40,7 +40,10 @@ describe("prefix positions (from-0 | after-prefix)", function () {
         tf.tidy(() =>
           Array.from(
             b.model
-              .forwardEmbeddings(b.model.embed(ids, 2, 5), mask, { prefix: enc.prefix(), ...(positions ? { positions } : {}) })
+              .forwardEmbeddings(b.model.embed(ids, 2, 5), mask, {
+                prefix: enc.prefix(),
+                ...(positions ? { positions } : {}),
+              })
               .dataSync(),
           ),
         );
@@ -53,12 +56,19 @@ describe("prefix positions (from-0 | after-prefix)", function () {
       assert.deepEqual(a, run(from0, shifted), "after-prefix = positions P..");
       const moved = a.reduce((m, x, i) => Math.max(m, Math.abs(x - z[i]!)), 0);
       assert.ok(moved > 1e-4, `the numbering changes the output (by ${moved})`);
-      const long = PrefixEncoder.fromTable(prefixShapeOf(b.config, 94), uniformArray(new Rng(1), tableSize(prefixShapeOf(b.config, 94)), -1, 1), "after-prefix");
+      const long = PrefixEncoder.fromTable(
+        prefixShapeOf(b.config, 94),
+        uniformArray(new Rng(1), tableSize(prefixShapeOf(b.config, 94)), -1, 1),
+        "after-prefix",
+      );
       assert.throws(
         () => run(long),
         /a key\/value prefix of 94 rows numbers the real tokens after it \("after-prefix"\), so the last one is at position 97, past the model's maxLen 96/,
       );
-      assert.throws(() => PrefixEncoder.fromTable(shape, data, "after" as never), /prefix positions must be one of from-0, after-prefix, got "after"/);
+      assert.throws(
+        () => PrefixEncoder.fromTable(shape, data, "after" as never),
+        /prefix positions must be one of from-0, after-prefix, got "after"/,
+      );
       [after, from0, long].forEach((e) => e.dispose());
     } finally {
       b.model.dispose();
@@ -68,10 +78,19 @@ describe("prefix positions (from-0 | after-prefix)", function () {
   it("cell option prefixPositions: default from-0 leaves cell ids unchanged; checked by name; prefix-tuning only", () => {
     // ids of cells that do not give the option are what they were before it existed
     assert.equal(
-      makeCell({ backbone: "kit-nano", task: "yelp", method: "prefix-tuning", seed: 0, options: { steps: 200, prefixProjection: true } }).cellId,
+      makeCell({
+        backbone: "kit-nano",
+        task: "yelp",
+        method: "prefix-tuning",
+        seed: 0,
+        options: { steps: 200, prefixProjection: true },
+      }).cellId,
       "614bc4fb4c53f82c",
     );
-    assert.equal(makeCell({ backbone: "kit-nano", task: "yelp", method: "prompt-tuning", seed: 1, options: {} }).cellId, "64bf4451fe5ef261");
+    assert.equal(
+      makeCell({ backbone: "kit-nano", task: "yelp", method: "prompt-tuning", seed: 1, options: {} }).cellId,
+      "64bf4451fe5ef261",
+    );
     assert.equal(CELL_DEFAULTS.prefixPositions, "from-0");
     const where = "grid.json: cell 0";
     assert.equal(resolveCellOptions({}, where).prefixPositions, "from-0");
@@ -93,7 +112,16 @@ describe("prefix positions (from-0 | after-prefix)", function () {
     const b = loadTiny();
     try {
       const got: { positions?: string } = {};
-      const options = { steps: 2, batchSize: 4, evalEvery: 2, maxDev: 8, maxTest: 8, promptLength: 3, warmupSteps: 1, prefixPositions: "after-prefix" };
+      const options = {
+        steps: 2,
+        batchSize: 4,
+        evalEvery: 2,
+        maxDev: 8,
+        maxTest: 8,
+        promptLength: 3,
+        warmupSteps: 1,
+        prefixPositions: "after-prefix",
+      };
       const cell = makeCell({ backbone: tinyCheckpointDir(), task: "yelp", method: "prefix-tuning", seed: 0, options });
       const rec = await runCell(cell, { onTrained: (t: Tuned) => (got.positions = t.prefix!.positions) }, b);
       validateRecord(rec, "after-prefix record");
@@ -116,20 +144,29 @@ describe("prefix positions (from-0 | after-prefix)", function () {
       assert.equal(loaded.prefixEncoder().positions, "after-prefix");
       assert.equal(loaded.meta().extra?.["positions"], "after-prefix");
       assert.deepEqual(loaded.predict(texts), m.predict(texts));
-      assert.throws(() => prefixTuning(b, { positions: "later" as never }), /prefix-tuning: positions must be one of from-0, after-prefix/);
+      assert.throws(
+        () => prefixTuning(b, { positions: "later" as never }),
+        /prefix-tuning: positions must be one of from-0, after-prefix/,
+      );
       assert.throws(() => promptTuning(b, { positions: "after-prefix" } as never), /positions/);
       // a prefix file with positions the kit does not know is refused, naming them
       const { tensors, metadata } = readSafetensorsFile(file);
       const dims = JSON.parse(metadata["kit_prefix"]!) as Record<string, unknown>;
       const bad = path.join(dir, "bad.safetensors");
-      writeSafetensorsFile(bad, tensors as never, { ...metadata, kit_prefix: JSON.stringify({ ...dims, positions: "middle" }) });
+      writeSafetensorsFile(bad, tensors as never, {
+        ...metadata,
+        kit_prefix: JSON.stringify({ ...dims, positions: "middle" }),
+      });
       const { length: _p, ...shape } = prefixShapeOf(b.config, 3);
       assert.throws(
         () => loadPrefix(bad, { name: b.name, fingerprint: b.fingerprint, shape }),
         /bad.safetensors: prefix positions "middle" are not ones this kit knows \(expected one of "from-0", "after-prefix"\)/,
       );
       // files without the option say from-0 and load as before
-      const enc = PrefixEncoder.fromTable(prefixShapeOf(b.config, 3), new Float32Array(tableSize(prefixShapeOf(b.config, 3))));
+      const enc = PrefixEncoder.fromTable(
+        prefixShapeOf(b.config, 3),
+        new Float32Array(tableSize(prefixShapeOf(b.config, 3))),
+      );
       const old = path.join(dir, "old.safetensors");
       savePrefix(old, enc, loaded.meta());
       enc.dispose();

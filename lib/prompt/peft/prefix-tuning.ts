@@ -164,7 +164,9 @@ export function exportPrefixTuningAdapter(
   const table = prefix.collapse(); // [P, L*2*W]
   const bad = table.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0)
-    throw new Error(`${what}: the prefix holds a non-finite value (index ${bad}: ${table[bad]}); refusing to export it`);
+    throw new Error(
+      `${what}: the prefix holds a non-finite value (index ${bad}: ${table[bad]}); refusing to export it`,
+    );
   const files = adapterFiles(dir, opts.overwrite ?? false);
   writeSafetensorsFile(
     files.weights,
@@ -199,7 +201,14 @@ export function readPrefixTuningConfig(file: string, obj: Record<string, unknown
       "null or a positive integer",
       null,
     ),
-    prefix_projection: optionalField(file, obj, "prefix_projection", (v) => typeof v === "boolean", "true or false", false),
+    prefix_projection: optionalField(
+      file,
+      obj,
+      "prefix_projection",
+      (v) => typeof v === "boolean",
+      "true or false",
+      false,
+    ),
   };
   optionalField(file, obj, "init_weights", (v) => v === null || typeof v === "string", "null or a string", null);
   if (cfg.task_type !== null && cfg.task_type !== "CAUSAL_LM") {

@@ -36,7 +36,12 @@ const P = 3;
 function kitLogits(b: LoadedBackbone, enc: PrefixEncoder): Float32Array {
   const v = b.config.vocabSize;
   return tf.tidy(() => {
-    const sp = spliceBatch(b.model, IDS.map((row) => ({ pieces: [tokens(row)] })), null, 0);
+    const sp = spliceBatch(
+      b.model,
+      IDS.map((row) => ({ pieces: [tokens(row)] })),
+      null,
+      0,
+    );
     const h = b.model.forwardEmbeddings(sp.x, sp.mask, { prefix: enc.prefix() });
     const all = b.model.logits(tf.reshape(h, [sp.batch * sp.length, b.config.dModel]) as tf.Tensor2D).dataSync();
     const keep: number[] = [];
@@ -101,7 +106,12 @@ describe("PEFT PREFIX_TUNING export against the independent PyTorch reference", 
             metrics: {},
           };
           exportPrefixTuningAdapter(adapter, after, meta, peftPrefixBackboneOf(b));
-          jobs.push({ variant, adapter, ids: IDS.map((r) => [...r, ...Array(5 - r.length).fill(0)]), lengths: IDS.map((r) => r.length) });
+          jobs.push({
+            variant,
+            adapter,
+            ids: IDS.map((r) => [...r, ...Array(5 - r.length).fill(0)]),
+            lengths: IDS.map((r) => r.length),
+          });
           after.dispose();
           from0.dispose();
         } finally {

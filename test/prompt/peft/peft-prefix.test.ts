@@ -148,7 +148,10 @@ describe("PEFT prefix-tuning adapters", function () {
       () => exportPrefixTuningAdapter(path.join(tmp, "a"), enc, META, BACKBONE),
       /trained with positions "from-0".*past_key_values.*after the 5 prefix rows \(5, 6, \.\.\.\).*prefixPositions: "after-prefix".*positions: "after-prefix"/,
     );
-    assert.throws(() => exportPeftPrefix(src, path.join(tmp, "b"), BACKBONE), new RegExp(`${src}: was trained with positions "from-0"`));
+    assert.throws(
+      () => exportPeftPrefix(src, path.join(tmp, "b"), BACKBONE),
+      new RegExp(`${src}: was trained with positions "from-0"`),
+    );
     assert.ok(!fs.existsSync(path.join(tmp, "a")) && !fs.existsSync(path.join(tmp, "b")), "nothing written");
     enc.dispose();
   });
@@ -178,14 +181,20 @@ describe("PEFT prefix-tuning adapters", function () {
       [{ name: "kit-other" }, /field 'base_model_name_or_path' is "kit-gqa", but the loaded backbone is "kit-other"/],
       [{ layers: 4 }, /field 'num_layers' is 3, but the loaded backbone 'kit-gqa' has 4 layers/],
       [{ kvHeads: 4 }, /field 'num_attention_heads' is 2, but the loaded backbone 'kit-gqa' has 4 key\/value heads/],
-      [{ headDim: 8, width: 32 }, /field 'token_dim' is 8, but the loaded backbone 'kit-gqa' has key\/value width 2 heads x 8 dims = 16/],
+      [
+        { headDim: 8, width: 32 },
+        /field 'token_dim' is 8, but the loaded backbone 'kit-gqa' has key\/value width 2 heads x 8 dims = 16/,
+      ],
     ];
     for (const [change, re] of cases) {
-      assert.throws(() => importPrefixTuningAdapter(dir, { ...BACKBONE, ...change }), (e: Error) => {
-        assert.ok(e.message.startsWith(cfg), e.message);
-        assert.match(e.message, re);
-        return true;
-      });
+      assert.throws(
+        () => importPrefixTuningAdapter(dir, { ...BACKBONE, ...change }),
+        (e: Error) => {
+          assert.ok(e.message.startsWith(cfg), e.message);
+          assert.match(e.message, re);
+          return true;
+        },
+      );
     }
     // an adapter laid out over all query heads (PEFT before its grouped-query fix) does not fit a GQA backbone
     editConfig(dir, (c) => Object.assign(c, { num_attention_heads: 4, token_dim: 16 }));
@@ -207,9 +216,15 @@ describe("PEFT prefix-tuning adapters", function () {
     const restore = fs.readFileSync(path.join(dir, ADAPTER_CONFIG_FILE), "utf8");
     const configCases: [(c: Record<string, unknown>) => void, RegExp][] = [
       [(c) => (c["task_type"] = "SEQ_2_SEQ_LM"), /field 'task_type' is "SEQ_2_SEQ_LM"; the kit imports CAUSAL_LM/],
-      [(c) => (c["num_transformer_submodules"] = 2), /field 'num_transformer_submodules' is 2; a decoder-only backbone has 1/],
+      [
+        (c) => (c["num_transformer_submodules"] = 2),
+        /field 'num_transformer_submodules' is 2; a decoder-only backbone has 1/,
+      ],
       [(c) => (c["prefix_projection"] = "no"), /field 'prefix_projection' must be true or false, got "no"/],
-      [(c) => (c["encoder_hidden_size"] = -3), /field 'encoder_hidden_size' must be null or a positive integer, got -3/],
+      [
+        (c) => (c["encoder_hidden_size"] = -3),
+        /field 'encoder_hidden_size' must be null or a positive integer, got -3/,
+      ],
       [(c) => (c["num_virtual_tokens"] = 0), /field 'num_virtual_tokens' must be a positive integer, got 0/],
       [(c) => (c["peft_type"] = "PROMPT_TUNING"), /field 'peft_type' is "PROMPT_TUNING", not "PREFIX_TUNING"/],
     ];
@@ -222,7 +237,10 @@ describe("PEFT prefix-tuning adapters", function () {
     const good = fs.readFileSync(weights);
     const cols = 3 * 2 * 8;
     const weightCases: [Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }>, RegExp][] = [
-      [{ other: { dtype: "F32", shape: [P, cols], data: table() } }, /no tensor 'prompt_embeddings'.*found \["other"\]/],
+      [
+        { other: { dtype: "F32", shape: [P, cols], data: table() } },
+        /no tensor 'prompt_embeddings'.*found \["other"\]/,
+      ],
       [
         { prompt_embeddings: { dtype: "F32", shape: [P - 1, cols], data: new Float32Array((P - 1) * cols) } },
         /tensor 'prompt_embeddings' is F32 \[4, 48\], expected a float tensor \[5, 48\]/,
@@ -241,11 +259,14 @@ describe("PEFT prefix-tuning adapters", function () {
     ];
     for (const [tensors, re] of weightCases) {
       writeSafetensorsFile(weights, tensors);
-      assert.throws(() => importPrefixTuningAdapter(dir, BACKBONE), (e: Error) => {
-        assert.ok(e.message.startsWith(weights), e.message);
-        assert.match(e.message, re);
-        return true;
-      });
+      assert.throws(
+        () => importPrefixTuningAdapter(dir, BACKBONE),
+        (e: Error) => {
+          assert.ok(e.message.startsWith(weights), e.message);
+          assert.match(e.message, re);
+          return true;
+        },
+      );
     }
     fs.writeFileSync(weights, good);
     importPrefixTuningAdapter(dir, BACKBONE).prefix.dispose();
@@ -273,7 +294,10 @@ describe("PEFT prefix-tuning adapters", function () {
       }),
     );
     const file = path.join(tmp, "foreign.safetensors");
-    assert.throws(() => importPeftPrefix(dir, file, BACKBONE), /not exported by the kit.*give the task \(CLI --task NAME\)/);
+    assert.throws(
+      () => importPeftPrefix(dir, file, BACKBONE),
+      /not exported by the kit.*give the task \(CLI --task NAME\)/,
+    );
     const meta = importPeftPrefix(dir, file, BACKBONE, { task: "yelp", labels: ["negative", "positive"] });
     assert.equal(meta.settings.init, "peft");
     assert.equal(meta.extra?.["positions"], "after-prefix");
@@ -290,11 +314,17 @@ describe("PEFT prefix-tuning adapters", function () {
 
   it("keeps prompt and prefix adapters apart, pointing to the right import", () => {
     const { dir } = exported();
-    assert.throws(() => importPeftAdapter(dir, BACKBONE), /"PREFIX_TUNING": key\/value prefixes are not soft prompts.*importPeftPrefix/);
+    assert.throws(
+      () => importPeftAdapter(dir, BACKBONE),
+      /"PREFIX_TUNING": key\/value prefixes are not soft prompts.*importPeftPrefix/,
+    );
     const pdir = path.join(tmp, "prompt");
     const p = PromptSet.create({ front: 3, middle: 0, back: 0 }, 16, randomUniform(0.5), "random-uniform", 1);
     exportPeftAdapter(pdir, [p], { ...META, extra: { method: "prompt-tuning" } }, BACKBONE);
     p.dispose();
-    assert.throws(() => importPrefixTuningAdapter(pdir, BACKBONE), /'peft_type' is "PROMPT_TUNING", not "PREFIX_TUNING"/);
+    assert.throws(
+      () => importPrefixTuningAdapter(pdir, BACKBONE),
+      /'peft_type' is "PROMPT_TUNING", not "PREFIX_TUNING"/,
+    );
   });
 });
