@@ -106,3 +106,6 @@ export { kiResultFiles, readKiResult, type KiExperimentResult, type KiSeedResult
 
 export * as viz from "./viz";
 export { accuracyVsParamsFigure, learningCurvesFigure, costFigure } from "./viz/report";
+
+// PEFT PREFIX_TUNING adapters <-> kit prefix files (prefix tuning trained with positions "after-prefix").
+export { exportPeftPrefix, importPeftPrefix, peftPrefixBackboneOf } from "./prompt/peft";

@@ -6,15 +6,28 @@
  *           --since DATE, --until DATE (best first by --metric); --json prints one JSON entry per line
  *   show    --id ID: an entry's metadata
  *   export  --id ID --out DIR: the entry as a Hugging Face PEFT prompt-tuning adapter folder
- *           (front prompts only; --overwrite replaces an existing adapter)
- *   import  --adapter DIR --backbone NAME [--task NAME] [--name ID] [--overwrite]: a PEFT adapter as a new entry
+ *           (front prompts only; --overwrite replaces an existing adapter);
+ *           --prefix FILE --out DIR: a kit prefix file (prefix tuning) as a PEFT PREFIX_TUNING adapter folder
+ *           (only a prefix trained with positions "after-prefix")
+ *   import  --adapter DIR --backbone NAME [--task NAME] [--name ID] [--overwrite]: a PEFT adapter as a new entry;
+ *           a PREFIX_TUNING adapter needs --out FILE and becomes a kit prefix file instead
  */
 import * as path from "node:path";
 import { initBackend } from "../lib/backend/backend";
 import { loadCheckpoint } from "../lib/backbone/checkpoint";
 import { backboneInfo, promptLibraryDir } from "../lib/notebook";
 import { PromptLibrary, type LibraryEntry } from "../lib/prompt/library";
-import { exportLibraryEntry, importAdapterToLibrary, type PeftBackbone } from "../lib/prompt/peft";
+import {
+  exportLibraryEntry,
+  exportPeftPrefix,
+  importAdapterToLibrary,
+  importPeftPrefix,
+  peftPrefixBackbone,
+  peftTypeOf,
+  readAdapterConfigObject,
+  type PeftPrefixBackbone,
+} from "../lib/prompt/peft";
+import { readPromptMeta } from "../lib/prompt/prompt-file";
 import { loadTask, TASK_NAMES, type TaskName } from "../lib/tasks/data/registry";
 import { parseArgs, type ArgSpec } from "./args";
 
@@ -27,7 +40,9 @@ const USAGE =
   "         [--since DATE] [--until DATE] [--json]\n" +
   "  show   --id ID\n" +
   "  export --id ID --out DIR [--overwrite]          (a PEFT prompt-tuning adapter folder)\n" +
-  "  import --adapter DIR --backbone NAME [--task T] [--name ID] [--overwrite]";
+  "  export --prefix FILE --out DIR [--overwrite]    (a kit prefix file as a PEFT prefix-tuning adapter folder)\n" +
+  "  import --adapter DIR --backbone NAME [--task T] [--name ID] [--overwrite]\n" +
+  "         [--out FILE]                            (a prefix-tuning adapter: the kit prefix file to write)";
 
 const LIB: Record<string, ArgSpec> = { library: { type: "string" } };
 const SPECS: Record<Command, Record<string, ArgSpec>> = {
@@ -47,7 +62,8 @@ const SPECS: Record<Command, Record<string, ArgSpec>> = {
   show: { ...LIB, id: { type: "string", required: true } },
   export: {
     ...LIB,
-    id: { type: "string", required: true },
+    id: { type: "string" },
+    prefix: { type: "string" },
     out: { type: "string", required: true },
     overwrite: { type: "bool", default: false },
   },
@@ -57,15 +73,16 @@ const SPECS: Record<Command, Record<string, ArgSpec>> = {
     backbone: { type: "string", required: true },
     task: { type: "string" },
     name: { type: "string" },
+    out: { type: "string" },
     overwrite: { type: "bool", default: false },
   },
 };
 
 /** The backbone a PEFT file is checked against, from models/<name> (weights are read only without a recorded fingerprint). */
-function peftBackbone(name: string): PeftBackbone {
+function peftBackbone(name: string): PeftPrefixBackbone {
   const info = backboneInfo(name);
   const fingerprint = info.recordedFingerprint ?? loadCheckpoint(info.dir).fingerprint;
-  return { name, fingerprint, width: info.config.dModel, heads: info.config.nHeads, layers: info.config.nLayers };
+  return peftPrefixBackbone(name, fingerprint, info.config);
 }
 
 function line(e: LibraryEntry): string {
@@ -104,6 +121,15 @@ async function main(): Promise<void> {
     if (!args.json) console.error(`${entries.length} prompt(s) in ${library.dir}`);
   } else if (cmd === "show") {
     console.log(JSON.stringify(library.entry(str("id")!), null, 2));
+  } else if (cmd === "export" && (str("id") === undefined) === (str("prefix") === undefined)) {
+    throw new Error(`export: give either --id ID (a library entry) or --prefix FILE (a kit prefix file)\n${USAGE}`);
+  } else if (cmd === "export" && str("prefix") !== undefined) {
+    const file = path.resolve(str("prefix")!);
+    await initBackend();
+    const files = exportPeftPrefix(file, path.resolve(str("out")!), peftBackbone(readPromptMeta(file).backbone.name), {
+      overwrite: args.overwrite as boolean,
+    });
+    console.log(`wrote ${files.config} and ${files.weights}`);
   } else if (cmd === "export") {
     const entry = library.entry(str("id")!);
     await initBackend();
@@ -120,7 +146,26 @@ async function main(): Promise<void> {
       labels = loadTask(task as TaskName).labels;
     }
     await initBackend();
-    const entry = importAdapterToLibrary(library, path.resolve(str("adapter")!), peftBackbone(str("backbone")!), {
+    const adapter = path.resolve(str("adapter")!);
+    const { file: configFile, obj } = readAdapterConfigObject(adapter);
+    if (peftTypeOf(configFile, obj) === "PREFIX_TUNING") {
+      if (str("out") === undefined)
+        throw new Error(
+          `${configFile}: a PREFIX_TUNING adapter holds key/value prefixes, which the prompt library does not hold; give --out FILE (the kit prefix file to write)`,
+        );
+      if (str("name") !== undefined) throw new Error(`--name names a library entry; a prefix goes to --out FILE`);
+      const out = path.resolve(str("out")!);
+      const meta = importPeftPrefix(adapter, out, peftBackbone(str("backbone")!), {
+        task,
+        labels,
+        overwrite: args.overwrite as boolean,
+      });
+      console.log(`wrote ${out} (${meta.task}, ${meta.settings.length} prefix rows; kit.loadPromptModel loads it)`);
+      return;
+    }
+    if (str("out") !== undefined)
+      throw new Error(`--out is for PREFIX_TUNING adapters; ${adapter} is a prompt adapter, which goes to the library`);
+    const entry = importAdapterToLibrary(library, adapter, peftBackbone(str("backbone")!), {
       task,
       labels,
       name: str("name"),

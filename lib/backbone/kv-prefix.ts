@@ -1,8 +1,10 @@
 /**
  * Key/value prefixes (prefix tuning, Li & Liang 2021; P-tuning v2, Liu et al. 2022): P extra keys and values per
  * attention layer that every real query attends to. They are not queries, produce no outputs and take no position:
- * rotary is not applied to them (as Hugging Face's past_key_values, which hold already-rotated keys), and the real
- * tokens keep their positions 0.. (positionsFromMask on the real tokens' mask).
+ * rotary is not applied to them (as Hugging Face's past_key_values, which hold already-rotated keys). How the real
+ * tokens are numbered is the prefix's `positions`: "from-0" (the default; positionsFromMask on the real tokens' mask)
+ * or "after-prefix" (P, P+1, ...: what Hugging Face does when PEFT passes the prefix as past_key_values, so such a
+ * prefix can be exported as a PEFT PREFIX_TUNING adapter; lib/prompt/peft/prefix-tuning.ts).
  *
  * The one hook lives in the shared attention path (attention.ts for GPT-2's fused QKV, head-attention.ts for the
  * rotary families): both insert the prefix with `withPrefixRows` and run their usual causal attention over the
@@ -21,9 +23,18 @@ export interface LayerPrefix {
   readonly values: tf.Tensor2D;
 }
 
+/**
+ * How the real tokens are numbered next to a key/value prefix of length P: "from-0" (0, 1, ..., as without a prefix)
+ * or "after-prefix" (P, P+1, ..., as a KV cache of P tokens would number them; Hugging Face's numbering).
+ */
+export const PREFIX_POSITIONS = ["from-0", "after-prefix"] as const;
+export type PrefixPositions = (typeof PREFIX_POSITIONS)[number];
+
 /** The prefixes of a forward pass: the same length P at every layer. */
 export interface KvPrefix {
   readonly length: number;
+  /** how the real tokens are numbered (default "from-0"); a forward pass given explicit positions uses those. */
+  readonly positions?: PrefixPositions;
   /** layer i's keys and values (0 .. nLayers-1); called once per layer inside the forward pass. */
   layer(i: number): LayerPrefix;
 }
@@ -72,6 +83,26 @@ export function prefixedMask(
     out.fill(1, base, base + prefixLength);
     for (let t = 0; t < length; t++) out[base + prefixLength + t] = mask[b * length + t] ? 1 : 0;
   }
+  return out;
+}
+
+/**
+ * The real tokens' positions next to `prefix`: `positions` (0.. over the real tokens) unchanged for "from-0", shifted
+ * by P for "after-prefix". Refuses positions past the model's `maxLen` (the learned position table's size).
+ */
+export function prefixPositions(positions: Int32Array, prefix: KvPrefix | undefined, maxLen: number): Int32Array {
+  if (!prefix || (prefix.positions ?? "from-0") === "from-0") return positions;
+  if (prefix.positions !== "after-prefix")
+    throw new Error(
+      `key/value prefix positions ${JSON.stringify(prefix.positions)} are not one of ${PREFIX_POSITIONS.join(", ")}`,
+    );
+  const out = positions.map((p) => p + prefix.length);
+  const last = out.reduce((m, p) => Math.max(m, p), 0);
+  if (last >= maxLen)
+    throw new Error(
+      `a key/value prefix of ${prefix.length} rows numbers the real tokens after it ("after-prefix"), so the last ` +
+        `one is at position ${last}, past the model's maxLen ${maxLen}: shorten the input or the prefix`,
+    );
   return out;
 }
 

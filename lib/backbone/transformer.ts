@@ -29,7 +29,14 @@ import { attentionMask } from "./attention";
 import { TransformerConfig, arch, resolveConfig } from "./config";
 import type { BlockAux, BlockContext, BlockDims, BlockDropout, FamilyDef, ParamSpec } from "./family";
 import { familyOf } from "./families";
-import { withCapture, withLayerPrefix, type KvCapture, type KvPrefix, type LayerPrefix } from "./kv-prefix";
+import {
+  prefixPositions,
+  withCapture,
+  withLayerPrefix,
+  type KvCapture,
+  type KvPrefix,
+  type LayerPrefix,
+} from "./kv-prefix";
 import { rotaryTables } from "./rotary";
 import type { ExpertSource } from "./moe/expert-source";
 import { currentProbe } from "./moe/moe-probe";
@@ -56,7 +63,8 @@ export interface ForwardOptions {
   readonly layerHook?: (layer: number, h: tf.Tensor2D) => tf.Tensor2D;
   /**
    * Key/value prefixes (prefix tuning, kv-prefix.ts): P extra keys and values at every layer that every real query
-   * attends to. They take no positions: the real tokens keep theirs (positions option, else 0.. over real tokens).
+   * attends to. They take no positions; the real tokens take the `positions` option when given, else 0.. over the
+   * real tokens, shifted by P when the prefix says "after-prefix" (kv-prefix.ts prefixPositions).
    */
   readonly prefix?: KvPrefix;
   /**
@@ -240,7 +248,7 @@ export class Transformer {
     if (d !== c.dModel) throw new Error(`forwardEmbeddings: width ${d} != model width ${c.dModel}`);
     if (t > c.maxLen) throw new Error(`forwardEmbeddings: length ${t} exceeds maxLen ${c.maxLen}`);
     if (mask.length !== b * t) throw new Error(`forwardEmbeddings: mask has ${mask.length} entries, expected ${b * t}`);
-    const positions = opts.positions ?? positionsFromMask(mask, b, t);
+    const positions = opts.positions ?? prefixPositions(positionsFromMask(mask, b, t), opts.prefix, c.maxLen);
     if (positions.length !== b * t) {
       throw new Error(`forwardEmbeddings: positions have ${positions.length} entries, expected ${b * t}`);
     }

@@ -26,6 +26,6 @@ export function buildCellMethod(
     prompt: { length: o.promptLength, init: o.promptInit, position: o.promptPosition, initRange: o.initRange },
     frequentIds: frequentTokenIds(task.trainingTokenIds(tok), special),
     labelTokenIds: task.verbalizer.firstWordIds(),
-    prefix: { projection: o.prefixProjection, hidden: o.prefixHidden },
+    prefix: { projection: o.prefixProjection, hidden: o.prefixHidden, positions: o.prefixPositions },
   });
 }

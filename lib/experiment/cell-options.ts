@@ -4,6 +4,7 @@
  * wrote it in the grid (`fixed`, `options` or `methodOptions`) and show the bad value. Checks that need the
  * method (learning rate x weight decay, prompt-only options) are in `checkOptionsForMethod`.
  */
+import { PREFIX_POSITIONS, type PrefixPositions } from "../backbone/kv-prefix";
 import { parseExpertMemory } from "../backbone/moe/offload";
 import { PROMPT_INITS, type PromptInitKind } from "../prompt/initializers";
 import { parsePosition } from "../prompt/positions";
@@ -81,6 +82,12 @@ export interface CellOptions {
   readonly prefixProjection: boolean;
   /** prefix-tuning with prefixProjection: the MLP's hidden width H; null = the model width (PEFT's default). */
   readonly prefixHidden: number | null;
+  /**
+   * prefix-tuning only: how the real tokens are numbered next to the prefix, in training and evaluation. "from-0"
+   * (0, 1, ...) or "after-prefix" (P, P+1, ...: Hugging Face's numbering when PEFT passes the prefix as
+   * past_key_values; a prefix trained so can be exported as a PEFT PREFIX_TUNING adapter).
+   */
+  readonly prefixPositions: PrefixPositions;
 }
 
 export const CELL_DEFAULTS: CellOptions = Object.freeze({
@@ -109,6 +116,7 @@ export const CELL_DEFAULTS: CellOptions = Object.freeze({
   expertMemory: null,
   prefixProjection: false,
   prefixHidden: null,
+  prefixPositions: "from-0",
 });
 
 /**
@@ -172,6 +180,7 @@ export function resolveCellOptions(options: Readonly<Record<string, unknown>>, w
     }),
     prefixProjection: boolean(v.prefixProjection, at("prefixProjection")),
     prefixHidden: nullable(v.prefixHidden, at("prefixHidden"), positiveInt),
+    prefixPositions: oneOf(v.prefixPositions, at("prefixPositions"), PREFIX_POSITIONS),
   };
   if (o.prefixHidden !== null && !o.prefixProjection) {
     throw new ValidationError(
@@ -202,8 +211,15 @@ export function checkOptionsForMethod(o: CellOptions, method: Method, where: str
       `${where}: option stage1Task (two-stage prompt tuning) needs a prompt method (${prompt.join(", ")}), got '${method.name}'`,
     );
   }
-  if (method.name !== "prefix-tuning" && (o.prefixProjection || o.prefixHidden !== null)) {
-    const k = o.prefixProjection ? "prefixProjection" : "prefixHidden";
+  const prefixOption = o.prefixProjection
+    ? "prefixProjection"
+    : o.prefixHidden !== null
+      ? "prefixHidden"
+      : o.prefixPositions !== CELL_DEFAULTS.prefixPositions
+        ? "prefixPositions"
+        : null;
+  if (method.name !== "prefix-tuning" && prefixOption !== null) {
+    const k = prefixOption;
     throw new Error(
       `${where}: option ${k} applies only to method prefix-tuning, got '${method.name}' (set it under methodOptions["prefix-tuning"])`,
     );

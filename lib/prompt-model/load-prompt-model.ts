@@ -61,6 +61,7 @@ function loadPrefixModel(backbone: LoadedBackbone, file: string, opts: { task?: 
   try {
     const model = new PromptModel("prefix-tuning", backbone, {
       length: prefix.shape.length,
+      positions: prefix.positions,
       task: opts.task ?? meta.task,
     });
     const labels = model.task!.labels;

@@ -2,6 +2,7 @@
  * The configuration of a prompt model (length, initializer, position, seeds, optionally its task), with defaults
  * and checks that name the option the user wrote.
  */
+import { PREFIX_POSITIONS, type PrefixPositions } from "../backbone/kv-prefix";
 import { boolean, finiteNumber, integer, isPlainObject, knownKeys, oneOf, positiveInt, string } from "../io/validate";
 import { PROMPT_INITS, type PromptInitKind } from "../prompt/initializers";
 import { parsePosition } from "../prompt/positions";
@@ -28,6 +29,11 @@ export interface PromptConfig {
   readonly projection?: boolean;
   /** prefix tuning with projection: the MLP's hidden width (default: the model width). */
   readonly hidden?: number;
+  /**
+   * prefix tuning only: how the real tokens are numbered next to the prefix, "from-0" (default) or "after-prefix"
+   * (P, P+1, ...: Hugging Face's numbering; needed to export the prefix as a PEFT PREFIX_TUNING adapter).
+   */
+  readonly positions?: PrefixPositions;
 }
 
 export type ResolvedPromptConfig = Required<Omit<PromptConfig, "task" | "initText" | "hidden">> & {
@@ -37,7 +43,7 @@ export type ResolvedPromptConfig = Required<Omit<PromptConfig, "task" | "initTex
 
 const CONFIG_KEYS = ["length", "init", "position", "initRange", "initText", "task", "seed", "dataSeed"];
 /** prefix tuning: the prefix length, its form, its start and the seeds (no input position applies). */
-const PREFIX_KEYS = ["length", "projection", "hidden", "init", "initRange", "task", "seed", "dataSeed"];
+const PREFIX_KEYS = ["length", "projection", "hidden", "positions", "init", "initRange", "task", "seed", "dataSeed"];
 /** how direct prefixes start: real tokens' keys and values, or uniform noise (lib/tuning/methods/prefix-tuning.ts). */
 const PREFIX_INITS = ["sampled-vocab", "random-uniform"] as const;
 
@@ -75,5 +81,6 @@ export function resolvePromptConfig(config: unknown, where: string): ResolvedPro
     dataSeed: integer(c.dataSeed ?? 0, at("dataSeed"), { min: 0 }),
     projection,
     hidden,
+    positions: oneOf(c.positions ?? "from-0", at("positions"), PREFIX_POSITIONS),
   };
 }

@@ -278,7 +278,11 @@ export class PromptModel {
         dataSeed: this.config.dataSeed,
         ...(this.config.initText !== undefined ? { initText: this.config.initText } : {}),
         ...(this.method === "prefix-tuning"
-          ? { projection: this.config.projection, ...(this.config.projection ? { hidden: this.config.hidden } : {}) }
+          ? {
+              projection: this.config.projection,
+              ...(this.config.projection ? { hidden: this.config.hidden } : {}),
+              positions: this.config.positions,
+            }
           : {}),
         ...(this.lastFit ? { fit: this.lastFit.options, steps: this.lastFit.result.steps } : {}),
         ...opts.extra,
@@ -364,7 +368,7 @@ export class PromptModel {
       ),
       labelTokenIds: prepared.verbalizer.firstWordIds(),
       ...(this.config.initText !== undefined ? { initTextIds: tok.encode(this.config.initText) } : {}),
-      prefix: { projection: this.config.projection, hidden: this.config.hidden },
+      prefix: { projection: this.config.projection, hidden: this.config.hidden, positions: this.config.positions },
     });
     this.bound = { task: prepared, tuned };
     return this.bound;
@@ -402,7 +406,9 @@ export function promptTuning(backbone: LoadedBackbone | string, config: PromptCo
 
 /**
  * Prefix tuning (Li & Liang 2021; P-tuning v2): P trainable keys and values per layer of a frozen backbone
- * (PEFT's PREFIX_TUNING); `projection: true` trains them through the reparameterisation MLP (hidden width `hidden`).
+ * (PEFT's PREFIX_TUNING); `projection: true` trains them through the reparameterisation MLP (hidden width `hidden`);
+ * `positions: "after-prefix"` numbers the real tokens after the prefix as Hugging Face does, so the saved prefix can be
+ * exported as a PEFT adapter (lib/prompt/peft/prefix-io.ts exportPeftPrefix).
  */
 export function prefixTuning(backbone: LoadedBackbone | string, config: PromptConfig = {}): PromptModel {
   return new PromptModel("prefix-tuning", backbone, config);

@@ -6,7 +6,9 @@
  *   Linear(D, H) - tanh - Linear(H, L*2*W). Only the embedding and the MLP train; the prefixes are its output.
  *   After training, `collapse()` evaluates the MLP once and gives the direct form (what saving and inference need).
  *
- * Making the prefix happens here; using it happens in the attention (lib/backbone/kv-prefix.ts).
+ * Making the prefix happens here; using it happens in the attention (lib/backbone/kv-prefix.ts). A prefix also says how
+ * the real tokens next to it are numbered (`positions`: "from-0", the default, or "after-prefix", Hugging Face's
+ * numbering that a PEFT export needs); it is part of what was trained, so it travels with the prefix.
  *
  * Column layout of the [P, L*2*W] table (the same as PEFT 0.17's PrefixEncoder output, which get_prompt views as
  * [P, L*2, Hkv, dh]): layer l's keys are columns [2l*W, (2l+1)*W), its values the next W columns, each head-major
@@ -15,7 +17,7 @@
 import { tf } from "../backend/backend";
 import { linear } from "../backend/linear";
 import { normalArray, Rng, uniformArray } from "../backend/random";
-import type { KvPrefix } from "../backbone/kv-prefix";
+import { PREFIX_POSITIONS, type KvPrefix, type PrefixPositions } from "../backbone/kv-prefix";
 import { arch, type TransformerConfig } from "../backbone/config";
 
 /** The backbone dimensions a prefix is made for. */
@@ -70,12 +72,26 @@ export function prefixParamCount(s: PrefixShape, projection: PrefixProjection): 
 export class PrefixEncoder {
   readonly shape: PrefixShape;
   readonly projection: PrefixProjection;
+  /** how the real tokens are numbered next to this prefix (lib/backbone/kv-prefix.ts). */
+  readonly positions: PrefixPositions;
   private readonly vars: tf.Variable[];
 
-  private constructor(shape: PrefixShape, projection: PrefixProjection, vars: tf.Variable[]) {
+  private constructor(
+    shape: PrefixShape,
+    projection: PrefixProjection,
+    vars: tf.Variable[],
+    positions: PrefixPositions,
+  ) {
+    if (!(PREFIX_POSITIONS as readonly string[]).includes(positions)) {
+      vars.forEach((v) => v.dispose());
+      throw new Error(
+        `prefix positions must be one of ${PREFIX_POSITIONS.join(", ")}, got ${JSON.stringify(positions)}`,
+      );
+    }
     this.shape = shape;
     this.projection = projection;
     this.vars = vars;
+    this.positions = positions;
   }
 
   /**
@@ -83,7 +99,13 @@ export class PrefixEncoder {
    * see prefix-tuning.ts), else U(-0.5, 0.5). Projected: embedding N(0, 1) (nn.Embedding) and both linears
    * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases (nn.Linear), as PEFT's PrefixEncoder.
    */
-  static create(shape: PrefixShape, projection: PrefixProjection, seed: number, initial?: Float32Array): PrefixEncoder {
+  static create(
+    shape: PrefixShape,
+    projection: PrefixProjection,
+    seed: number,
+    initial?: Float32Array,
+    positions: PrefixPositions = "from-0",
+  ): PrefixEncoder {
     const rng = new Rng(seed);
     const out = shape.layers * 2 * kvWidth(shape);
     if (!projection) {
@@ -92,37 +114,50 @@ export class PrefixEncoder {
         throw new Error(
           `initial prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`,
         );
-      return new PrefixEncoder(shape, null, [variable(table, [shape.length, out], "table")]);
+      return new PrefixEncoder(shape, null, [variable(table, [shape.length, out], "table")], positions);
     }
     if (initial) throw new Error("a projected prefix starts from its MLP's initialisation, not from a table");
     const d = shape.dModel;
     const h = projection.hidden;
     const u = (n: number, fanIn: number) => uniformArray(rng, n, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
-    return new PrefixEncoder(shape, projection, [
-      variable(normalArray(rng, shape.length * d, 1), [shape.length, d], "embedding"),
-      variable(u(d * h, d), [d, h], "w1"),
-      variable(u(h, d), [h], "b1"),
-      variable(u(h * out, h), [h, out], "w2"),
-      variable(u(out, h), [out], "b2"),
-    ]);
+    return new PrefixEncoder(
+      shape,
+      projection,
+      [
+        variable(normalArray(rng, shape.length * d, 1), [shape.length, d], "embedding"),
+        variable(u(d * h, d), [d, h], "w1"),
+        variable(u(h, d), [h], "b1"),
+        variable(u(h * out, h), [h, out], "w2"),
+        variable(u(out, h), [out], "b2"),
+      ],
+      positions,
+    );
   }
 
   /** Direct prefixes from a saved table [P, L*2*W] (row-major). */
-  static fromTable(shape: PrefixShape, table: Float32Array): PrefixEncoder {
+  static fromTable(shape: PrefixShape, table: Float32Array, positions: PrefixPositions = "from-0"): PrefixEncoder {
     if (table.length !== tableSize(shape))
       throw new Error(
         `prefix table has ${table.length} values, expected ${tableSize(shape)} for ${describeShape(shape)}`,
       );
-    return new PrefixEncoder(shape, null, [
-      variable(table, [shape.length, shape.layers * 2 * kvWidth(shape)], "table"),
-    ]);
+    return new PrefixEncoder(
+      shape,
+      null,
+      [variable(table, [shape.length, shape.layers * 2 * kvWidth(shape)], "table")],
+      positions,
+    );
   }
 
   /**
    * A prefix from the values of every variable, in the order `variables()` lists them: [table] (direct), or
    * [embedding [P, D], w1 [D, H], b1 [H], w2 [H, L*2*W], b2 [L*2*W]] (projected; weights [in, out]).
    */
-  static fromValues(shape: PrefixShape, projection: PrefixProjection, values: readonly Float32Array[]): PrefixEncoder {
+  static fromValues(
+    shape: PrefixShape,
+    projection: PrefixProjection,
+    values: readonly Float32Array[],
+    positions: PrefixPositions = "from-0",
+  ): PrefixEncoder {
     const out = shape.layers * 2 * kvWidth(shape);
     const shapes = projection
       ? [
@@ -144,7 +179,7 @@ export class PrefixEncoder {
         throw new Error(`prefix ${names[i]} has ${values[i]!.length} values, expected ${size} ([${sh}])`);
       return variable(values[i]!, sh, names[i]!);
     });
-    return new PrefixEncoder(shape, projection, vars);
+    return new PrefixEncoder(shape, projection, vars, positions);
   }
 
   variables(): tf.Variable[] {
@@ -170,7 +205,11 @@ export class PrefixEncoder {
     const table = this.table();
     const w = kvWidth(s);
     const cols = (start: number) => tf.slice(table, [0, start], [s.length, w]) as tf.Tensor2D;
-    return { length: s.length, layer: (l) => ({ keys: cols(2 * l * w), values: cols((2 * l + 1) * w) }) };
+    return {
+      length: s.length,
+      positions: this.positions,
+      layer: (l) => ({ keys: cols(2 * l * w), values: cols((2 * l + 1) * w) }),
+    };
   }
 
   /** The table's values [P * L*2*W] (the direct form: for saving, or to drop the projection after training). */

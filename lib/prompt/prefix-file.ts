@@ -6,20 +6,23 @@
  *                                  its values the next W columns, each head-major (lib/prompt/prefix-encoder.ts)
  *
  * and metadata `format: "kit-prefix-v1"`, `kit_prefix` (the prefix's dimensions: layers, length, key/value heads,
- * head dim, model width) and `kit_prompt` (the same PromptMeta as a soft-prompt file: task, labels, settings,
+ * head dim, model width, and `positions`: how the real tokens were numbered next to it, "from-0" or "after-prefix")
+ * and `kit_prompt` (the same PromptMeta as a soft-prompt file: task, labels, settings,
  * backbone name and weights fingerprint, metrics, extra). A reparameterised (MLP) prefix is saved collapsed to its
  * table, which is all inference needs.
  *
  * The table is PEFT's PREFIX_TUNING layout (PEFT 0.17 src/peft/peft_model.py get_prompt: the encoder output
  * [B, P, L*2*W] is viewed as [B, P, L*2, Hkv, dh] and permuted to past_key_values [L*2, B, Hkv, P, dh], split into
  * (key, value) per layer; `prompt_embeddings` saved by PEFT is that output for one batch row, [P, L*2*W]), so an
- * exporter writes it unchanged. One difference to carry in such an exporter: PEFT's causal-LM forward passes no
- * position ids with the prefix, so Hugging Face numbers the real tokens after the cache (P, P+1, ...), while the
- * kit numbers them from 0 (the file records `positions: "from-0"`).
+ * exporter writes it unchanged (lib/prompt/peft/prefix-tuning.ts). One difference matters there: PEFT's causal-LM
+ * forward passes no position ids with the prefix, so Hugging Face numbers the real tokens after the cache (P, P+1,
+ * ...); only a prefix trained with `positions: "after-prefix"` computes the same thing (files written before the
+ * option existed all say "from-0").
  *
- * Loading refuses: another format or version, a backbone with another weights fingerprint, a layer / head / dim /
+ * Loading refuses: another format or version, unknown `positions`, a backbone with another weights fingerprint, a layer / head / dim /
  * length mismatch (naming both), a missing or misshapen table, and NaN or Inf values.
  */
+import { PREFIX_POSITIONS, type PrefixPositions } from "../backbone/kv-prefix";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/safetensors";
 import type { PromptMeta } from "./prompt-file";
 import { describeShape, kvWidth, PrefixEncoder, tableSize, type PrefixShape } from "./prefix-encoder";
@@ -32,7 +35,7 @@ const TABLE = "prefix.table";
 /** What the file records about the prefix besides its values. */
 interface PrefixDims extends PrefixShape {
   /** how the real tokens are numbered next to the prefix. */
-  readonly positions: "from-0";
+  readonly positions: PrefixPositions;
 }
 
 /** The backbone a prefix is loaded for. */
@@ -44,7 +47,7 @@ export interface PrefixBackbone {
 }
 
 export interface LoadedPrefix {
-  /** direct prefixes (a saved MLP prefix comes back collapsed). */
+  /** direct prefixes (a saved MLP prefix comes back collapsed), with the positions they were trained with. */
   readonly prefix: PrefixEncoder;
   readonly meta: PromptMeta;
 }
@@ -64,7 +67,7 @@ export function savePrefix(file: string, prefix: PrefixEncoder, meta: PromptMeta
   const table = prefix.collapse();
   checkFinite(file, table, "save");
   const s = prefix.shape;
-  const dims: PrefixDims = { ...s, positions: "from-0" };
+  const dims: PrefixDims = { ...s, positions: prefix.positions };
   writeSafetensorsFile(
     file,
     { [TABLE]: { dtype: "F32", shape: [s.length, s.layers * 2 * kvWidth(s)], data: table } },
@@ -105,9 +108,10 @@ export function loadPrefix(file: string, backbone: PrefixBackbone): LoadedPrefix
         `not on '${backbone.name}' (${backbone.fingerprint.slice(0, 19)}...): prefixes do not transfer between backbones`,
     );
   }
-  if (dims.positions !== "from-0")
+  if (!(PREFIX_POSITIONS as readonly unknown[]).includes(dims.positions))
     throw new Error(
-      `${file}: prefix positions ${JSON.stringify(dims.positions)} are not supported (expected "from-0")`,
+      `${file}: prefix positions ${JSON.stringify(dims.positions ?? null)} are not ones this kit knows (expected one of ` +
+        `${PREFIX_POSITIONS.map((p) => JSON.stringify(p)).join(", ")})`,
     );
   const want = { ...backbone.shape, length: dims.length };
   const keys = ["layers", "kvHeads", "headDim", "dModel"] as const;
@@ -131,5 +135,5 @@ export function loadPrefix(file: string, backbone: PrefixBackbone): LoadedPrefix
   if (data.length !== tableSize(dims)) throw new Error(`${file}: tensor '${TABLE}' has ${data.length} values`);
   checkFinite(file, data, "load");
   const shape: PrefixShape = { ...backbone.shape, length: rows };
-  return { prefix: PrefixEncoder.fromTable(shape, data), meta };
+  return { prefix: PrefixEncoder.fromTable(shape, data, dims.positions), meta };
 }

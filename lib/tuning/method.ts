@@ -6,6 +6,7 @@ import type { tf } from "../backend/backend";
 import type { Transformer } from "../backbone/transformer";
 import type { PromptInitKind } from "../prompt/initializers";
 import type { InputSequence } from "../prompt/sequence";
+import type { PrefixPositions } from "../backbone/kv-prefix";
 import type { PrefixEncoder } from "../prompt/prefix-encoder";
 import type { PromptSet, PromptSettings } from "../prompt/soft-prompt";
 import type { Candidates } from "./rank-scorer";
@@ -27,6 +28,11 @@ export interface PrefixOptions {
   readonly projection: boolean;
   /** the MLP's hidden width H (null: the model width D, PEFT's default encoder_hidden_size). */
   readonly hidden: number | null;
+  /**
+   * how the real tokens are numbered next to the prefix: "from-0" (default) or "after-prefix" (P, P+1, ...: Hugging
+   * Face's numbering, needed to export the prefix as a PEFT PREFIX_TUNING adapter; lib/backbone/kv-prefix.ts).
+   */
+  readonly positions?: PrefixPositions;
 }
 
 export interface MethodContext {

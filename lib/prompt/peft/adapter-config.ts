@@ -226,3 +226,26 @@ export function checkAdapterBackbone(file: string, cfg: PromptLearningAdapterCon
     );
   }
 }
+
+/** PEFT's JSON text: json.dumps(config, indent=2, sort_keys=True) (no trailing newline). */
+export function peftJson(obj: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(
+    Object.keys(obj)
+      .sort()
+      .map((k) => [k, obj[k]]),
+  );
+  return JSON.stringify(sorted, null, 2);
+}
+
+/** The two files of an adapter folder, refusing to replace existing ones unless `overwrite`. */
+export function adapterFiles(dir: string, overwrite: boolean): { config: string; weights: string } {
+  const config = path.join(dir, ADAPTER_CONFIG_FILE);
+  const weights = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
+    throw new Error(`${dir}: exists and is not a folder (a PEFT adapter is a folder)`);
+  const present = [config, weights].filter((f) => fs.existsSync(f));
+  if (present.length > 0 && !overwrite)
+    throw new Error(`${present.join(", ")}: already exists; refusing to overwrite an adapter (ask to overwrite it)`);
+  fs.mkdirSync(dir, { recursive: true });
+  return { config, weights };
+}

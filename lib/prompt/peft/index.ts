@@ -1,9 +1,11 @@
 /**
  * PEFT adapter interop: export a kit prompt as a Hugging Face PEFT adapter folder, import one back.
  *
- * One exporter and one importer per PEFT type, in the two registries below; the kit's tuning method picks the
- * exporter. Adding a PEFT format (e.g. PREFIX_TUNING for a prefix-tuning method) is a file beside
- * prompt-tuning.ts and a line in each registry.
+ * One exporter and one importer per PEFT type of soft prompt, in the two registries below; the kit's tuning method
+ * picks the exporter. Adding a PEFT prompt format is a file beside prompt-tuning.ts and a line in each registry.
+ * Prefix tuning's key/value prefixes are not soft prompts (the prompt library does not hold them): they move between
+ * kit prefix files and PREFIX_TUNING adapters through prefix-tuning.ts and prefix-io.ts (exportPeftPrefix,
+ * importPeftPrefix).
  */
 import type { LoadedBackbone } from "../../backbone/checkpoint";
 import type { PromptMeta } from "../prompt-file";
@@ -13,6 +15,8 @@ import { exportPromptTuningAdapter, importPromptTuningAdapter, type ImportedAdap
 
 export * from "./adapter-config";
 export * from "./prompt-tuning";
+export * from "./prefix-tuning";
+export { exportPeftPrefix, importPeftPrefix, type PrefixImportOptions } from "./prefix-io";
 export { exportLibraryEntry, importAdapterToLibrary, type ImportOptions } from "./library-io";
 
 export interface ExportOptions {
@@ -91,6 +95,14 @@ export function importPeftAdapter(dir: string, backbone: PeftBackbone): Imported
   const { file, obj } = readAdapterConfigObject(dir);
   const type = peftTypeOf(file, obj);
   const importer = PEFT_IMPORTERS[type];
+  if (type === "PREFIX_TUNING") {
+    throw new AdapterError(
+      file,
+      "peft_type",
+      `is "PREFIX_TUNING": key/value prefixes are not soft prompts; import it as a kit prefix file with ` +
+        `importPeftPrefix (CLI: npm run prompts -- import --adapter DIR --backbone NAME --out FILE)`,
+    );
+  }
   if (importer === undefined) {
     throw new AdapterError(
       file,

@@ -23,11 +23,13 @@ import { positionName } from "../positions";
 import type { PromptMeta } from "../prompt-file";
 import { PromptSet } from "../soft-prompt";
 import {
+  adapterFiles,
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
   AdapterError,
   checkAdapterBackbone,
   optionalField,
+  peftJson,
   readPromptLearningFields,
   type PeftBackbone,
   type PromptLearningAdapterConfig,
@@ -67,16 +69,6 @@ export function promptTuningConfig(virtualTokens: number, backbone: PeftBackbone
   return cfg;
 }
 
-/** PEFT's JSON text: json.dumps(config, indent=2, sort_keys=True) (no trailing newline). */
-export function peftJson(obj: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(
-    Object.keys(obj)
-      .sort()
-      .map((k) => [k, obj[k]]),
-  );
-  return JSON.stringify(sorted, null, 2);
-}
-
 /**
  * Throws unless the prompt is one PEFT's PROMPT_TUNING can hold: a single layer with only the front slot. `what`
  * names the prompt in the message (a file, a library entry).
@@ -97,19 +89,6 @@ export function checkExpressible(layers: readonly PromptSet[], what: string): Pr
     );
   }
   return p;
-}
-
-/** The two files of an adapter folder, refusing to replace existing ones unless `overwrite`. */
-function adapterFiles(dir: string, overwrite: boolean): { config: string; weights: string } {
-  const config = path.join(dir, ADAPTER_CONFIG_FILE);
-  const weights = path.join(dir, ADAPTER_WEIGHTS_FILE);
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
-    throw new Error(`${dir}: exists and is not a folder (a PEFT adapter is a folder)`);
-  const present = [config, weights].filter((f) => fs.existsSync(f));
-  if (present.length > 0 && !overwrite)
-    throw new Error(`${present.join(", ")}: already exists; refusing to overwrite an adapter (ask to overwrite it)`);
-  fs.mkdirSync(dir, { recursive: true });
-  return { config, weights };
 }
 
 /**

@@ -3,7 +3,8 @@
  * (per key/value head under grouped-query attention) that every real token attends to, on a frozen backbone. Unlike
  * deep prompt tuning (deep-prompt-tuning.ts), which overwrites residual positions that the frozen projections then
  * turn into keys and values, the prefixes are the keys and values themselves, need no input positions and take no
- * position ids (the real tokens keep positions 0..). Optionally through Li & Liang's reparameterisation MLP
+ * position ids: the real tokens keep positions 0.., or with `positions: "after-prefix"` take P.. as Hugging Face numbers
+ * them after PEFT's prefix (what a PEFT export needs, lib/prompt/peft/prefix-tuning.ts). Optionally through Li & Liang's reparameterisation MLP
  * (PEFT's `prefix_projection`), whose embedding and MLP weights are the trainable parameters (counted as such).
  *
  * prompt.length is the prefix length P; prompt.position does not apply. Direct prefixes start, for prompt.init
@@ -82,9 +83,10 @@ export const prefixTuning: Method = {
     const shape = prefixShapeOf(c, ctx.prompt.length);
     const form = ctx.prefix ?? { projection: false, hidden: null };
     const hidden = form.hidden ?? c.dModel;
+    const positions = form.positions ?? "from-0";
     const encoder = form.projection
-      ? PrefixEncoder.create(shape, { hidden }, ctx.seed)
-      : PrefixEncoder.create(shape, null, ctx.seed, initialTable(ctx, shape));
+      ? PrefixEncoder.create(shape, { hidden }, ctx.seed, undefined, positions)
+      : PrefixEncoder.create(shape, null, ctx.seed, initialTable(ctx, shape), positions);
     const trainable = encoder.variables();
     assertBackboneExcluded(ctx.model, trainable, "prefix-tuning");
     const params = encoder.paramCount();
