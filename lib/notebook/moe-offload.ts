@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { parameterSpec } from "../backbone/transformer";
 import { CHECKPOINT_FILES, configFromJson } from "../backbone/checkpoint";
 import { moeSettings } from "../backbone/moe/moe-config";
+import { backboneInfo } from "./backbones";
 import { readJsonFile } from "../io/json-file";
 import { projectRoot } from "../experiment/project-paths";
 import {
@@ -32,6 +33,8 @@ export interface MoeModelSummary {
   readonly expertParams: number;
   /** parameters one token passes through: the dense part plus expertsPerToken experts per MoE block. */
   readonly activePerToken: number;
+  /** the same without the token and position embeddings (the count the dense sizes are compared by). */
+  readonly activeNonEmbedding: number;
 }
 
 /** Parameter counts of the MoE checkpoint in `dir` (from its config alone). */
@@ -56,6 +59,7 @@ export function moeModelSummary(dir: string): MoeModelSummary {
     total,
     expertParams,
     activePerToken: total - expertParams + (expertParams / moe.numExperts) * k,
+    activeNonEmbedding: backboneInfo(dir).nonEmbeddingParams - expertParams + (expertParams / moe.numExperts) * k,
   };
 }
 
