@@ -184,10 +184,13 @@ export function moeTradeoffFigures(report: MoeBenchReport): { memory: Figure; sp
   };
 }
 
-/** Whether two runs trained and evaluated identically: the same test accuracy and the same loss at every step. */
+/** Whether two runs trained and evaluated identically: the same test and dev accuracy and every recorded training loss. */
 export function sameRun(a: RunRecord, b: RunRecord): { same: boolean; why: string } {
   if (a.metrics.accuracy !== b.metrics.accuracy)
     return { same: false, why: `test accuracy ${a.metrics.accuracy} vs ${b.metrics.accuracy}` };
+  const devA = a.devMetrics?.accuracy ?? null;
+  const devB = b.devMetrics?.accuracy ?? null;
+  if (devA !== devB) return { same: false, why: `dev accuracy ${devA} vs ${devB}` };
   if (a.curve.length !== b.curve.length)
     return { same: false, why: `${a.curve.length} vs ${b.curve.length} curve points` };
   for (let i = 0; i < a.curve.length; i++)
@@ -196,5 +199,8 @@ export function sameRun(a: RunRecord, b: RunRecord): { same: boolean; why: strin
         same: false,
         why: `step ${a.curve[i]!.step}: loss ${a.curve[i]!.trainLoss} vs ${b.curve[i]!.trainLoss}`,
       };
-  return { same: true, why: `accuracy ${a.metrics.accuracy} and all ${a.curve.length} losses identical` };
+  return {
+    same: true,
+    why: `test accuracy ${a.metrics.accuracy}, dev accuracy ${devA} and all ${a.curve.length} recorded training losses identical`,
+  };
 }
