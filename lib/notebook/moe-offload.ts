@@ -84,7 +84,8 @@ export function runMoeBench(o: {
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) throw new Error(`moe-bench failed (exit ${r.status}):\n${r.stderr}`);
-  (o.log ?? console.log)(r.stdout.trim());
+  // the bench's own table is wide; the notebook shows the report as a table instead, so only its first line here
+  (o.log ?? console.log)(r.stdout.trim().split("\n")[0]!);
   return readMoeBenchReport(o.out);
 }
 
