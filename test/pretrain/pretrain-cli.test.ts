@@ -119,6 +119,12 @@ describe("pretrain CLI", function () {
       ],
       [["--teacher", "nowhere"], /^--teacher nowhere: no config.json there/m],
       [["--overwrite"], /^--overwrite needs --out/m],
+      [["--sources", "sotu,moby-dick"], /^--sources needs --corpus DIR: \.cache\/corpus holds the default corpus/m],
+      [
+        ["--corpus", "c2", "--sources", "sotu,gutenberg"],
+        /^--sources: unknown corpus source 'gutenberg'; expected some of sotu, moby-dick, wordnet, brown$/m,
+      ],
+      [["--corpus", "c2", "--sources", "sotu,sotu"], /^--sources: a corpus source is named twice in sotu,sotu$/m],
     ];
     for (const [extra, re] of cases) {
       const r = run(project, ["--size", "kit-nano", ...extra]);
