@@ -249,3 +249,27 @@ export function adapterFiles(dir: string, overwrite: boolean): { config: string;
   fs.mkdirSync(dir, { recursive: true });
   return { config, weights };
 }
+
+/**
+ * The task and labels an imported adapter is for: the caller's (CLI --task / --labels) over what a kit export
+ * recorded. Refuses a foreign adapter without a task, and a task other than the recorded one without new labels.
+ */
+export function adapterTaskAndLabels(
+  dir: string,
+  kit: { readonly task: string; readonly labels: readonly string[] } | null | undefined,
+  opts: { readonly task?: string; readonly labels?: readonly string[] },
+): { task: string; labels: readonly string[] } {
+  const task = opts.task ?? kit?.task;
+  const labels = opts.labels ?? kit?.labels;
+  if (task === undefined || labels === undefined) {
+    throw new Error(
+      `${dir}: this adapter was not exported by the kit, so it does not say which task and labels it is for; give the task (CLI --task NAME)`,
+    );
+  }
+  if (kit && opts.task !== undefined && opts.task !== kit.task && opts.labels === undefined) {
+    throw new Error(
+      `${dir}: the adapter records task '${kit.task}', not '${opts.task}'; give the labels too if you mean to relabel it`,
+    );
+  }
+  return { task, labels };
+}

@@ -4,7 +4,7 @@
  */
 import type { LibraryEntry, PromptLibrary } from "../library";
 import type { PromptMeta } from "../prompt-file";
-import type { PeftBackbone } from "./adapter-config";
+import { adapterTaskAndLabels, type PeftBackbone } from "./adapter-config";
 import { exportPeftAdapter, importPeftAdapter } from "./index";
 
 /** Writes library entry `id` as a PEFT adapter folder `dir` for `backbone` (the backbone it was trained on). */
@@ -45,18 +45,7 @@ export function importAdapterToLibrary(
   const got = importPeftAdapter(dir, backbone);
   try {
     const kit = got.kitMeta;
-    const task = opts.task ?? kit?.task;
-    const labels = opts.labels ?? kit?.labels;
-    if (task === undefined || labels === undefined) {
-      throw new Error(
-        `${dir}: this adapter was not exported by the kit, so it does not say which task and labels it is for; give the task (CLI --task NAME)`,
-      );
-    }
-    if (kit && opts.task !== undefined && opts.task !== kit.task && opts.labels === undefined) {
-      throw new Error(
-        `${dir}: the adapter records task '${kit.task}', not '${opts.task}'; give the labels too if you mean to relabel it`,
-      );
-    }
+    const { task, labels } = adapterTaskAndLabels(dir, kit, opts);
     const meta: PromptMeta = {
       task,
       labels,

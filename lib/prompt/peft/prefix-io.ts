@@ -16,6 +16,7 @@ import {
   prefixShapeFor,
   type PeftPrefixBackbone,
 } from "./prefix-tuning";
+import { adapterTaskAndLabels } from "./adapter-config";
 
 /** Writes the prefix file `file` as a PEFT PREFIX_TUNING adapter folder `dir` for `backbone` (its own backbone). */
 export function exportPeftPrefix(
@@ -54,18 +55,7 @@ export function importPeftPrefix(
   const got = importPrefixTuningAdapter(dir, backbone);
   try {
     const kit = got.kitMeta;
-    const task = opts.task ?? kit?.task;
-    const labels = opts.labels ?? kit?.labels;
-    if (task === undefined || labels === undefined) {
-      throw new Error(
-        `${dir}: this adapter was not exported by the kit, so it does not say which task and labels it is for; give the task (CLI --task NAME)`,
-      );
-    }
-    if (kit && opts.task !== undefined && opts.task !== kit.task && opts.labels === undefined) {
-      throw new Error(
-        `${dir}: the adapter records task '${kit.task}', not '${opts.task}'; give the labels too if you mean to relabel it`,
-      );
-    }
+    const { task, labels } = adapterTaskAndLabels(dir, kit, opts);
     const meta: PromptMeta = {
       task,
       labels,

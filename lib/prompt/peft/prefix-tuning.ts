@@ -37,11 +37,9 @@
  * its default (null). The kit's PromptMeta and prefix dimensions travel in the safetensors `__metadata__` (`kit_prompt`,
  * `kit_prefix`) beside PEFT's `format: "pt"`, so an exported adapter imports back with its task and labels.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { writeFileAtomic } from "../../io/atomic-write";
-import { readSafetensorsFile, writeSafetensorsFile } from "../../io/safetensors";
-import { describe, isInteger } from "../../io/validate";
+import { writeSafetensorsFile } from "../../io/safetensors";
+import { isInteger } from "../../io/validate";
 import { arch, type TransformerConfig } from "../../backbone/config";
 import type { LoadedBackbone } from "../../backbone/checkpoint";
 import { describeShape, kvWidth, PrefixEncoder, type PrefixShape } from "../prefix-encoder";
@@ -49,7 +47,6 @@ import type { PromptMeta } from "../prompt-file";
 import {
   adapterFiles,
   ADAPTER_CONFIG_FILE,
-  ADAPTER_WEIGHTS_FILE,
   AdapterError,
   optionalField,
   peftJson,
@@ -59,7 +56,7 @@ import {
   type PeftBackbone,
   type PromptLearningAdapterConfig,
 } from "./adapter-config";
-import { KIT_META_KEY, PROMPT_EMBEDDINGS_KEY } from "./prompt-tuning";
+import { KIT_META_KEY, PROMPT_EMBEDDINGS_KEY, readPromptEmbeddings } from "./prompt-tuning";
 
 /** safetensors metadata key holding the prefix's dimensions and positions (as a kit prefix file's `kit_prefix`). */
 export const KIT_PREFIX_KEY = "kit_prefix";
@@ -279,27 +276,7 @@ export function importPrefixTuningAdapter(dir: string, backbone: PeftPrefixBackb
   peftTypeOf(configFile, obj);
   const cfg = readPrefixTuningConfig(configFile, obj);
   checkPrefixBackbone(configFile, cfg, backbone);
-  const weightsFile = path.join(dir, ADAPTER_WEIGHTS_FILE);
-  if (!fs.existsSync(weightsFile))
-    throw new AdapterError(weightsFile, null, `missing (a PEFT adapter folder holds ${ADAPTER_WEIGHTS_FILE})`);
-  const { tensors, metadata } = readSafetensorsFile(weightsFile);
-  const names = Object.keys(tensors);
-  const t = tensors[PROMPT_EMBEDDINGS_KEY];
-  if (t === undefined) {
-    throw new AdapterError(
-      weightsFile,
-      null,
-      `no tensor '${PROMPT_EMBEDDINGS_KEY}' (PEFT saves a prefix-tuning adapter's prefix table under that key); found ${describe(names)}`,
-    );
-  }
-  const extra = names.filter((n) => n !== PROMPT_EMBEDDINGS_KEY);
-  if (extra.length > 0) {
-    throw new AdapterError(
-      weightsFile,
-      null,
-      `holds tensors besides '${PROMPT_EMBEDDINGS_KEY}' (${extra.join(", ")}; e.g. modules_to_save), which the kit cannot apply`,
-    );
-  }
+  const { weightsFile, tensor: t, metadata } = readPromptEmbeddings(dir, "a prefix-tuning adapter's prefix table");
   const shape = prefixShapeFor(backbone, cfg.num_virtual_tokens);
   const cols = shape.layers * 2 * kvWidth(shape);
   if (

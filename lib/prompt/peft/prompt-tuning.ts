@@ -186,27 +186,7 @@ export function importPromptTuningAdapter(
 ): ImportedAdapter {
   const cfg = readPromptTuningConfig(configFile, obj);
   checkAdapterBackbone(configFile, cfg, backbone);
-  const weightsFile = path.join(dir, ADAPTER_WEIGHTS_FILE);
-  if (!fs.existsSync(weightsFile))
-    throw new AdapterError(weightsFile, null, `missing (a PEFT adapter folder holds ${ADAPTER_WEIGHTS_FILE})`);
-  const { tensors, metadata } = readSafetensorsFile(weightsFile);
-  const names = Object.keys(tensors);
-  const t = tensors[PROMPT_EMBEDDINGS_KEY];
-  if (t === undefined) {
-    throw new AdapterError(
-      weightsFile,
-      null,
-      `no tensor '${PROMPT_EMBEDDINGS_KEY}' (PEFT saves a prompt-tuning adapter under that key); found ${describe(names)}`,
-    );
-  }
-  const extra = names.filter((n) => n !== PROMPT_EMBEDDINGS_KEY);
-  if (extra.length > 0) {
-    throw new AdapterError(
-      weightsFile,
-      null,
-      `holds tensors besides '${PROMPT_EMBEDDINGS_KEY}' (${extra.join(", ")}; e.g. modules_to_save), which the kit cannot apply`,
-    );
-  }
+  const { weightsFile, tensor: t, metadata } = readPromptEmbeddings(dir, "a prompt-tuning adapter");
   const rows = cfg.num_virtual_tokens * (cfg.num_transformer_submodules ?? 1);
   if (
     !(t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16") ||
@@ -253,4 +233,41 @@ export function importPromptTuningAdapter(
   }
   const prompts = PromptSet.fromArrays(new Map([["front", data]]), cfg.token_dim, kitMeta?.settings?.init ?? "peft");
   return { prompts, config: cfg, kitMeta };
+}
+
+/**
+ * The adapter's one tensor, `prompt_embeddings` (what PEFT saves for every prompt-learning type), and the file's
+ * metadata. Refuses a missing weights file, a missing tensor and extra tensors (e.g. modules_to_save), naming the file.
+ * `what` says what PEFT saves under the key, for the message (e.g. "a prompt-tuning adapter").
+ */
+export function readPromptEmbeddings(
+  dir: string,
+  what: string,
+): {
+  weightsFile: string;
+  tensor: ReturnType<typeof readSafetensorsFile>["tensors"][string];
+  metadata: ReturnType<typeof readSafetensorsFile>["metadata"];
+} {
+  const weightsFile = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  if (!fs.existsSync(weightsFile))
+    throw new AdapterError(weightsFile, null, `missing (a PEFT adapter folder holds ${ADAPTER_WEIGHTS_FILE})`);
+  const { tensors, metadata } = readSafetensorsFile(weightsFile);
+  const names = Object.keys(tensors);
+  const tensor = tensors[PROMPT_EMBEDDINGS_KEY];
+  if (tensor === undefined) {
+    throw new AdapterError(
+      weightsFile,
+      null,
+      `no tensor '${PROMPT_EMBEDDINGS_KEY}' (PEFT saves ${what} under that key); found ${describe(names)}`,
+    );
+  }
+  const extra = names.filter((n) => n !== PROMPT_EMBEDDINGS_KEY);
+  if (extra.length > 0) {
+    throw new AdapterError(
+      weightsFile,
+      null,
+      `holds tensors besides '${PROMPT_EMBEDDINGS_KEY}' (${extra.join(", ")}; e.g. modules_to_save), which the kit cannot apply`,
+    );
+  }
+  return { weightsFile, tensor, metadata };
 }
