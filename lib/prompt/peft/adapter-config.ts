@@ -273,3 +273,20 @@ export function adapterTaskAndLabels(
   }
   return { task, labels };
 }
+
+/** Refuses an adapter for another task type or an encoder-decoder model: the kit's backbones are decoder-only LMs. */
+export function checkDecoderOnlyAdapter(
+  file: string,
+  cfg: { readonly task_type: string | null; readonly num_transformer_submodules: number | null },
+  why: string,
+): void {
+  if (cfg.task_type !== null && cfg.task_type !== "CAUSAL_LM")
+    throw new AdapterError(file, "task_type", `is ${JSON.stringify(cfg.task_type)}; ${why}`);
+  if (cfg.num_transformer_submodules !== null && cfg.num_transformer_submodules !== 1) {
+    throw new AdapterError(
+      file,
+      "num_transformer_submodules",
+      `is ${cfg.num_transformer_submodules}; a decoder-only backbone has 1 (2 is an encoder-decoder adapter)`,
+    );
+  }
+}

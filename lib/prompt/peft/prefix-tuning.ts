@@ -45,6 +45,7 @@ import type { LoadedBackbone } from "../../backbone/checkpoint";
 import { describeShape, kvWidth, PrefixEncoder, type PrefixShape } from "../prefix-encoder";
 import type { PromptMeta } from "../prompt-file";
 import {
+  checkDecoderOnlyAdapter,
   adapterFiles,
   ADAPTER_CONFIG_FILE,
   AdapterError,
@@ -208,20 +209,11 @@ export function readPrefixTuningConfig(file: string, obj: Record<string, unknown
     ),
   };
   optionalField(file, obj, "init_weights", (v) => v === null || typeof v === "string", "null or a string", null);
-  if (cfg.task_type !== null && cfg.task_type !== "CAUSAL_LM") {
-    throw new AdapterError(
-      file,
-      "task_type",
-      `is ${JSON.stringify(cfg.task_type)}; the kit imports CAUSAL_LM prefix-tuning adapters (its backbones are decoder-only LMs)`,
-    );
-  }
-  if (cfg.num_transformer_submodules !== null && cfg.num_transformer_submodules !== 1) {
-    throw new AdapterError(
-      file,
-      "num_transformer_submodules",
-      `is ${cfg.num_transformer_submodules}; a decoder-only backbone has 1 (2 is an encoder-decoder adapter)`,
-    );
-  }
+  checkDecoderOnlyAdapter(
+    file,
+    cfg,
+    "the kit imports CAUSAL_LM prefix-tuning adapters (its backbones are decoder-only LMs)",
+  );
   return cfg;
 }
 

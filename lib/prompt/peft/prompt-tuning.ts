@@ -23,6 +23,7 @@ import { positionName } from "../positions";
 import type { PromptMeta } from "../prompt-file";
 import { PromptSet } from "../soft-prompt";
 import {
+  checkDecoderOnlyAdapter,
   adapterFiles,
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
@@ -152,20 +153,11 @@ export function readPromptTuningConfig(file: string, obj: Record<string, unknown
       null,
     ),
   };
-  if (cfg.task_type !== null && cfg.task_type !== "CAUSAL_LM") {
-    throw new AdapterError(
-      file,
-      "task_type",
-      `is ${JSON.stringify(cfg.task_type)}; the kit imports CAUSAL_LM prompt-tuning adapters (its backbones are decoder-only LMs that score label words)`,
-    );
-  }
-  if (cfg.num_transformer_submodules !== null && cfg.num_transformer_submodules !== 1) {
-    throw new AdapterError(
-      file,
-      "num_transformer_submodules",
-      `is ${cfg.num_transformer_submodules}; a decoder-only backbone has 1 (2 is an encoder-decoder adapter)`,
-    );
-  }
+  checkDecoderOnlyAdapter(
+    file,
+    cfg,
+    "the kit imports CAUSAL_LM prompt-tuning adapters (its backbones are decoder-only LMs that score label words)",
+  );
   return cfg;
 }
 
