@@ -20,6 +20,7 @@ import { checkCells } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
+import { RECOMMENDED_FIXED, recommendedMethodOptions } from "../lib/experiment/recommended-budgets";
 import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
 import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
@@ -53,12 +54,13 @@ async function main(): Promise<void> {
   const quick = args.quick === true;
   const root = projectRoot();
   const backbone = (args.backbone as string) || (quick ? "kit-nano" : "kit-small");
-  const steps = args.steps === undefined ? (quick ? 30 : 200) : positiveInt(args.steps, "--steps");
+  const steps = args.steps === undefined ? 30 : positiveInt(args.steps, "--steps");
+  const methods = flagList(args.methods as string, "--methods");
   const concurrency = positiveInt(args.concurrency, "--concurrency");
   const fileTask = args.task !== "" ? taskFlag(args.task as string) : null;
   const spec: GridSpec = {
     name: quick ? "bench-quick" : "bench",
-    methods: flagList(args.methods as string, "--methods"),
+    methods,
     tasks: [
       ...(args.tasks !== ""
         ? flagList(args.tasks as string, "--tasks")
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     ],
     backbones: [backbone],
     seeds: args.seeds !== "" ? seedList(args.seeds as string) : quick ? [0] : [0, 1, 2],
-    fixed: quick ? { steps, evalEvery: 15, maxDev: 64, maxTest: 128 } : { steps, evalEvery: 50, maxDev: 200 },
+    ...benchBudgets(quick, args.steps === undefined ? null : steps, methods),
   };
   let cells;
   try {
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
   console.error(`results: ${resultsPath}`);
 
   const notes = [
-    `Backbone ${backbone}; ${spec.seeds.length} seed(s); training steps ${String(spec.fixed?.["steps"])}; test metrics on held-out test splits fixed across seeds.`,
+    `Backbone ${backbone}; ${spec.seeds.length} seed(s); training steps ${stepsNote(spec)}; test metrics on held-out test splits fixed across seeds.`,
   ];
   const { records, rows, failures } = await runGridReport({
     cells,
@@ -129,6 +131,33 @@ async function main(): Promise<void> {
     console.error(failures);
     process.exitCode = 1;
   }
+}
+
+/**
+ * The bench's budgets: the study's recommendation for the prompt methods (lib/experiment/recommended-budgets.ts),
+ * the defaults for the others; --steps N gives every method N steps. Quick mode is a plumbing check.
+ */
+function benchBudgets(
+  quick: boolean,
+  steps: number | null,
+  methods: readonly string[],
+): Pick<GridSpec, "fixed" | "methodOptions"> {
+  if (quick) return { fixed: { steps: steps ?? 30, evalEvery: 15, maxDev: 64, maxTest: 128 } };
+  const methodOptions = recommendedMethodOptions(methods, { fixedSteps: steps !== null });
+  return {
+    fixed: { ...(steps === null ? {} : { steps }), ...RECOMMENDED_FIXED },
+    ...(methodOptions !== undefined ? { methodOptions } : {}),
+  };
+}
+
+/** "200", or per method when the prompt methods have their own budgets ("prompt-tuning 1000 (lr 0.3), others 200"). */
+function stepsNote(spec: GridSpec): string {
+  const fixed = spec.fixed?.["steps"];
+  const own = Object.entries(spec.methodOptions ?? {}).map(
+    ([m, axes]) => `${m} ${String(axes["steps"]?.[0] ?? fixed)} (lr ${String(axes["lr"]?.[0])})`,
+  );
+  const others = `${String(fixed ?? 200)}${spec.fixed?.["patience"] ? ", early stopping on dev" : ""}`;
+  return own.length === 0 ? others : `${own.join(", ")}, others ${others}`;
 }
 
 /** A comma-separated flag value without empty or repeated entries; refuses anything else naming the flag. */

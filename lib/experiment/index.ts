@@ -11,3 +11,4 @@ export * from "./runner";
 export * from "./process-pool";
 export * from "./summary";
 export * from "./gaps";
+export * from "./recommended-budgets";
