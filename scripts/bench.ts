@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       backbone: { type: "string", default: "" },
       tasks: { type: "string", default: "" },
       task: { type: "string", default: "" },
-      methods: { type: "string", default: "zero-shot,head-only,prompt-tuning,full-finetune" },
+      methods: { type: "string", default: "zero-shot,calibrated-zero-shot,head-only,prompt-tuning,full-finetune" },
       seeds: { type: "string", default: "" },
       steps: { type: "int" },
       concurrency: { type: "int", default: 2 },

@@ -27,5 +27,6 @@ export function buildCellMethod(
     frequentIds: frequentTokenIds(task.trainingTokenIds(tok), special),
     labelTokenIds: task.verbalizer.firstWordIds(),
     prefix: { projection: o.prefixProjection, hidden: o.prefixHidden, positions: o.prefixPositions },
+    contentFree: task.contentFreeSequences(),
   });
 }

@@ -98,7 +98,7 @@ export function budgetCells(plan: BudgetStudyPlan, choices: readonly BudgetChoic
     name: "budget-study-baselines",
     backbones: [plan.backbone],
     tasks: [...plan.tasks],
-    methods: ["zero-shot", "head-only"],
+    methods: ["zero-shot", "calibrated-zero-shot", "head-only"],
     seeds: [...plan.seeds],
     fixed: { ...plan.fixed },
   });

@@ -369,6 +369,7 @@ export class PromptModel {
       labelTokenIds: prepared.verbalizer.firstWordIds(),
       ...(this.config.initText !== undefined ? { initTextIds: tok.encode(this.config.initText) } : {}),
       prefix: { projection: this.config.projection, hidden: this.config.hidden, positions: this.config.positions },
+      contentFree: prepared.contentFreeSequences(),
     });
     this.bound = { task: prepared, tuned };
     return this.bound;

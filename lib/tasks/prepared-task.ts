@@ -38,6 +38,9 @@ export function countTruncated(items: readonly TaskItem[]): number {
   return n;
 }
 
+/** Content-free inputs for calibration (Zhao et al. 2021, section 5). */
+export const CONTENT_FREE_TEXTS: readonly string[] = Object.freeze(["N/A", "[MASK]", ""]);
+
 export class PreparedTask {
   readonly data: TaskData;
   readonly template: Template;
@@ -111,6 +114,16 @@ export class PreparedTask {
       text: this.tokenizer.encode(e.text.trim()).length,
       textB: e.textB === undefined ? 0 : this.tokenizer.encode(e.textB.trim()).length,
     }));
+  }
+
+  /**
+   * The template filled with content-free text (every field "N/A", "[MASK]" or empty: Zhao et al. 2021's choice),
+   * for contextual calibration (the calibrated-zero-shot method): what the model predicts from the template alone.
+   */
+  contentFreeSequences(): InputSequence[] {
+    return CONTENT_FREE_TEXTS.map((text, i) =>
+      this.template.render({ id: `content-free:${i}`, text, textB: text, label: this.data.labels[0]! }),
+    );
   }
 
   /** Token ids of a text sample of the training split, for frequency-based prompt initialisation. */

@@ -49,6 +49,8 @@ export interface MethodContext {
   readonly initTextIds?: readonly number[];
   /** prefix tuning's form (prompt.length is its prefix length P); default direct prefixes. */
   readonly prefix?: PrefixOptions;
+  /** the task's template filled with content-free text (PreparedTask.contentFreeSequences), for calibration. */
+  readonly contentFree?: readonly InputSequence[];
 }
 
 export interface Tuned {

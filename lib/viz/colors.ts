@@ -17,6 +17,7 @@ export const PALETTE: readonly string[] = Object.freeze([
 /** Fixed colours of the registered tuning methods. */
 export const METHOD_COLORS: Readonly<Record<string, string>> = Object.freeze({
   "zero-shot": "#7f7f7f",
+  "calibrated-zero-shot": "#bcbd22",
   "head-only": "#2ca02c",
   "prompt-tuning": "#1f77b4",
   "deep-prompt-tuning": "#ff7f0e",

@@ -1,5 +1,6 @@
 /** The method registry: adding a method is one file and one line here. */
 import type { Method } from "../method";
+import { calibratedZeroShot } from "./calibrated-zero-shot";
 import { deepPromptTuning } from "./deep-prompt-tuning";
 import { fullFinetune } from "./full-finetune";
 import { headOnly } from "./head-only";
@@ -9,6 +10,7 @@ import { zeroShot } from "./zero-shot";
 
 export const METHODS = Object.freeze({
   "zero-shot": zeroShot,
+  "calibrated-zero-shot": calibratedZeroShot,
   "head-only": headOnly,
   "prompt-tuning": promptTuning,
   "deep-prompt-tuning": deepPromptTuning,
