@@ -94,6 +94,7 @@ export { runGrid } from "./experiment/runner";
 export { readRecords, type RunRecord } from "./experiment/record";
 export { summarizeRecords, toCsv, formatSummaryTable, type SummaryRow } from "./experiment/summary";
 export { methodGaps } from "./experiment/gaps";
+export { FLOOR_METHODS, floorVerdicts, type FloorVerdict } from "./experiment/floors";
 export { RECOMMENDED_BUDGETS, RECOMMENDED_FIXED, recommendedMethodOptions } from "./experiment/recommended-budgets";
 export { chooseLearningRates, recommendBudgets, runsOfChoice, type BudgetChoice } from "./experiment/budget-study";
 export * from "./experiment/moe-bench-report";

@@ -20,6 +20,7 @@ import { checkCells } from "../lib/experiment/check-cells";
 import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
+import { floorVerdicts } from "../lib/experiment/floors";
 import { RECOMMENDED_FIXED, recommendedMethodOptions } from "../lib/experiment/recommended-budgets";
 import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
 import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
@@ -123,6 +124,14 @@ async function main(): Promise<void> {
     console.log("\nprompt-tuning minus full-finetune, test accuracy over matched seeds (mean [95% CI]):");
     for (const g of gaps)
       console.log(`  ${g.task.padEnd(14)} ${fmt(g.mean)} [${fmt(g.ciLow)}, ${fmt(g.ciHigh)}]  n=${g.n}`);
+  }
+  const verdicts = floorVerdicts(rows, ["prompt-tuning", "prefix-tuning", "deep-prompt-tuning"]);
+  if (verdicts.length > 0) {
+    console.log("\ndoes the prompt method clear the floors? (lower end of its 95% CI above the best floor's mean)");
+    for (const v of verdicts)
+      console.log(
+        `  ${v.task.padEnd(14)} ${v.method.padEnd(19)} ${fmtAcc(v.row.accuracy.mean)} [${fmtAcc(v.row.accuracy.ciLow)}, ${fmtAcc(v.row.accuracy.ciHigh)}] vs ${v.floorMethod} ${fmtAcc(v.floor)}: ${v.clears ? "yes" : "no"}`,
+      );
   }
   console.log(`\n${records.length}/${cells.length} cells recorded in ${outDir}`);
   console.log(`report: ${path.join(outDir, "report.html")}`);
@@ -237,6 +246,10 @@ function pointLatestAt(latest: string, outDir: string): string | null {
 
 function fmt(x: number): string {
   return (x >= 0 ? "+" : "") + x.toFixed(3);
+}
+
+function fmtAcc(x: number): string {
+  return x.toFixed(3);
 }
 
 main().catch((err) => {

@@ -12,3 +12,4 @@ export * from "./process-pool";
 export * from "./summary";
 export * from "./gaps";
 export * from "./recommended-budgets";
+export * from "./floors";
