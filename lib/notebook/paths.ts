@@ -28,7 +28,7 @@ export function promptLibraryDir(quick: boolean, root: string = projectRoot()): 
 
 /**
  * Full-mode results files already under reports/: every notebook's reports/notebooks/<name>-results.jsonl and
- * every bench or grid run's reports/<run>/results.jsonl (quick runs excluded). Notebooks pass these to
+ * every bench or grid run's reports/<run>/results.jsonl (quick runs excluded), then the shipped ones under results/. Notebooks pass these to
  * runCells' `reuseFrom`, so a run that another notebook or the bench already made is not trained twice.
  */
 export function earlierResultsFiles(root: string = projectRoot()): string[] {
@@ -43,6 +43,28 @@ export function earlierResultsFiles(root: string = projectRoot()): string[] {
       if (d === "notebooks" || d.includes("quick")) continue;
       const f = path.join(reports, d, "results.jsonl");
       if (fs.existsSync(f)) out.push(f);
+    }
+  }
+  return [...out, ...shippedResultsFiles(root)];
+}
+
+/**
+ * The records shipped in git under results/ (results/notebooks/<name>-results.jsonl and results/<run>/results.jsonl:
+ * the runs behind the README's figures), after everything under reports/. A fresh clone's notebooks reuse them on
+ * the shipped backbones (the weights fingerprint must match) and say so in each record's `reusedFrom`; delete or
+ * move them to measure everything again.
+ */
+export function shippedResultsFiles(root: string = projectRoot()): string[] {
+  const results = path.join(root, "results");
+  const out: string[] = [];
+  const nbDir = path.join(results, "notebooks");
+  if (fs.existsSync(nbDir)) {
+    for (const f of fs.readdirSync(nbDir).sort()) if (f.endsWith("-results.jsonl")) out.push(path.join(nbDir, f));
+  }
+  if (fs.existsSync(results)) {
+    for (const d of fs.readdirSync(results).sort()) {
+      const f = path.join(results, d, "results.jsonl");
+      if (d !== "notebooks" && fs.existsSync(f)) out.push(f);
     }
   }
   return out;

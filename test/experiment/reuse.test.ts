@@ -64,6 +64,16 @@ describe("reusing finished runs across grids", function () {
     const broken = path.join(root, "reports", "notebooks", "99-broken-results.jsonl");
     writeJsonl(broken, [{ cellId: "not-a-record" }]);
     assert.deepEqual(earlierResultsFiles(root), [broken, sourceFile]);
+    const shippedBench = path.join(root, "results", "bench-kit-small", "results.jsonl");
+    const shippedNb = path.join(root, "results", "notebooks", "04-scale-results.jsonl");
+    writeJsonl(shippedBench, []);
+    writeJsonl(shippedNb, []);
+    writeJsonl(path.join(root, "results", "ki", "other.jsonl"), []);
+    assert.deepEqual(
+      earlierResultsFiles(root),
+      [broken, sourceFile, shippedNb, shippedBench],
+      "shipped records under results/ come after the user's own under reports/",
+    );
 
     // The notebook's grid: same runs spelled with explicit defaults, plus a seed the source never ran.
     const cells = grid({ steps: 5, maxTest: null, promptInit: "sampled-vocab" }, [0, 1, 2]);
