@@ -28,24 +28,12 @@ export function promptLibraryDir(quick: boolean, root: string = projectRoot()): 
 
 /**
  * Full-mode results files already under reports/: every notebook's reports/notebooks/<name>-results.jsonl and
- * every bench or grid run's reports/<run>/results.jsonl (quick runs excluded), then the shipped ones under results/. Notebooks pass these to
- * runCells' `reuseFrom`, so a run that another notebook or the bench already made is not trained twice.
+ * every bench or grid run's reports/<run>/results.jsonl (quick runs excluded), then the shipped ones under
+ * results/. Notebooks pass these to runCells' `reuseFrom`, so a run that another notebook or the bench already
+ * made is not trained twice.
  */
 export function earlierResultsFiles(root: string = projectRoot()): string[] {
-  const reports = path.join(root, "reports");
-  const out: string[] = [];
-  const nbDir = path.join(reports, "notebooks");
-  if (fs.existsSync(nbDir)) {
-    for (const f of fs.readdirSync(nbDir).sort()) if (f.endsWith("-results.jsonl")) out.push(path.join(nbDir, f));
-  }
-  if (fs.existsSync(reports)) {
-    for (const d of fs.readdirSync(reports).sort()) {
-      if (d === "notebooks" || d.includes("quick")) continue;
-      const f = path.join(reports, d, "results.jsonl");
-      if (fs.existsSync(f)) out.push(f);
-    }
-  }
-  return [...out, ...shippedResultsFiles(root)];
+  return [...resultsFilesIn(path.join(root, "reports")), ...shippedResultsFiles(root)];
 }
 
 /**
@@ -55,16 +43,21 @@ export function earlierResultsFiles(root: string = projectRoot()): string[] {
  * move them to measure everything again.
  */
 export function shippedResultsFiles(root: string = projectRoot()): string[] {
-  const results = path.join(root, "results");
+  return resultsFilesIn(path.join(root, "results"));
+}
+
+/** <dir>/notebooks/<name>-results.jsonl, then <dir>/<run>/results.jsonl, each sorted; quick runs left out. */
+function resultsFilesIn(dir: string): string[] {
   const out: string[] = [];
-  const nbDir = path.join(results, "notebooks");
+  const nbDir = path.join(dir, "notebooks");
   if (fs.existsSync(nbDir)) {
     for (const f of fs.readdirSync(nbDir).sort()) if (f.endsWith("-results.jsonl")) out.push(path.join(nbDir, f));
   }
-  if (fs.existsSync(results)) {
-    for (const d of fs.readdirSync(results).sort()) {
-      const f = path.join(results, d, "results.jsonl");
-      if (d !== "notebooks" && fs.existsSync(f)) out.push(f);
+  if (fs.existsSync(dir)) {
+    for (const d of fs.readdirSync(dir).sort()) {
+      if (d === "notebooks" || d.includes("quick")) continue;
+      const f = path.join(dir, d, "results.jsonl");
+      if (fs.existsSync(f)) out.push(f);
     }
   }
   return out;
