@@ -2,7 +2,7 @@
  * npm run bench [-- --quick] [--backbone kit-small] [--tasks a,b] [--methods a,b] [--seeds 0,1,2] [--steps N]
  *               [--concurrency 2] [--out reports/DIR] [--task TASK.json | --task '{"name": ..., "file": ...}']
  *
- * The main job: zero-shot, head-only (linear probe), prompt tuning and full fine-tuning on the shipped tasks with a
+ * The main job: zero-shot (plain and calibrated), head-only (linear probe), prompt tuning and full fine-tuning on the shipped tasks with a
  * shipped backbone, several seeds, each cell in a worker process (2 at a time by default). Results are appended to
  * <out>/results.jsonl as cells finish; running the same command with --out pointing at an unfinished run resumes
  * it. Writes summary.csv and a self-contained report.html, prints the summary table, and points reports/latest at
