@@ -57,7 +57,10 @@ describe("experiment/check-cells (whole-grid validation before anything runs)", 
       makeCell({ backbone: "kit-huge", task: "yelp", method: "zero-shot", seed: 1, options: { lr: null } }),
     ];
     const p = cellProblems(cells, { source: "npm run bench", root });
-    assert.match(p[0]!, /npm run bench: cell 0 .*: method 'prompt' is not one of zero-shot, calibrated-zero-shot, head-only, prompt-tuning/);
+    assert.match(
+      p[0]!,
+      /npm run bench: cell 0 .*: method 'prompt' is not one of zero-shot, calibrated-zero-shot, head-only, prompt-tuning/,
+    );
     assert.match(p[1]!, /cell 1 .*: task 'yelpp' is not one of .*yelp/);
     assert.match(
       p[2]!,
