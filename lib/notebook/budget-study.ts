@@ -79,7 +79,10 @@ export function stageOneChoices(records: readonly RunRecord[]): BudgetChoice[] {
   return chooseLearningRates(records);
 }
 
-/** Stage 2: every method at its chosen learning rate x every budget x every seed, plus the baselines. */
+/**
+ * Stage 2: every method at its chosen learning rate x every budget x every seed, shortest budget first (so a run
+ * stopped part way has whole columns of the cheaper budgets), then the baselines.
+ */
 export function budgetCells(plan: BudgetStudyPlan, choices: readonly BudgetChoice[]): Cell[] {
   const trained = BUDGET_STUDY_METHODS.flatMap((method) => {
     const c = choices.find((x) => x.method === method && x.backbone === plan.backbone);
@@ -94,6 +97,7 @@ export function budgetCells(plan: BudgetStudyPlan, choices: readonly BudgetChoic
       fixed: { ...plan.fixed, ...(c.lr === "default" ? {} : { lr: c.lr }) },
     });
   });
+  const byBudget = plan.budgets.flatMap((steps) => trained.filter((c) => c.config["steps"] === steps));
   const baselines = expandGrid({
     name: "budget-study-baselines",
     backbones: [plan.backbone],
@@ -102,5 +106,5 @@ export function budgetCells(plan: BudgetStudyPlan, choices: readonly BudgetChoic
     seeds: [...plan.seeds],
     fixed: { ...plan.fixed },
   });
-  return [...trained, ...baselines];
+  return [...byBudget, ...baselines];
 }
