@@ -21,6 +21,7 @@ import { expandGrid, GridSpec } from "../lib/experiment/grid";
 import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
 import { floorVerdicts } from "../lib/experiment/floors";
+import { CELL_DEFAULTS } from "../lib/experiment/cell-options";
 import { RECOMMENDED_FIXED, recommendedMethodOptions } from "../lib/experiment/recommended-budgets";
 import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
 import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
@@ -165,7 +166,7 @@ function stepsNote(spec: GridSpec): string {
   const own = Object.entries(spec.methodOptions ?? {}).map(
     ([m, axes]) => `${m} ${String(axes["steps"]?.[0] ?? fixed)} (lr ${String(axes["lr"]?.[0])})`,
   );
-  const others = `${String(fixed ?? 200)}${spec.fixed?.["patience"] ? ", early stopping on dev" : ""}`;
+  const others = `${String(fixed ?? CELL_DEFAULTS.steps)}${spec.fixed?.["patience"] ? ", early stopping on dev" : ""}`;
   return own.length === 0 ? others : `${own.join(", ")}, others ${others}`;
 }
 

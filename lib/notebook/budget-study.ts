@@ -13,6 +13,7 @@
  */
 import { chooseLearningRates, type BudgetChoice } from "../experiment/budget-study";
 import { expandGrid, type Cell } from "../experiment/grid";
+import { RECOMMENDED_FIXED } from "../experiment/recommended-budgets";
 import type { RunRecord } from "../experiment/record";
 
 export interface BudgetStudyPlan {
@@ -53,7 +54,7 @@ export function budgetStudyPlan(quick: boolean, backbone: string): BudgetStudyPl
           "prefix-tuning": [3e-3, 1e-2],
           "full-finetune": [1e-4, 3e-4],
         },
-        fixed: { evalEvery: 50, patience: 10, maxDev: 200 },
+        fixed: { ...RECOMMENDED_FIXED },
       };
 }
 
