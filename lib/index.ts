@@ -95,8 +95,20 @@ export { readRecords, type RunRecord } from "./experiment/record";
 export { summarizeRecords, toCsv, formatSummaryTable, type SummaryRow } from "./experiment/summary";
 export { methodGaps } from "./experiment/gaps";
 export { FLOOR_METHODS, floorVerdicts, type FloorVerdict } from "./experiment/floors";
-export { RECOMMENDED_BUDGETS, RECOMMENDED_FIXED, recommendedMethodOptions } from "./experiment/recommended-budgets";
-export { chooseLearningRates, recommendBudgets, runsOfChoice, type BudgetChoice } from "./experiment/budget-study";
+export {
+  RECOMMENDED_BUDGETS,
+  RECOMMENDED_FIXED,
+  RECOMMENDED_PROMPT_METHOD,
+  recommendedMethodOptions,
+} from "./experiment/recommended-budgets";
+export {
+  budgetGains,
+  chooseLearningRates,
+  recommendBudgets,
+  runsOfChoice,
+  type BudgetChoice,
+  type BudgetGain,
+} from "./experiment/budget-study";
 export * from "./experiment/moe-bench-report";
 export { runCell, CELL_DEFAULTS, DEFAULT_LR, backboneDir, projectRoot } from "./experiment/run-cell";
 

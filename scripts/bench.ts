@@ -2,8 +2,9 @@
  * npm run bench [-- --quick] [--backbone kit-small] [--tasks a,b] [--methods a,b] [--seeds 0,1,2] [--steps N]
  *               [--concurrency 2] [--out reports/DIR] [--task TASK.json | --task '{"name": ..., "file": ...}']
  *
- * The main job: zero-shot (plain and calibrated), head-only (linear probe), prompt tuning and full fine-tuning on the shipped tasks with a
- * shipped backbone, several seeds, each cell in a worker process (2 at a time by default). Results are appended to
+ * The main job: zero-shot (plain and calibrated), head-only (linear probe), the recommended prompt method
+ * (RECOMMENDED_PROMPT_METHOD, from notebook 10's study) and full fine-tuning on the shipped tasks with a shipped
+ * backbone, several seeds, each cell in a worker process (2 at a time by default). Results are appended to
  * <out>/results.jsonl as cells finish; running the same command with --out pointing at an unfinished run resumes
  * it. Writes summary.csv and a self-contained report.html, prints the summary table, and points reports/latest at
  * the run.
@@ -22,11 +23,18 @@ import { formatSummaryTable } from "../lib/experiment/summary";
 import { methodGaps } from "../lib/experiment/gaps";
 import { floorVerdicts } from "../lib/experiment/floors";
 import { CELL_DEFAULTS } from "../lib/experiment/cell-options";
-import { RECOMMENDED_FIXED, recommendedMethodOptions } from "../lib/experiment/recommended-budgets";
+import {
+  RECOMMENDED_FIXED,
+  RECOMMENDED_PROMPT_METHOD,
+  recommendedMethodOptions,
+} from "../lib/experiment/recommended-budgets";
 import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
 import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 import { runGridReport } from "./run-grid-report";
+
+/** The prompt methods the bench reports gaps and floor verdicts for, when they are among its methods. */
+const PROMPT_METHODS = ["prompt-tuning", "prefix-tuning", "deep-prompt-tuning"];
 
 const USAGE =
   "usage: npm run bench [-- --quick] [--backbone NAME] [--tasks a,b] [--task TASK.json|JSON] [--methods a,b] [--seeds 0,1,2] [--steps N] [--concurrency N] [--out DIR]";
@@ -45,7 +53,10 @@ async function main(): Promise<void> {
       backbone: { type: "string", default: "" },
       tasks: { type: "string", default: "" },
       task: { type: "string", default: "" },
-      methods: { type: "string", default: "zero-shot,calibrated-zero-shot,head-only,prompt-tuning,full-finetune" },
+      methods: {
+        type: "string",
+        default: `zero-shot,calibrated-zero-shot,head-only,${RECOMMENDED_PROMPT_METHOD},full-finetune`,
+      },
       seeds: { type: "string", default: "" },
       steps: { type: "int" },
       concurrency: { type: "int", default: 2 },
@@ -115,18 +126,20 @@ async function main(): Promise<void> {
     logPrefix: "[bench] ",
   });
   const has = (m: string) => records.some((r) => r.method === m);
-  const gaps =
-    has("prompt-tuning") && has("full-finetune")
-      ? methodGaps(records, { a: "prompt-tuning", b: "full-finetune", metric: "accuracy" })
-      : [];
+  const gaps = has("full-finetune")
+    ? PROMPT_METHODS.filter(has).map((m) => ({
+        method: m,
+        gaps: methodGaps(records, { a: m, b: "full-finetune", metric: "accuracy" }),
+      }))
+    : [];
   const linkNote = pointLatestAt(path.join(root, "reports", "latest"), outDir);
   if (records.length > 0) console.log(formatSummaryTable(rows));
-  if (gaps.length > 0) {
-    console.log("\nprompt-tuning minus full-finetune, test accuracy over matched seeds (mean [95% CI]):");
-    for (const g of gaps)
+  for (const { method, gaps: byTask } of gaps) {
+    console.log(`\n${method} minus full-finetune, test accuracy over matched seeds (mean [95% CI]):`);
+    for (const g of byTask)
       console.log(`  ${g.task.padEnd(14)} ${fmt(g.mean)} [${fmt(g.ciLow)}, ${fmt(g.ciHigh)}]  n=${g.n}`);
   }
-  const verdicts = floorVerdicts(rows, ["prompt-tuning", "prefix-tuning", "deep-prompt-tuning"]);
+  const verdicts = floorVerdicts(rows, PROMPT_METHODS);
   if (verdicts.length > 0) {
     console.log("\ndoes the prompt method clear the floors? (lower end of its 95% CI above the best floor's mean)");
     for (const v of verdicts)

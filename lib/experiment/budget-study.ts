@@ -7,7 +7,7 @@
  * A run's learning rate is its config's `lr` (absent: the method's default, labelled "default") and its budget is
  * its config's `steps`. Runs without dev metrics (zero-shot) have nothing to choose and are left out.
  */
-import { mean } from "../eval/stats";
+import { mean, pairedDifference, type Summary } from "../eval/stats";
 import type { RunRecord } from "./record";
 import type { MetricName } from "./summary";
 
@@ -110,4 +110,52 @@ export function runsOfChoice(records: readonly RunRecord[], c: BudgetChoice): Ru
       stepsOf(r) === c.steps &&
       lrOf(r) === c.lr,
   );
+}
+
+/** What a longer budget bought over the next shorter one: paired differences over the runs both budgets share. */
+export interface BudgetGain {
+  readonly backbone: string;
+  readonly method: string;
+  readonly from: number;
+  readonly to: number;
+  /** dev and test metric at `to` minus at `from`, paired by task and seed (mean, std, 95% bootstrap CI). */
+  readonly dev: Summary;
+  readonly test: Summary;
+}
+
+/**
+ * Per (backbone, method), the gain of each budget over the next shorter one, each at its chosen learning rate
+ * (chooseLearningRates), paired by task and seed. This is reporting, not choosing: it shows whether a dev gain
+ * carries over to test.
+ */
+export function budgetGains(records: readonly RunRecord[], options: BudgetStudyOptions = {}): BudgetGain[] {
+  const metric = options.metric ?? "accuracy";
+  const choices = chooseLearningRates(records, options);
+  const out: BudgetGain[] = [];
+  for (const list of groupBy(choices, (c) => JSON.stringify([c.backbone, c.method])).values()) {
+    for (let i = 1; i < list.length; i++) {
+      const [a, b] = [list[i - 1]!, list[i]!];
+      const byKey = new Map(runsOfChoice(records, a).map((r) => [`${r.task}\u0000${r.seed}`, r]));
+      const pairs = runsOfChoice(records, b).flatMap((r) => {
+        const earlier = byKey.get(`${r.task}\u0000${r.seed}`);
+        return earlier === undefined ? [] : [[earlier, r] as const];
+      });
+      if (pairs.length === 0) continue;
+      out.push({
+        backbone: a.backbone,
+        method: a.method,
+        from: a.steps,
+        to: b.steps,
+        dev: pairedDifference(
+          pairs.map(([, r]) => r.devMetrics![metric]),
+          pairs.map(([r]) => r.devMetrics![metric]),
+        ),
+        test: pairedDifference(
+          pairs.map(([, r]) => r.metrics[metric]),
+          pairs.map(([r]) => r.metrics[metric]),
+        ),
+      });
+    }
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chooseLearningRates, recommendBudgets, runsOfChoice } from "../../lib/experiment/budget-study";
+import { budgetGains, chooseLearningRates, recommendBudgets, runsOfChoice } from "../../lib/experiment/budget-study";
 import { expandGrid, type Cell } from "../../lib/experiment/grid";
 import type { RunRecord } from "../../lib/experiment/record";
 import { fakeRecord } from "../fixtures/experiment/fake-record";
@@ -65,6 +65,27 @@ describe("budget study", () => {
     );
     const strict = recommendBudgets(chooseLearningRates(records()), { tolerance: 0 });
     assert.equal(strict.find((c) => c.method === "prompt")!.steps, 3000);
+  });
+
+  it("reports each budget's gain over the next shorter one, paired by task and seed at the chosen learning rates", () => {
+    // Reversed order: pairing must follow (task, seed), not position. Dev and test move oppositely by construction.
+    const gains = budgetGains([...records()].reverse());
+    const close = (a: number, b: number) => Math.abs(a - b) < 1e-12;
+    const row = (method: string, to: number) => gains.find((g) => g.method === method && g.to === to)!;
+    assert.deepEqual(
+      gains.map((g) => `${g.method} ${g.from}->${g.to} n=${g.dev.n}/${g.test.n}`),
+      ["finetune 200->1000 n=6/6", "finetune 1000->3000 n=6/6", "prompt 200->1000 n=6/6", "prompt 1000->3000 n=6/6"],
+    );
+    assert.ok(close(row("prompt", 1000).dev.mean, 0.05) && close(row("prompt", 1000).test.mean, -0.05));
+    assert.ok(close(row("prompt", 1000).dev.std, 0), "the seed term cancels in every pair");
+    assert.ok(close(row("prompt", 3000).dev.mean, 0.002) && close(row("prompt", 3000).test.mean, -0.002));
+    assert.ok(close(row("finetune", 1000).dev.mean, -0.01) && close(row("finetune", 1000).test.mean, 0.01));
+    assert.ok(close(row("finetune", 3000).dev.mean, 0));
+    // A run missing at one budget drops only its pair.
+    const partial = records().filter(
+      (r) => !(r.method === "prompt" && r.config["steps"] === 3000 && r.seed === 1 && r.task === "spam"),
+    );
+    assert.equal(budgetGains(partial).find((g) => g.method === "prompt" && g.to === 3000)!.dev.n, 5);
   });
 
   it("refuses to choose while a learning rate is missing runs", () => {
