@@ -29,12 +29,10 @@ import {
   recommendedMethodOptions,
 } from "../lib/experiment/recommended-budgets";
 import { fetchHubBackbones, projectRoot } from "../lib/experiment/project-paths";
+import { PROMPT_MODEL_METHODS } from "../lib/prompt-model/prompt-model";
 import { fail, isPlainObject, positiveInt } from "../lib/io/validate";
 import { parseArgs } from "./args";
 import { runGridReport } from "./run-grid-report";
-
-/** The prompt methods the bench reports gaps and floor verdicts for, when they are among its methods. */
-const PROMPT_METHODS = ["prompt-tuning", "prefix-tuning", "deep-prompt-tuning"];
 
 const USAGE =
   "usage: npm run bench [-- --quick] [--backbone NAME] [--tasks a,b] [--task TASK.json|JSON] [--methods a,b] [--seeds 0,1,2] [--steps N] [--concurrency N] [--out DIR]";
@@ -127,7 +125,7 @@ async function main(): Promise<void> {
   });
   const has = (m: string) => records.some((r) => r.method === m);
   const gaps = has("full-finetune")
-    ? PROMPT_METHODS.filter(has).map((m) => ({
+    ? PROMPT_MODEL_METHODS.filter(has).map((m) => ({
         method: m,
         gaps: methodGaps(records, { a: m, b: "full-finetune", metric: "accuracy" }),
       }))
@@ -139,7 +137,7 @@ async function main(): Promise<void> {
     for (const g of byTask)
       console.log(`  ${g.task.padEnd(14)} ${fmt(g.mean)} [${fmt(g.ciLow)}, ${fmt(g.ciHigh)}]  n=${g.n}`);
   }
-  const verdicts = floorVerdicts(rows, PROMPT_METHODS);
+  const verdicts = floorVerdicts(rows, PROMPT_MODEL_METHODS);
   if (verdicts.length > 0) {
     console.log("\ndoes the prompt method clear the floors? (lower end of its 95% CI above the best floor's mean)");
     for (const v of verdicts)

@@ -123,6 +123,9 @@ export interface BudgetGain {
   readonly test: Summary;
 }
 
+/** Runs of two budgets pair up when they share task and seed. */
+const pairKey = (r: RunRecord): string => JSON.stringify([r.task, r.seed]);
+
 /**
  * Per (backbone, method), the gain of each budget over the next shorter one, each at its chosen learning rate
  * (chooseLearningRates), paired by task and seed. This is reporting, not choosing: it shows whether a dev gain
@@ -135,9 +138,9 @@ export function budgetGains(records: readonly RunRecord[], options: BudgetStudyO
   for (const list of groupBy(choices, (c) => JSON.stringify([c.backbone, c.method])).values()) {
     for (let i = 1; i < list.length; i++) {
       const [a, b] = [list[i - 1]!, list[i]!];
-      const byKey = new Map(runsOfChoice(records, a).map((r) => [`${r.task}\u0000${r.seed}`, r]));
+      const byKey = new Map(runsOfChoice(records, a).map((r) => [pairKey(r), r]));
       const pairs = runsOfChoice(records, b).flatMap((r) => {
-        const earlier = byKey.get(`${r.task}\u0000${r.seed}`);
+        const earlier = byKey.get(pairKey(r));
         return earlier === undefined ? [] : [[earlier, r] as const];
       });
       if (pairs.length === 0) continue;
